@@ -1,0 +1,250 @@
+"""Settings, read Heroku style from the environment over non-secret defaults in ``config/``.
+
+Precedence, highest first: environment variables, then ``config/<BOTKIT_ENV>.toml``, then
+``config/default.toml``, then the defaults below. Secrets come only from the environment.
+A malformed value stops the process at start with :class:`~botkit.errors.ConfigError`, naming
+the variable, what it holds and what it should hold.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from botkit.errors import ConfigError
+
+Environment = Literal["development", "test", "production"]
+SmsSignatureMethod = Literal["md5hash", "md5", "sha1", "sha256", "sha512"]
+
+
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("botkit_environ", default=None)
+
+
+class _EnvironSource(EnvSettingsSource):
+    """The environment source, reading a given mapping instead of ``os.environ`` when set."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return super()._load_env_vars()
+        return {key.lower(): value for key, value in environ.items()}
+
+
+def _env(name: str, *more: str) -> Any:
+    return Field(None, validation_alias=AliasChoices(name, name.lower(), *more))
+
+
+class Settings(BaseSettings):
+    """Everything botkit reads from its environment. Field docs name the variable."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    env: Environment = Field("development", validation_alias=AliasChoices("BOTKIT_ENV", "env"))
+    """``BOTKIT_ENV``: development (readable logs), test, or production (JSON logs)."""
+    host: str = Field("0.0.0.0", validation_alias=AliasChoices("BOTKIT_HOST", "host"))
+    port: int = Field(8080, ge=1, le=65535, validation_alias=AliasChoices("PORT", "port"))
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "redis_url"))
+    """``REDIS_URL``: ``redis://`` or ``rediss://``; unset means the embedded memory store."""
+
+    redis_prefix: str = Field(
+        "bk",
+        pattern=r"^[A-Za-z0-9_.-]{1,32}$",
+        validation_alias=AliasChoices("BOTKIT_REDIS_PREFIX", "redis_prefix"),
+    )
+    """``BOTKIT_REDIS_PREFIX``: the start of every Redis key, so several bots share a Redis."""
+    redis_ssl_cert_reqs: Literal["required", "none"] = Field(
+        "required", validation_alias=AliasChoices("REDIS_SSL_CERT_REQS", "redis_ssl_cert_reqs")
+    )
+    """``REDIS_SSL_CERT_REQS``: ``none`` accepts a ``rediss://`` server's self-signed
+    certificate (Heroku Redis needs it); the default checks it."""
+    conversation_ttl: float = Field(
+        30 * 24 * 3600.0,
+        gt=0,
+        validation_alias=AliasChoices("BOTKIT_CONVERSATION_TTL", "conversation_ttl"),
+    )
+    """Seconds an idle conversation is kept before it is forgotten."""
+    dedup_seconds: float = Field(
+        48 * 3600.0,
+        gt=0,
+        validation_alias=AliasChoices("BOTKIT_DEDUP_SECONDS", "dedup_seconds"),
+    )
+    """Seconds a provider message id is remembered, to drop the provider's retries."""
+    lease_seconds: float = Field(
+        30.0, gt=0, le=3600, validation_alias=AliasChoices("BOTKIT_LEASE_SECONDS", "lease_seconds")
+    )
+    """Seconds a dead process keeps a conversation before another takes it over."""
+    handler_timeout: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("BOTKIT_HANDLER_TIMEOUT", "handler_timeout")
+    )
+
+    vonage_api_key: str | None = _env("VONAGE_API_KEY")
+    vonage_api_secret: SecretStr | None = _env("VONAGE_API_SECRET")
+    vonage_application_id: str | None = _env("VONAGE_APPLICATION_ID")
+    vonage_private_key: SecretStr | None = _env("VONAGE_PRIVATE_KEY")
+    """``VONAGE_PRIVATE_KEY``: the PEM text itself, or a path to the PEM file."""
+    vonage_signature_secret: SecretStr | None = _env("VONAGE_SIGNATURE_SECRET")
+    """``VONAGE_SIGNATURE_SECRET``: when set, every webhook must be signed with it."""
+    vonage_api_url: str = Field(
+        "https://api.nexmo.com",
+        validation_alias=AliasChoices("VONAGE_API_URL", "vonage_api_url"),
+    )
+
+    signature_max_age: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        validation_alias=AliasChoices("VONAGE_SIGNATURE_MAX_AGE", "signature_max_age"),
+    )
+    """Seconds a signed webhook stays acceptable after the provider signed it."""
+    sms_signature_method: SmsSignatureMethod = Field(
+        "md5hash",
+        validation_alias=AliasChoices("VONAGE_SMS_SIGNATURE_METHOD", "sms_signature_method"),
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        validation_alias=AliasChoices("BOTKIT_MAX_BODY_BYTES", "max_body_bytes"),
+    )
+    sms_concat_timeout: float = Field(
+        24 * 3600.0,
+        gt=0,
+        validation_alias=AliasChoices("BOTKIT_SMS_CONCAT_TIMEOUT", "sms_concat_timeout"),
+    )
+    """Seconds the parts of a concatenated SMS wait for the rest before they are dropped."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias=AliasChoices("LOG_LEVEL", "log_level")
+    )
+    log_format: Literal["console", "json"] | None = Field(
+        None, validation_alias=AliasChoices("LOG_FORMAT", "log_format")
+    )
+    """``LOG_FORMAT``: unset means JSON lines in production, readable console otherwise."""
+    log_mask_numbers: bool = Field(
+        True, validation_alias=AliasChoices("BOTKIT_LOG_MASK_NUMBERS", "log_mask_numbers")
+    )
+
+    @field_validator(
+        "log_level", "env", "sms_signature_method", "redis_ssl_cert_reqs", mode="before"
+    )
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @field_validator("vonage_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("vonage_private_key")
+    @classmethod
+    def _pem(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        text = value.get_secret_value().strip()
+        if "-----BEGIN" in text:
+            # Heroku config vars are often pasted with literal "\n" instead of newlines.
+            return SecretStr(text.replace("\\n", "\n"))
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise ValueError("is neither PEM text (-----BEGIN ...) nor the path of a readable file")
+        return SecretStr(path.read_text())
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env == "production" else "console"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the config files, which arrive as init kwargs.
+        return (_EnvironSource(settings_cls), init_settings)
+
+
+def _config_files(config_dir: Path, env_name: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for name in ("default", env_name):
+        path = config_dir / f"{name}.toml"
+        if not path.is_file():
+            continue
+        try:
+            merged.update(tomllib.loads(path.read_text()))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return merged
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read the settings; raise :class:`ConfigError` naming every malformed variable.
+
+    ``environ`` replaces ``os.environ`` (for tests); ``overrides`` beat everything.
+    """
+    env = dict(os.environ if environ is None else environ)
+    env_name = env.get("BOTKIT_ENV", "development").lower()
+    config_dir = Path(env.get("BOTKIT_CONFIG_DIR", "config"))
+    file_values = _config_files(config_dir, env_name)
+    token = _ENVIRON.set(env)
+    try:
+        settings = Settings(**file_values)
+        if overrides:
+            settings = settings.model_copy(update=overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    finally:
+        _ENVIRON.reset(token)
+    return settings
+
+
+_VARIABLE = {
+    name: (
+        field.validation_alias.choices[0]
+        if isinstance(field.validation_alias, AliasChoices)
+        and isinstance(field.validation_alias.choices[0], str)
+        else name.upper()
+    )
+    for name, field in Settings.model_fields.items()
+}
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = str(error["loc"][0]) if error["loc"] else "?"
+        field_name = next(
+            (name for name, var in _VARIABLE.items() if loc in (name, var)),
+            loc,
+        )
+        variable = _VARIABLE.get(field_name, loc.upper())
+        secret = "SECRET" in variable or "PRIVATE" in variable
+        shown = "(hidden)" if secret else repr(error.get("input"))
+        lines.append(f"{variable}={shown}: {error['msg']}")
+    return "malformed settings:\n  " + "\n  ".join(lines) + "\nFix the environment and restart."
