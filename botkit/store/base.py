@@ -1,0 +1,175 @@
+"""The store: where conversations, their inboxes and their outboxes live.
+
+One small abstract base, two implementations (:class:`~botkit.store.memory.MemoryStore`, the
+embedded default, and :class:`~botkit.store.redis.RedisStore`), one contract test suite for both.
+
+A conversation (one person on one channel talking to one bot address) owns:
+
+- its **record**: state, data, schema version, revision, last inbound time, fence counter;
+- its **inbox**: accepted events not yet handled, in arrival order;
+- its **outbox**: replies whose turn was committed but that are not yet sent, in order;
+- its **seen set**: dedup keys of accepted events, kept for the dedup window;
+- its **lease**: who may handle it now, with a fencing token.
+
+Every multi-key operation touches one conversation only, so on Redis every key of a
+conversation carries the same hash tag and each operation is one atomic script in one slot.
+
+The life of an event, and the round trips it costs::
+
+    accept   dedup + append to inbox + try to take the lease  -> Claim or None   (1)
+    handler  runs in memory, without the store
+    commit   check lease; write record; pop the event; append replies           (1)
+    (send the replies)
+    ack      check lease; drop sent replies; release when idle, else next Claim  (1)
+
+The store never interprets events or replies: they are opaque strings to it.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+from botkit.errors import BotkitError
+
+
+class StoreUnavailable(BotkitError):
+    """The store cannot be reached (Redis down, timed out): the caller should answer 503."""
+
+
+class LeaseLost(BotkitError):
+    """The lease was taken over or expired: the holder's work is refused, not committed."""
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The right to handle one conversation until ``expires_at`` (store clock, seconds).
+
+    ``fence`` grows with every new lease on the conversation; ``token`` identifies this holder
+    and is what the store compares on commit.
+    """
+
+    key: str
+    token: str
+    fence: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """A conversation's stored record. ``state`` None means no turn was ever committed."""
+
+    state: str | None = None
+    data: str | None = None
+    """The bot's data, JSON text."""
+    version: int = 0
+    """The bot class's schema version when the record was written."""
+    revision: int = 0
+    """Committed turns so far."""
+    last_inbound_at: float | None = None
+    """Unix time of the user's last message (for channel windows such as WhatsApp's 24 h)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a lease holder must do next, in this order: send ``outbox``, then handle ``event``."""
+
+    lease: Lease
+    record: Record
+    event: str | None
+    """The oldest unhandled event (opaque text), or None."""
+    outbox: tuple[str, ...] = ()
+    """Committed replies not yet sent (opaque text), oldest first."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The answer to :meth:`Store.accept`."""
+
+    duplicate: bool
+    """True when the dedup key was seen within the window: nothing was added."""
+    claim: Claim | None = None
+    """Set when the caller took the lease and should now work on the conversation."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A handled event's effects, committed together or not at all."""
+
+    record: Record
+    replies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """Counters a store keeps about itself (for benchmarks and the inspector)."""
+
+    conversations: int
+    extra: dict[str, int | float] = field(default_factory=dict)
+
+
+class Store(abc.ABC):
+    """Conversations, inboxes, outboxes, dedup and leases, with atomic operations.
+
+    ``owner`` strings name a worker process; a lease token is ``owner:fence``. Times are the
+    store's own clock (Redis ``TIME`` on Redis), so processes with skewed clocks agree.
+    """
+
+    lease_seconds: float
+    """How long a lease lasts without :meth:`extend`."""
+
+    @abc.abstractmethod
+    async def accept(self, key: str, dedup_key: str, event: str, *, owner: str) -> Accepted:
+        """Record ``event`` in ``key``'s inbox unless ``dedup_key`` was seen within the dedup
+        window; then, if the conversation has work and no lease, take the lease for ``owner``.
+
+        When this returns, the event is durably recorded (or was already): the webhook may be
+        answered. Raises :class:`StoreUnavailable` when the store cannot be reached.
+        """
+
+    @abc.abstractmethod
+    async def claim(self, key: str, *, owner: str) -> Claim | None:
+        """Take the lease of ``key`` for ``owner`` if it is free and the conversation has work
+        (inbox or outbox not empty); else None."""
+
+    @abc.abstractmethod
+    async def extend(self, lease: Lease) -> bool:
+        """Push the lease's expiry ``lease_seconds`` ahead; False when it was lost."""
+
+    @abc.abstractmethod
+    async def commit(self, lease: Lease, turn: Turn) -> None:
+        """Atomically: check ``lease`` is still held, write ``turn.record`` (revision as given),
+        remove the inbox's oldest event, append ``turn.replies`` to the outbox, extend the lease
+        and the conversation's idle expiry. Raises :class:`LeaseLost` (nothing written) when the
+        lease is no longer held."""
+
+    @abc.abstractmethod
+    async def ack(self, lease: Lease, sent: int) -> Claim | None:
+        """Drop the ``sent`` oldest outbox entries; then release the lease when inbox and outbox
+        are empty (returning None), else extend it and return what is next. Raises
+        :class:`LeaseLost` when the lease is no longer held."""
+
+    @abc.abstractmethod
+    async def sweep(self, *, owner: str, limit: int = 100) -> list[Claim]:
+        """Find conversations whose work nobody is doing (their holder died, or a hand-over
+        was missed) and take their leases for ``owner``, at most ``limit``.
+
+        Every accepted event marks its conversation as due a little after a lease would have
+        expired; a sweep claims due conversations that have work and no lease, forgets those
+        that are idle, and looks again later at those still leased.
+        """
+
+    @abc.abstractmethod
+    async def load(self, key: str) -> Record | None:
+        """The stored record of ``key``, None when there is none (never committed or expired)."""
+
+    @abc.abstractmethod
+    async def keys(self, limit: int = 1000) -> list[str]:
+        """Conversation keys that have a record (for the inspector), at most ``limit``."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` unless the store answers."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections. The store is unusable afterwards."""

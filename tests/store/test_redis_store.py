@@ -1,0 +1,329 @@
+"""What only the Redis store must promise: key layout, races across pools, bursts, outages, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
+from botkit.store.base import Record, StoreUnavailable, Turn
+from botkit.store.redis import RedisStore
+from tests.conftest import RedisServer
+
+KEY = "whatsapp:447700900001:447700900000"
+
+
+@pytest.fixture
+async def stores(redis_server: RedisServer, redis_prefix: str) -> AsyncIterator[list[RedisStore]]:
+    """Stores on the test's prefix, closed at the end; make more with ``make(stores, ...)``."""
+    made: list[RedisStore] = []
+    yield made
+    for store in made:
+        await store.close()
+
+
+def make(stores: list[RedisStore], url: str, prefix: str, **options: Any) -> RedisStore:
+    store = RedisStore.from_url(url, prefix=prefix, **options)
+    stores.append(store)
+    return store
+
+
+@pytest.fixture
+async def raw(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+async def names(raw: Redis, prefix: str) -> set[str]:
+    return {name async for name in raw.scan_iter(match=f"{prefix}:*")}
+
+
+async def test_a_conversation_lives_in_one_slot(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
+) -> None:
+    store = make(stores, redis_server.url, redis_prefix)
+    for key in (KEY, "odd{key}with}braces{", ""):
+        claim = (await store.accept(key, "m1", "e1", owner="a")).claim
+        assert claim is not None
+        await store.accept(key, "m2", "e2", owner="a")
+        await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("r1",)))
+    found = await names(raw, redis_prefix)
+    conversation = {name for name in found if name != f"{redis_prefix}:due"}
+    assert len(conversation) == 3 * 5  # record, inbox, outbox, seen, lease
+    by_tag: dict[str, set[int]] = {}
+    for name in conversation:
+        tag = name[name.index("{") + 1 : name.index("}")]
+        assert tag
+        by_tag.setdefault(tag, set()).add(key_slot(name.encode()))
+    assert len(by_tag) == 3
+    assert all(len(slots) == 1 for slots in by_tag.values())
+    assert set(await store.keys()) == {KEY, "odd{key}with}braces{", ""}
+
+
+async def test_an_idle_conversation_leaves_only_its_record(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
+) -> None:
+    store = make(
+        stores, redis_server.url, redis_prefix, lease_seconds=0.3, grace_seconds=0.05,
+        dedup_seconds=0.3,
+    )  # fmt: skip
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    data = '{"name": "Ada", "step": 3}'
+    record = Record(state="asked_name", data=data, version=1, revision=1, last_inbound_at=1.5)
+    await store.commit(claim.lease, Turn(record, ("r1",)))
+    assert await store.ack(claim.lease, 1) is None
+    await asyncio.sleep(0.45)
+    assert await store.sweep(owner="b") == []
+    record_key = f"{redis_prefix}:{{{KEY}}}:r"
+    assert await names(raw, redis_prefix) == {record_key}
+    assert 0 < await raw.pttl(record_key) <= 30 * 24 * 3600 * 1000
+    usage = await raw.memory_usage(record_key)
+    assert usage is not None
+    assert usage < 300, f"an idle conversation's record takes {usage} bytes"
+
+
+async def test_one_accept_wins_among_many_tasks_and_two_pools(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str
+) -> None:
+    one = make(stores, redis_server.url, redis_prefix)
+    two = make(stores, redis_server.url, redis_prefix)
+    results = await asyncio.gather(
+        *(
+            (one if i % 2 else two).accept(KEY, "same", f"copy {i}", owner=f"p{i % 2}")
+            for i in range(60)
+        )
+    )
+    fresh = [r for r in results if not r.duplicate]
+    claims = [r.claim for r in results if r.claim is not None]
+    assert len(fresh) == 1
+    assert len(claims) == 1
+    assert claims[0].event is not None
+    assert claims[0].event.startswith("copy ")
+    assert await one.ack(claims[0].lease, 0) is not None  # the one event is still there
+
+
+async def test_a_burst_waits_for_the_few_connections(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str
+) -> None:
+    store = make(stores, redis_server.url, redis_prefix, max_connections=4)
+    store.traffic.reset()
+    results = await asyncio.gather(
+        *(store.accept(f"k{i % 50}", f"m{i}", f"e{i}", owner="a") for i in range(500))
+    )
+    assert all(not r.duplicate for r in results)
+    assert sum(r.claim is not None for r in results) == 50
+    assert sum(count for count, _ in store._pool.get_connection_count()) <= 4
+    assert store.traffic.round_trips == 500
+
+
+async def test_round_trips_per_operation(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
+) -> None:
+    store = make(stores, redis_server.url, redis_prefix)
+    warm = (await store.accept("warm up", "m", "e", owner="a")).claim
+    assert warm is not None
+    await store.extend(warm.lease)
+    await store.commit(warm.lease, Turn(Record(revision=1)))
+    await store.ack(warm.lease, 0)
+
+    async def measured(operation: Any) -> tuple[Any, int, int]:
+        before_trips = store.traffic.round_trips
+        before_calls = (await raw.info("commandstats"))["cmdstat_evalsha"]["calls"]
+        result = await operation
+        after_calls = (await raw.info("commandstats"))["cmdstat_evalsha"]["calls"]
+        return result, store.traffic.round_trips - before_trips, after_calls - before_calls
+
+    accepted, trips, calls = await measured(store.accept(KEY, "m1", "e1", owner="a"))
+    assert (trips, calls) == (1, 2)  # the accept script and the due mark, pipelined
+    assert accepted.claim is not None
+    lease = accepted.claim.lease
+    held, trips, calls = await measured(store.extend(lease))
+    assert held
+    assert (trips, calls) == (1, 1)
+    _, trips, calls = await measured(store.commit(lease, Turn(Record(revision=1), ("r",))))
+    assert (trips, calls) == (1, 1)
+    released, trips, calls = await measured(store.ack(lease, 1))
+    assert released is None
+    assert (trips, calls) == (1, 1)
+
+
+async def test_scripts_come_back_after_the_server_forgets_them(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
+) -> None:
+    store = make(stores, redis_server.url, redis_prefix)
+    await raw.script_flush()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await raw.script_flush()
+    await store.commit(claim.lease, Turn(Record(state="s", revision=1)))
+    await raw.script_flush()
+    assert await store.ack(claim.lease, 0) is None
+    assert await store.load(KEY) == Record(state="s", revision=1)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def test_an_unreachable_redis_is_named_without_its_password(
+    stores: list[RedisStore], redis_prefix: str
+) -> None:
+    port = _closed_port()
+    url = f"redis://default:hunter2secret@127.0.0.1:{port}/0"
+    store = make(stores, url, redis_prefix, connect_timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as caught:
+        await store.accept(KEY, "m1", "e1", owner="a")
+    assert time.monotonic() - started < 2
+    message = str(caught.value)
+    assert f"redis://127.0.0.1:{port}" in message
+    assert "unreachable" in message
+    assert "hunter2secret" not in message
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
+
+
+async def test_a_busy_pool_times_out_in_words(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str
+) -> None:
+    store = make(stores, redis_server.url, redis_prefix, max_connections=1, pool_timeout=0.1)
+    blocker = asyncio.create_task(store._client.execute_command("BLPOP", "nothing", 0.3))
+    await asyncio.sleep(0.05)
+    with pytest.raises(StoreUnavailable, match=r"no connection of 1 became free within 0\.1 s"):
+        await store.ping()
+    await blocker
+    await store.ping()
+
+
+async def test_the_store_recovers_after_an_outage(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str
+) -> None:
+    if redis_server.process is None:
+        pytest.skip("REDIS_URL names a server this test cannot stop")
+    store = make(stores, redis_server.url, redis_prefix)
+    await store.ping()
+    redis_server.stop()
+    try:
+        with pytest.raises(StoreUnavailable, match="unreachable"):
+            await store.accept(KEY, "m1", "e1", owner="a")
+    finally:
+        redis_server.start()
+    accepted = await store.accept(KEY, "m2", "e2", owner="a")
+    assert not accepted.duplicate
+
+
+# --- TLS -----------------------------------------------------------------------------------------
+
+
+def test_rediss_checks_certificates_unless_told_not_to() -> None:
+    checked = RedisStore.from_url("rediss://:secret@redis.example:6380")
+    context = checked._pool.make_connection().ssl_context.get()  # type: ignore[attr-defined]
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    unchecked = RedisStore.from_url("rediss://:secret@redis.example:6380", ssl_cert_reqs="none")
+    context = unchecked._pool.make_connection().ssl_context.get()  # type: ignore[attr-defined]
+    assert context.verify_mode == ssl.CERT_NONE
+    plain = RedisStore.from_url("redis://redis.example:6379")
+    assert "ssl_cert_reqs" not in plain._pool.connection_kwargs
+
+
+def test_replies_are_parsed_by_hiredis() -> None:
+    store = RedisStore.from_url("redis://redis.example:6379")
+    assert "Hiredis" in type(store._pool.make_connection()._parser).__name__  # type: ignore[attr-defined]
+
+
+def test_tls_settings_cannot_hide_in_the_url() -> None:
+    with pytest.raises(ValueError, match="ssl_cert_reqs"):
+        RedisStore.from_url("rediss://redis.example:6380/0?ssl_cert_reqs=none")
+    with pytest.raises(ValueError, match="ssl_cert_reqs"):
+        RedisStore.from_url("rediss://redis.example:6380", ssl_cert_reqs="optional")  # type: ignore[arg-type]
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "redis.crt", directory / "redis.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="module")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A redis-server speaking only TLS with a self-signed certificate (as Heroku's do)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    workdir = tmp_path_factory.mktemp("redis-tls")
+    cert, key = _self_signed(workdir)
+    port = _closed_port()
+    process = subprocess.Popen(
+        [
+            binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+            "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+            "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no",
+            "--save", "", "--appendonly", "no", "--dir", str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.02)
+    if process.poll() is not None:
+        pytest.skip("this redis-server was built without TLS")
+    yield f"rediss://127.0.0.1:{port}/0"
+    process.kill()
+    process.wait()
+
+
+async def test_a_self_signed_certificate_is_refused_unless_told_otherwise(
+    tls_redis: str, stores: list[RedisStore], redis_prefix: str
+) -> None:
+    checked = make(stores, tls_redis, redis_prefix)
+    with pytest.raises(StoreUnavailable, match="certificate"):
+        await checked.ping()
+    unchecked = make(stores, tls_redis, redis_prefix, ssl_cert_reqs="none")
+    accepted = await unchecked.accept(KEY, "m1", "e1", owner="a")
+    assert accepted.claim is not None

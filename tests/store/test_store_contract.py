@@ -1,0 +1,439 @@
+"""One contract, two stores: every test runs on MemoryStore and on RedisStore (real Redis).
+
+Time is moved, not waited for, on the memory store (its clock is injected); on Redis, whose
+scripts read the server's clock, leases and windows are short and the tests sleep past them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from botkit.store.base import Claim, Lease, LeaseLost, Record, Store, Turn
+from botkit.store.memory import MemoryStore
+from botkit.store.redis import RedisStore
+from tests.conftest import RedisServer
+
+LEASE = 0.3
+GRACE = 0.05
+SLACK = 0.1
+"""Added to every wait for an expiry, so Redis's millisecond clock is surely past it."""
+
+
+@dataclass
+class Backend:
+    """Builds stores sharing one backend (as processes share one Redis) and moves time."""
+
+    name: str
+    build: Callable[..., Store]
+    move: Callable[[float], Awaitable[None]]
+    due_members: Callable[[Store], Awaitable[set[str]]]
+    shared: bool = False
+    """True when a second process is the same object (the memory store lives in one)."""
+    stores: list[Store] = field(default_factory=list)
+    options: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def make(self, **overrides: Any) -> Store:
+        options: dict[str, Any] = {
+            "lease_seconds": LEASE,
+            "grace_seconds": GRACE,
+            "dedup_seconds": 3600.0,
+            "idle_seconds": 3600.0,
+        }
+        options.update(overrides)
+        store = self.build(**options)
+        self.stores.append(store)
+        self.options[id(store)] = options
+        return store
+
+    def another(self, store: Store) -> Store:
+        """The same store as seen from a second process."""
+        if self.shared:
+            return store
+        twin = self.build(**self.options[id(store)])
+        self.stores.append(twin)
+        return twin
+
+    async def advance(self, seconds: float) -> None:
+        await self.move(seconds + SLACK)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def backend(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        clock = FakeClock()
+
+        async def move(seconds: float) -> None:
+            clock.now += seconds
+
+        async def memory_due(store: Store) -> set[str]:
+            assert isinstance(store, MemoryStore)
+            return set(store._due)
+
+        def memory(**options: Any) -> Store:
+            return MemoryStore(clock=clock, **options)
+
+        built = Backend("memory", memory, move, memory_due, shared=True)
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+
+        async def redis_due(store: Store) -> set[str]:
+            assert isinstance(store, RedisStore)
+            members = await store._client.zrange(f"{redis_prefix}:due", 0, -1)
+            return set(members)
+
+        def redis(**options: Any) -> Store:
+            return RedisStore.from_url(server.url, prefix=redis_prefix, **options)
+
+        built = Backend("redis", redis, asyncio.sleep, redis_due)
+    yield built
+    for store in built.stores:
+        await store.close()
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    return backend.make()
+
+
+KEY = "whatsapp:447700900001:447700900000"
+
+
+async def handle(
+    store: Store, claim: Claim, *, replies: tuple[str, ...] = (), state: str = "done"
+) -> Claim | None:
+    """Do what a worker does with one claim; return what the store hands out next."""
+    if claim.event is None:
+        return await store.ack(claim.lease, len(claim.outbox))
+    record = Record(state=state, data=claim.event, revision=claim.record.revision + 1)
+    await store.commit(claim.lease, Turn(record, replies))
+    return await store.ack(claim.lease, len(claim.outbox) + len(replies))
+
+
+async def drain(store: Store, claim: Claim | None) -> list[str]:
+    """Work a conversation until its lease is released; return the events handled, in order."""
+    handled: list[str] = []
+    while claim is not None:
+        if claim.event is not None:
+            handled.append(claim.event)
+        claim = await handle(store, claim)
+    return handled
+
+
+# --- accept and dedup ----------------------------------------------------------------------------
+
+
+async def test_first_accept_takes_the_lease(store: Store) -> None:
+    accepted = await store.accept(KEY, "m1", "e1", owner="a")
+    assert not accepted.duplicate
+    claim = accepted.claim
+    assert claim is not None
+    assert claim.lease.key == KEY
+    assert claim.lease.fence >= 1
+    assert claim.lease.token == f"a:{claim.lease.fence}"
+    assert claim.event == "e1"
+    assert claim.outbox == ()
+    assert claim.record == Record()
+
+
+async def test_a_duplicate_adds_nothing(store: Store) -> None:
+    first = await store.accept(KEY, "m1", "e1", owner="a")
+    again = await store.accept(KEY, "m1", "e1 again", owner="b")
+    assert again.duplicate
+    assert again.claim is None
+    assert await drain(store, first.claim) == ["e1"]
+    late = await store.accept(KEY, "m1", "e1 late", owner="b")
+    assert late.duplicate
+    assert late.claim is None
+    assert await store.claim(KEY, owner="b") is None
+
+
+async def test_dedup_keys_are_forgotten_after_the_window(backend: Backend) -> None:
+    store = backend.make(dedup_seconds=0.3)
+    first = await store.accept(KEY, "m1", "e1", owner="a")
+    assert await drain(store, first.claim) == ["e1"]
+    assert (await store.accept(KEY, "m1", "e1", owner="a")).duplicate
+    await backend.advance(0.3)
+    again = await store.accept(KEY, "m1", "e1 redelivered", owner="a")
+    assert not again.duplicate
+    assert await drain(store, again.claim) == ["e1 redelivered"]
+
+
+async def test_dedup_is_per_conversation(store: Store) -> None:
+    assert not (await store.accept("k1", "m1", "e", owner="a")).duplicate
+    assert not (await store.accept("k2", "m1", "e", owner="a")).duplicate
+
+
+async def test_a_duplicate_may_take_over_stranded_work(backend: Backend) -> None:
+    store = backend.make()
+    first = await store.accept(KEY, "m1", "e1", owner="a")
+    assert first.claim is not None
+    await backend.advance(LEASE)  # "a" died holding the lease
+    again = await store.accept(KEY, "m1", "e1", owner="b")
+    assert again.duplicate
+    assert again.claim is not None
+    assert again.claim.event == "e1"
+    assert again.claim.lease.fence > first.claim.lease.fence
+
+
+# --- order and lease -----------------------------------------------------------------------------
+
+
+async def test_events_are_handled_in_accept_order(store: Store) -> None:
+    first = await store.accept(KEY, "m0", "e0", owner="a")
+    for i in range(1, 6):
+        accepted = await store.accept(KEY, f"m{i}", f"e{i}", owner="b")
+        assert not accepted.duplicate
+        assert accepted.claim is None
+    assert await drain(store, first.claim) == [f"e{i}" for i in range(6)]
+
+
+async def test_one_holder_at_a_time(store: Store) -> None:
+    assert await store.claim(KEY, owner="a") is None  # nothing there at all
+    first = await store.accept(KEY, "m1", "e1", owner="a")
+    assert first.claim is not None
+    second = await store.accept(KEY, "m2", "e2", owner="b")
+    assert not second.duplicate
+    assert second.claim is None
+    assert await store.claim(KEY, owner="b") is None
+    assert await drain(store, first.claim) == ["e1", "e2"]
+    assert await store.claim(KEY, owner="b") is None  # idle
+
+
+async def test_claim_takes_an_expired_lease_with_work(backend: Backend) -> None:
+    store = backend.make()
+    first = await store.accept(KEY, "m1", "e1", owner="a")
+    assert first.claim is not None
+    await backend.advance(LEASE)
+    claim = await store.claim(KEY, owner="b")
+    assert claim is not None
+    assert claim.lease.token.startswith("b:")
+    assert claim.lease.fence > first.claim.lease.fence
+    assert claim.event == "e1"
+
+
+async def test_extend_keeps_the_lease_past_its_first_expiry(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    for _ in range(3):
+        await backend.move(LEASE * 0.6)
+        assert await store.extend(claim.lease)
+    assert (await store.accept(KEY, "m2", "e2", owner="b")).claim is None
+    assert await store.claim(KEY, owner="b") is None
+    assert await drain(store, claim) == ["e1", "e2"]
+
+
+async def test_extend_fails_once_the_lease_is_gone(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await backend.advance(LEASE)
+    assert not await store.extend(claim.lease)
+
+
+# --- commit and ack ------------------------------------------------------------------------------
+
+
+async def test_commit_writes_pops_and_appends(store: Store) -> None:
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.accept(KEY, "m2", "e2", owner="a")
+    record = Record(
+        state="asked", data='{"n": 1}', version=3, revision=1, last_inbound_at=1700000000.25
+    )
+    await store.commit(claim.lease, Turn(record, ("r1", "r2")))
+    assert await store.load(KEY) == record
+    nxt = await store.ack(claim.lease, 0)
+    assert nxt is not None
+    assert nxt.outbox == ("r1", "r2")
+    assert nxt.event == "e2"
+    assert nxt.record == record
+    assert nxt.lease == claim.lease
+    nxt = await store.ack(claim.lease, 1)
+    assert nxt is not None
+    assert nxt.outbox == ("r2",)
+
+
+async def test_commit_stores_absent_fields_as_absent(store: Store) -> None:
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.accept(KEY, "m2", "e2", owner="a")
+    full = Record(state="s", data="{}", version=1, revision=1, last_inbound_at=5.5)
+    await store.commit(claim.lease, Turn(full))
+    bare = Record(state=None, data=None, version=1, revision=2, last_inbound_at=None)
+    await store.commit(claim.lease, Turn(bare))
+    assert await store.load(KEY) == bare
+    empty = Record(state="", data="", version=0, revision=3, last_inbound_at=0.0)
+    await store.accept(KEY, "m3", "e3", owner="a")
+    await store.commit(claim.lease, Turn(empty))
+    assert await store.load(KEY) == empty
+
+
+async def test_ack_releases_when_nothing_is_left(store: Store) -> None:
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("r1",)))
+    assert await store.ack(claim.lease, 1) is None
+    assert await store.claim(KEY, owner="b") is None
+    follow = await store.accept(KEY, "m2", "e2", owner="b")
+    assert follow.claim is not None
+    assert follow.claim.lease.token.startswith("b:")
+    assert follow.claim.record.revision == 1
+
+
+async def test_ack_of_a_lost_lease_drops_nothing(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("r1", "r2")))
+    await backend.advance(LEASE)
+    with pytest.raises(LeaseLost):
+        await store.ack(claim.lease, 2)
+    taken = await store.claim(KEY, owner="b")
+    assert taken is not None
+    assert taken.outbox == ("r1", "r2")
+    assert taken.event is None
+
+
+async def test_a_stale_holder_cannot_overwrite_newer_state(backend: Backend) -> None:
+    a_store = backend.make()
+    b_store = backend.another(a_store)
+    a = (await a_store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert a is not None
+    await backend.advance(LEASE)  # "a" stalls past its lease
+    b = (await b_store.accept(KEY, "m2", "e2", owner="b")).claim
+    assert b is not None
+    assert b.lease.fence > a.lease.fence
+    assert b.event == "e1"
+    b_record = Record(state="by b", revision=1)
+    await b_store.commit(b.lease, Turn(b_record, ("from b",)))
+    with pytest.raises(LeaseLost):
+        await a_store.commit(a.lease, Turn(Record(state="by a", revision=1), ("from a",)))
+    with pytest.raises(LeaseLost):
+        await a_store.ack(a.lease, 1)
+    assert not await a_store.extend(a.lease)
+    assert await b_store.load(KEY) == b_record
+    nxt = await b_store.ack(b.lease, 0)
+    assert nxt is not None
+    assert nxt.outbox == ("from b",)
+    assert nxt.event == "e2"
+
+
+async def test_a_forged_lease_writes_nothing(store: Store) -> None:
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    forged = Lease(KEY, f"a:{claim.lease.fence + 1}", claim.lease.fence + 1)
+    with pytest.raises(LeaseLost):
+        await store.commit(forged, Turn(Record(state="forged", revision=1), ("x",)))
+    assert await store.load(KEY) is None
+    nxt = await store.ack(claim.lease, 0)
+    assert nxt is not None
+    assert nxt.event == "e1"
+    assert nxt.outbox == ()
+
+
+# --- sweep ---------------------------------------------------------------------------------------
+
+
+async def test_sweep_takes_over_a_dead_holders_work_in_order(backend: Backend) -> None:
+    a_store = backend.make()
+    b_store = backend.another(a_store)
+    first = await a_store.accept(KEY, "m1", "e1", owner="a")
+    assert first.claim is not None
+    await a_store.accept(KEY, "m2", "e2", owner="a")
+    await a_store.accept(KEY, "m3", "e3", owner="a")
+    assert await b_store.sweep(owner="b") == []  # not due yet: "a" may be alive
+    await backend.advance(LEASE + GRACE)
+    claims = await b_store.sweep(owner="b")
+    assert len(claims) == 1
+    assert claims[0].lease.token.startswith("b:")
+    assert claims[0].lease.fence > first.claim.lease.fence
+    assert await drain(b_store, claims[0]) == ["e1", "e2", "e3"]
+
+
+async def test_sweep_resumes_from_the_last_commit(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.accept(KEY, "m2", "e2", owner="a")
+    await store.commit(claim.lease, Turn(Record(state="one", revision=1), ("r1",)))
+    await backend.advance(LEASE + GRACE)  # "a" died before sending r1
+    (taken,) = await store.sweep(owner="b")
+    assert taken.outbox == ("r1",)
+    assert taken.event == "e2"
+    assert taken.record.state == "one"
+
+
+async def test_sweep_leaves_a_live_lease_alone(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    for _ in range(4):
+        await backend.move(LEASE * 0.5)
+        assert await store.extend(claim.lease)
+        assert await store.sweep(owner="b") == []
+    assert KEY in await backend.due_members(store)
+    assert await drain(store, claim) == ["e1"]
+
+
+async def test_sweep_forgets_idle_conversations(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert await drain(store, claim) == ["e1"]
+    assert await backend.due_members(store) == {KEY}
+    await backend.advance(LEASE + GRACE)
+    assert await store.sweep(owner="b") == []
+    assert await backend.due_members(store) == set()
+
+
+async def test_sweep_claims_at_most_limit(backend: Backend) -> None:
+    store = backend.make()
+    keys = ["k0", "k{1}", ""]
+    for key in keys:
+        assert (await store.accept(key, "m", "e", owner="a")).claim is not None
+    await backend.advance(LEASE + GRACE)
+    first = await store.sweep(owner="b", limit=2)
+    second = await store.sweep(owner="b", limit=2)
+    assert len(first) == 2
+    assert len(second) == 1
+    assert sorted(c.lease.key for c in first + second) == sorted(keys)
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+async def test_records_expire_when_idle(backend: Backend) -> None:
+    store = backend.make(idle_seconds=0.3)
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert await drain(store, claim) == ["e1"]
+    assert await store.load(KEY) is not None
+    assert await store.keys() == [KEY]
+    await backend.advance(0.3)
+    assert await store.load(KEY) is None
+    assert await store.keys() == []
+
+
+async def test_load_and_keys(store: Store) -> None:
+    assert await store.load("nobody") is None
+    odd = "a{b}c%7B%"
+    for key in ("k1", "k2", odd, ""):
+        claim = (await store.accept(key, "m", "e", owner="a")).claim
+        assert await drain(store, claim) == ["e"]
+    await store.accept("waiting", "m", "e", owner="a")  # claimed, never committed
+    assert await store.load("waiting") is None
+    assert await store.load(odd) == Record(state="done", data="e", revision=1)
+    assert sorted(await store.keys()) == sorted(["k1", "k2", odd, ""])
+    assert len(await store.keys(limit=2)) == 2
