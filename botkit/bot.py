@@ -1,0 +1,410 @@
+"""Bots are Python classes that read top to bottom like the conversation they hold.
+
+A bot declares its states and transitions on the class (the ``transitions`` format) and its
+handlers as async methods decorated with :data:`~botkit.on`::
+
+    class Order(BaseModel):
+        size: str | None = None
+
+    class PizzaBot(Bot[Order]):
+        states = ["start", "size", "done"]
+        transitions = [["begin", "start", "size"], ["pick", "size", "done"]]
+
+        @on.text(state="start", then="begin")
+        async def greet(self, ctx: Context[Order]) -> None:
+            await ctx.reply("Which size?", buttons=["S", "M", "L"])
+
+        @on.button("S", "M", "L", state="size", then="pick")
+        async def size(self, ctx: Context[Order]) -> None:
+            ctx.data.size = ctx.event.content.id
+
+The class is checked when Python creates it: a handler bound to a state the class does not
+have, a ``then`` naming a trigger that does not exist, an ``on_enter_<state>`` for an unknown
+state all raise :class:`BotDefinitionError` naming the file and line to fix.
+
+One turn (what happens to one event) is :meth:`Bot.take_turn`; the runtime saves its outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from botkit.context import Context, User
+from botkit.errors import BotkitError
+from botkit.events import Channel, Event, EventKind, Text
+from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec, on
+from botkit.log import get_logger
+from botkit.machine import BotMachine, Callback, InvalidTrigger, TransitionSpec
+from botkit.outbound import Outbound
+
+__all__ = ["Bot", "BotDefinitionError", "Context", "TurnOutcome", "User", "on"]
+
+log = get_logger("botkit.bot")
+
+DataT = TypeVar("DataT")
+
+
+class BotDefinitionError(BotkitError):
+    """A bot class that cannot work as written; the message names the line to fix."""
+
+
+@dataclass
+class TurnOutcome:
+    """What one event did: the state and data to save and the replies to send after saving.
+
+    ``outcome`` is ``handled``, ``fallback`` (no handler, or an invalid trigger), ``ignored``
+    (nothing to run) or ``failed`` (the handler raised: state and data are the ones before it,
+    and ``replies`` holds only the bot's apology, if it has one).
+    """
+
+    state: str
+    data: str
+    replies: list[Outbound] = field(default_factory=list)
+    outcome: Literal["handled", "fallback", "ignored", "failed"] = "handled"
+    handler: str | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    state: str
+    data: Any
+    notes: tuple[str, ...] = ()
+
+
+class Bot(Generic[DataT]):
+    """Base class of every bot.
+
+    Class attributes a bot may set:
+
+    - ``states`` (default ``["start"]``), ``transitions`` (``transitions``' list format, as
+      lists ``[trigger, source, dest]`` or dicts), ``initial`` (default: the first state);
+    - ``version``: bump it when states or the data model change incompatibly; records written
+      by an older version go through ``renamed_states`` and :meth:`migrate_data`;
+    - ``renamed_states``: ``{"old name": "new name"}`` for states that were renamed; a stored
+      state the class no longer has and that is not mapped restarts at ``initial`` (logged);
+    - ``apology``: sent to the user when a handler raises (None sends nothing);
+    - ``senders``: the bot's own address per channel, for :meth:`Context.send` to a channel
+      other than the event's.
+
+    The data model is the type argument: ``Bot[Order]`` with a pydantic model ``Order`` (data
+    validated on load and on save), or plain ``Bot`` for a JSON ``dict``.
+    """
+
+    states: ClassVar[Sequence[str]] = ("start",)
+    transitions: ClassVar[Sequence[TransitionSpec]] = ()
+    initial: ClassVar[str | None] = None
+    version: ClassVar[int] = 1
+    renamed_states: ClassVar[dict[str, str]] = {}
+    apology: ClassVar[str | None] = None
+    senders: ClassVar[dict[Channel, str]] = {}
+
+    data_model: ClassVar[type[BaseModel] | None] = None
+    machine: ClassVar[BotMachine]
+    _specs: ClassVar[tuple[HandlerSpec, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.data_model = _data_model(cls)
+        cls._specs = _collect_specs(cls)
+        cls.machine = _build_machine(cls)
+
+    # --- loading and saving the conversation's data ----------------------------------------
+
+    def new_data(self) -> Any:
+        """Fresh data for a new conversation."""
+        return self.data_model() if self.data_model is not None else {}
+
+    def migrate_data(self, data: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Turn data saved by an older ``version`` into the current shape (default: as is)."""
+        return data
+
+    def dump_data(self, data: Any) -> str:
+        if self.data_model is not None:
+            if not isinstance(data, self.data_model):
+                raise TypeError(
+                    f"{type(self).__name__} data must stay a {self.data_model.__name__}, "
+                    f"got {type(data).__name__}"
+                )
+            return self.data_model.model_validate(data.model_dump()).model_dump_json()
+        return json.dumps(data, separators=(",", ":"))
+
+    def _load(self, state: str | None, data: str | None, version: int) -> _Loaded:
+        machine = type(self).machine
+        notes: list[str] = []
+        if state is None:
+            return _Loaded(machine.initial, self.new_data())
+        if state not in machine.states:
+            renamed = self.renamed_states.get(state)
+            if renamed in machine.states:
+                assert renamed is not None
+                state = renamed
+            else:
+                notes.append(
+                    f"stored state {state!r} no longer exists and is not in renamed_states; "
+                    f"restarted at {machine.initial!r}"
+                )
+                state = machine.initial
+        try:
+            raw = json.loads(data) if data else {}
+            if version != self.version and isinstance(raw, dict):
+                raw = self.migrate_data(raw, version)
+            loaded = self.data_model.model_validate(raw) if self.data_model else raw
+            if self.data_model is None and not isinstance(loaded, dict):
+                raise ValueError("data is not a JSON object")
+        except (ValueError, ValidationError) as exc:
+            notes.append(f"stored data no longer validates ({_short(exc)}); started afresh")
+            return _Loaded(machine.initial, self.new_data(), tuple(notes))
+        return _Loaded(state, loaded, tuple(notes))
+
+    # --- one turn ----------------------------------------------------------------------------
+
+    async def take_turn(
+        self, event: Event, *, state: str | None, data: str | None, version: int
+    ) -> TurnOutcome:
+        """Run the handler ``event`` calls for, from the stored ``state`` and ``data``.
+
+        Nothing is saved or sent here: the caller commits the outcome atomically with the
+        "event consumed" mark, then sends its replies.
+        """
+        loaded = self._load(state, data, version)
+        for note in loaded.notes:
+            log.warning("conversation reset", bot=type(self).__name__, detail=note)
+        before = loaded.state
+        saved_before = self.dump_data(loaded.data)
+
+        spec, match = self._select(event, before)
+        if spec is None:
+            if event.kind is not EventKind.MESSAGE:
+                return TurnOutcome(before, saved_before, outcome="ignored")
+            return await self._fallback(
+                event,
+                before,
+                saved_before,
+                f"no handler in state {before!r} for {_describe(event)}",
+            )
+        ctx = self._context(event, before, saved_before)
+        ctx.match = match
+        try:
+            await getattr(self, spec.name)(ctx)
+            if spec.then is not None:
+                await ctx.trigger(spec.then)
+            ctx.check_awaited()
+        except InvalidTrigger as exc:
+            ctx.check_awaited_quietly()
+            return await self._fallback(event, before, saved_before, str(exc))
+        except Exception as exc:
+            ctx.check_awaited_quietly()
+            return self._failed(event, before, saved_before, spec.name, exc)
+        return TurnOutcome(ctx.state, self.dump_data(ctx.data), ctx.replies, "handled", spec.name)
+
+    def _select(self, event: Event, state: str) -> tuple[HandlerSpec | None, Any]:
+        for spec in self._specs:
+            if spec.role == "event":
+                match = spec.accepts(event, state)
+                if match is not None:
+                    return spec, match
+        return None, None
+
+    async def _fallback(self, event: Event, state: str, saved: str, reason: str) -> TurnOutcome:
+        spec = next(
+            (s for s in self._specs if s.role == "fallback" and s.states and state in s.states),
+            None,
+        ) or next((s for s in self._specs if s.role == "fallback" and s.states is None), None)
+        if spec is None:
+            log.info("no handler and no fallback", bot=type(self).__name__, reason=reason)
+            return TurnOutcome(state, saved, outcome="ignored")
+        ctx = self._context(event, state, saved)
+        ctx.reason = reason
+        try:
+            await getattr(self, spec.name)(ctx)
+            ctx.check_awaited()
+        except Exception as exc:
+            ctx.check_awaited_quietly()
+            return self._failed(event, state, saved, spec.name, exc)
+        return TurnOutcome(ctx.state, self.dump_data(ctx.data), ctx.replies, "fallback", spec.name)
+
+    def _failed(
+        self, event: Event, state: str, saved: str, handler: str | None, exc: BaseException
+    ) -> TurnOutcome:
+        """The outcome of a turn that failed: nothing changes, the apology (if any) is sent."""
+        replies: list[Outbound] = []
+        if self.apology and event.kind is EventKind.MESSAGE and event.user and event.bot:
+            replies.append(
+                Outbound(
+                    channel=event.channel,
+                    to=event.user,
+                    sender=event.bot,
+                    content=Text(text=self.apology),
+                )
+            )
+        return TurnOutcome(state, saved, replies, "failed", handler, exc)
+
+    def _context(self, event: Event, state: str, saved: str) -> Context[Any]:
+        # Each attempt works on its own copy of the data, so a dropped attempt leaves no trace.
+        data = self._load(state, saved, self.version).data
+        return Context(
+            event,
+            state=state,
+            data=data,
+            machine=type(self).machine,
+            bot=self,
+            sender_for=dict(self.senders),
+        )
+
+    def failed_turn(
+        self, event: Event, *, state: str | None, data: str | None, error: BaseException
+    ) -> TurnOutcome:
+        """The outcome for a turn that could not finish (it timed out, say): the stored state
+        and data stay, and the user gets the apology."""
+        loaded = self._load(state, data, self.version)
+        return self._failed(event, loaded.state, self.dump_data(loaded.data), None, error)
+
+    @classmethod
+    def mermaid(cls, current: str | None = None) -> str:
+        """The bot's state machine as a Mermaid ``stateDiagram-v2``."""
+        return cls.machine.mermaid(title=cls.__name__, current=current)
+
+
+# --- class construction ------------------------------------------------------------------------
+
+
+def _data_model(cls: type) -> type[BaseModel] | None:
+    for base in getattr(cls, "__orig_bases__", ()):
+        if typing.get_origin(base) is Bot:
+            (arg,) = typing.get_args(base)
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return arg
+            return None
+    inherited: type[BaseModel] | None = getattr(cls, "data_model", None)
+    return inherited
+
+
+def _collect_specs(cls: type) -> tuple[HandlerSpec, ...]:
+    specs: list[HandlerSpec] = []
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for name, value in vars(klass).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            specs.extend(getattr(value, SPEC_ATTRIBUTE, ()))
+    return tuple(specs)
+
+
+def _where(cls: type, name: str) -> str:
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            spec = getattr(vars(klass)[name], SPEC_ATTRIBUTE, ())
+            if spec:
+                return str(spec[0].where)
+            code = getattr(vars(klass)[name], "__code__", None)
+            if code is not None:
+                return f"{code.co_filename}:{code.co_firstlineno}"
+    return cls.__qualname__
+
+
+def _build_machine(cls: type[Bot[Any]]) -> BotMachine:
+    name = cls.__name__
+    states = list(cls.states)
+    if not states or not all(isinstance(s, str) and s for s in states):
+        raise BotDefinitionError(f"{name}.states must be a non-empty list of state names")
+    if len(set(states)) != len(states):
+        raise BotDefinitionError(f"{name}.states lists a state twice: {states}")
+    initial = cls.initial or states[0]
+    if initial not in states:
+        raise BotDefinitionError(f"{name}.initial {initial!r} is not one of {name}.states")
+
+    def check_state(state: str, what: str) -> None:
+        if state not in states:
+            raise BotDefinitionError(
+                f"{what}: state {state!r} is not one of {name}.states: {', '.join(states)}"
+            )
+
+    triggers: dict[str, set[str]] = {}
+    for transition in cls.transitions:
+        spec = (
+            transition
+            if isinstance(transition, dict)
+            else dict(zip(("trigger", "source", "dest"), transition, strict=False))
+        )
+        trigger, source, dest = spec.get("trigger"), spec.get("source"), spec.get("dest")
+        shown = transition if isinstance(transition, dict) else list(transition)
+        where = f"{name}.transitions entry {shown}"
+        if not isinstance(trigger, str) or not trigger:
+            raise BotDefinitionError(f"{where}: needs a trigger name")
+        sources = states if source == "*" else [source] if isinstance(source, str) else source
+        for s in sources or []:
+            check_state(s, where)
+        if dest is not None and dest != "=":
+            check_state(dest, where)
+        triggers.setdefault(trigger, set()).update(sources or [])
+
+    enter: dict[str, list[Callback]] = {}
+    exit: dict[str, list[Callback]] = {}
+    for spec_ in cls._specs:
+        where = f"{name}.{spec_.name} ({spec_.where})"
+        for state in spec_.states or ():
+            check_state(state, where)
+        if spec_.then is not None:
+            if spec_.then not in triggers:
+                raise BotDefinitionError(
+                    f"{where}: then={spec_.then!r} is not a trigger of {name}; triggers: "
+                    f"{', '.join(sorted(triggers)) or 'none'}"
+                )
+            unreachable = (spec_.states or set(states)) - triggers[spec_.then]
+            if spec_.states is not None and unreachable:
+                raise BotDefinitionError(
+                    f"{where}: then={spec_.then!r} is not valid from state(s) "
+                    f"{', '.join(sorted(unreachable))}"
+                )
+        if spec_.role in ("enter", "exit"):
+            target = enter if spec_.role == "enter" else exit
+            for state in spec_.states or ():
+                target.setdefault(state, []).append(_callback(spec_.name))
+    for attr in dir(cls):
+        for prefix, target in (("on_enter_", enter), ("on_exit_", exit)):
+            if attr.startswith(prefix) and callable(getattr(cls, attr)):
+                state = attr[len(prefix) :]
+                check_state(state, f"{name}.{attr} ({_where(cls, attr)})")
+                target.setdefault(state, []).append(_callback(attr))
+    return BotMachine(states, list(cls.transitions), initial, enter=enter, exit=exit)
+
+
+def _callback(method: str) -> Callback:
+    async def run(event_data: Any) -> None:
+        model = event_data.model
+        await getattr(model.bot, method)(model.ctx)
+
+    run.__qualname__ = method
+    return run
+
+
+def _describe(event: Event) -> str:
+    if event.content is None:
+        return event.kind.value
+    if event.text is not None:
+        return f"{event.content.type} {event.text[:40]!r}"
+    return event.content.type
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def user_of(event: Event) -> User:
+    """The user an event is about."""
+    if event.user is None:
+        raise LookupError("this event names no user")
+    return User(event.channel, event.user)
+
+
+# Re-exported for `from botkit.bot import on`.
+_ = on

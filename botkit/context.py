@@ -1,0 +1,218 @@
+"""The context a handler receives: the event, the conversation, and the means to answer.
+
+Nothing a handler does through its context leaves the process while the handler runs: replies
+are collected, state changes and data edits are made on a copy. When the handler returns, the
+runtime commits all of it in one atomic step with the "event consumed" mark, then sends the
+replies. If the handler raises, none of it happened.
+
+Every ``reply``, ``send`` and ``trigger`` must be awaited. One that is not is caught when the
+handler returns: the turn fails with :class:`NotAwaited`, naming the line, instead of a reply
+silently going missing (type checkers catch it earlier with mypy's ``unused-awaitable`` code).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any, Generic, TypeVar
+
+from botkit.errors import BotkitError
+from botkit.events import Channel, Event, Text
+from botkit.handlers import Match
+from botkit.machine import BotMachine, Turn
+from botkit.outbound import Choices, Outbound, OutboundContent, as_buttons
+
+DataT = TypeVar("DataT")
+_T = TypeVar("_T")
+
+
+class NotAwaited(BotkitError):
+    """A ``ctx`` call that returns an awaitable was never awaited."""
+
+
+class User:
+    """A person on one channel: ``address`` is their number or page-scoped id."""
+
+    __slots__ = ("address", "channel")
+
+    def __init__(self, channel: Channel, address: str) -> None:
+        self.channel = channel
+        self.address = address
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, User)
+            and other.channel == self.channel
+            and other.address == self.address
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.channel, self.address))
+
+    def __repr__(self) -> str:
+        return f"User({self.channel.value!r}, {self.address!r})"
+
+
+class _Tracked(Awaitable[_T]):
+    """An awaitable that remembers where it was made and whether it was awaited."""
+
+    __slots__ = ("_coro", "awaited", "what", "where")
+
+    def __init__(self, coro: Coroutine[Any, Any, _T], what: str) -> None:
+        self._coro = coro
+        self.what = what
+        # 0 is here, 1 Context._track, 2 the ctx method, 3 the handler that called it.
+        frame = sys._getframe(3)
+        self.where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        self.awaited = False
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        self.awaited = True
+        return self._coro.__await__()
+
+    def discard(self) -> None:
+        self._coro.close()
+
+
+class Context(Generic[DataT]):
+    """What a handler gets. See the module docstring for when its effects happen."""
+
+    def __init__(
+        self,
+        event: Event,
+        *,
+        state: str,
+        data: DataT,
+        machine: BotMachine,
+        bot: Any,
+        sender_for: dict[Channel, str] | None = None,
+    ) -> None:
+        self.event = event
+        self.data: DataT = data
+        """The conversation's data: edit it in place; it is saved with the turn."""
+        self.match: Match | None = None
+        """Why the running handler matched (the regular expression's groups, for one)."""
+        self.reason: str | None = None
+        """For a fallback handler: why it runs, in words."""
+        self.replies: list[Outbound] = []
+        self._machine = machine
+        self._bot = bot
+        self._sender_for = sender_for or {}
+        self._tracked: list[_Tracked[Any]] = []
+        self._turn = Turn(state, bot, self)
+
+    # --- who and where ---------------------------------------------------------------------
+
+    @property
+    def user(self) -> User:
+        """The person this conversation is with."""
+        if self.event.user is None:
+            raise LookupError("this event names no user")
+        return User(self.event.channel, self.event.user)
+
+    @property
+    def state(self) -> str:
+        """The conversation's current state (it changes as triggers fire)."""
+        return self._turn.state
+
+    @property
+    def text(self) -> str:
+        """The text the user sent (a button's title for a button reply), else ``""``."""
+        return self.event.text or ""
+
+    # --- effects -----------------------------------------------------------------------------
+
+    def reply(
+        self,
+        content: str | OutboundContent,
+        *,
+        buttons: Choices | None = None,
+        client_ref: str | None = None,
+    ) -> Awaitable[Outbound]:
+        """Answer the user on their channel, from the address they wrote to.
+
+        ``buttons`` offers choices: plain titles, ``(id, title)`` pairs or :class:`Button`.
+        The reply is sent after the turn commits; awaiting returns the queued message.
+        """
+        if self.event.user is None or self.event.bot is None:
+            raise LookupError("this event names no user to reply to")
+        return self._track(
+            self._queue(
+                self.event.channel, self.event.user, self.event.bot, content, buttons, client_ref
+            ),
+            "ctx.reply(...)",
+        )
+
+    def send(
+        self,
+        to: User,
+        content: str | OutboundContent,
+        *,
+        buttons: Choices | None = None,
+        client_ref: str | None = None,
+    ) -> Awaitable[Outbound]:
+        """Send to any user, from the bot's address on their channel (the address this event
+        came to when the channel is the same). Sent after the turn commits, like a reply."""
+        sender = (
+            self.event.bot
+            if to.channel == self.event.channel and self.event.bot
+            else self._sender_for.get(to.channel)
+        )
+        if sender is None:
+            raise LookupError(
+                f"no bot address is configured for {to.channel.value}; cannot send there"
+            )
+        return self._track(
+            self._queue(to.channel, to.address, sender, content, buttons, client_ref),
+            "ctx.send(...)",
+        )
+
+    def trigger(self, name: str, **kwargs: Any) -> Awaitable[None]:
+        """Fire transition ``name``: exit and enter callbacks run, in order, before the await
+        returns. A trigger not valid in the current state raises
+        :class:`~botkit.machine.InvalidTrigger`, which sends the event to the fallback handler
+        with the reason (the handler's effects are dropped)."""
+        return self._track(self._machine.fire(self._turn, name, **kwargs), f"ctx.trigger({name!r})")
+
+    async def _queue(
+        self,
+        channel: Channel,
+        to: str,
+        sender: str,
+        content: str | OutboundContent,
+        buttons: Choices | None,
+        client_ref: str | None,
+    ) -> Outbound:
+        message = Outbound(
+            channel=channel,
+            to=to,
+            sender=sender,
+            content=Text(text=content) if isinstance(content, str) else content,
+            buttons=as_buttons(buttons),
+            client_ref=client_ref,
+        )
+        self.replies.append(message)
+        return message
+
+    def _track(self, coro: Coroutine[Any, Any, _T], what: str) -> Awaitable[_T]:
+        tracked = _Tracked(coro, what)
+        self._tracked.append(tracked)
+        return tracked
+
+    def check_awaited_quietly(self) -> None:
+        """Close effects never awaited, without complaint (the turn failed anyway)."""
+        for tracked in self._tracked:
+            if not tracked.awaited:
+                tracked.discard()
+
+    def check_awaited(self) -> None:
+        """Raise :class:`NotAwaited` for the first effect that was never awaited."""
+        missed = [t for t in self._tracked if not t.awaited]
+        for tracked in missed:
+            tracked.discard()
+        if missed:
+            first = missed[0]
+            raise NotAwaited(
+                f"{first.what} at {first.where} was never awaited, so it did nothing; "
+                f"write 'await {first.what}'"
+            )
