@@ -1,0 +1,269 @@
+"""Where accepted events wait for, and reach, the bot: inbox, dedup, lease, worker loop.
+
+A webhook waits only for :meth:`Runtime.accept`, which records the event durably in the store
+(deduplicated on the provider's id) and returns. The bot's handler runs afterwards, in a worker
+task of whichever process holds the conversation's lease, so a slow handler never slows the
+webhook's answer. Per conversation, a worker does, in order::
+
+    send the outbox left by a committed turn          (a previous holder may have died here)
+    take the oldest event -> Bot.take_turn -> commit (state + data + consumed + replies, atomic)
+    send the replies -> ack (release the lease when nothing is left)
+
+A heartbeat extends the lease while the worker runs; if the lease is lost (the process stalled
+past it and another took over), the worker is cancelled and its late commit is refused by the
+store. A periodic sweep takes over conversations whose holder died.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+
+from botkit.bot import Bot
+from botkit.events import Event, EventKind
+from botkit.log import get_logger
+from botkit.outbound import Outbound
+from botkit.store.base import Claim, Lease, LeaseLost, Record, Store, StoreUnavailable, Turn
+from botkit.vonage.transport import SendError, Transport
+
+log = get_logger("botkit.runtime")
+
+
+class _Outage:
+    """Logs one line when the store becomes unreachable and one when it is back."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def failed(self, exc: StoreUnavailable) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.error(
+                "store unreachable: webhooks answer 503 (the provider retries) until it is back",
+                error=str(exc),
+            )
+
+    def ok(self) -> None:
+        if self.since is not None:
+            log.warning(
+                "store reachable again", outage_seconds=round(time.monotonic() - self.since, 1)
+            )
+            self.since = None
+
+
+class Runtime:
+    """Accepts events into the store and works the conversations this process leases."""
+
+    def __init__(
+        self,
+        bot: Bot[object],
+        store: Store,
+        transport: Transport,
+        *,
+        owner: str | None = None,
+        sweep_interval: float = 1.0,
+        handler_timeout: float = 30.0,
+        send_attempts: int = 4,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.transport = transport
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.sweep_interval = sweep_interval
+        self.handler_timeout = handler_timeout
+        self.send_attempts = send_attempts
+        self.outage = _Outage()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # --- accepting ---------------------------------------------------------------------------
+
+    async def accept(self, event: Event) -> bool:
+        """Record ``event`` durably; return False when it was a duplicate delivery.
+
+        When this returns, the event counts as received: its effect will happen once, in this
+        process or, if this one dies, in another. Raises :class:`StoreUnavailable` when the
+        store cannot be reached (the webhook should answer 503 so the provider retries).
+        """
+        if self._closed:
+            raise StoreUnavailable("this process is shutting down")
+        key = event.conversation_key or f"workflow:{event.message_id}"
+        try:
+            accepted = await self.store.accept(
+                key, event.dedup_key, event.model_dump_json(), owner=self.owner
+            )
+        except StoreUnavailable as exc:
+            self.outage.failed(exc)
+            raise
+        self.outage.ok()
+        if accepted.claim is not None:
+            self._spawn(accepted.claim)
+        return not accepted.duplicate
+
+    # --- working -----------------------------------------------------------------------------
+
+    def _spawn(self, claim: Claim) -> None:
+        task = asyncio.create_task(self._work(claim), name=f"botkit:{claim.lease.key}")
+        self._workers.add(task)
+        task.add_done_callback(self._workers.discard)
+
+    async def _work(self, claim: Claim) -> None:
+        lease = claim.lease
+        worker = asyncio.current_task()
+        assert worker is not None
+        heartbeat = asyncio.create_task(self._heartbeat(lease.key, lease, worker))
+        current: Claim | None = claim
+        try:
+            while current is not None:
+                if current.outbox:
+                    sent = await self._send_all(current.outbox)
+                    current = await self.store.ack(lease, sent)
+                elif current.event is not None:
+                    current = await self._turn(current)
+                else:
+                    current = await self.store.ack(lease, 0)
+        except LeaseLost:
+            log.warning("lease lost: another worker took this conversation over", key=lease.key)
+        except StoreUnavailable as exc:
+            self.outage.failed(exc)
+        except asyncio.CancelledError:
+            if not self._closed:
+                log.warning("worker stopped: its lease could not be kept", key=lease.key)
+            else:
+                raise
+        finally:
+            heartbeat.cancel()
+
+    async def _turn(self, claim: Claim) -> Claim | None:
+        assert claim.event is not None
+        event = Event.model_validate_json(claim.event)
+        record = claim.record
+        try:
+            outcome = await asyncio.wait_for(
+                self.bot.take_turn(
+                    event, state=record.state, data=record.data, version=record.version
+                ),
+                self.handler_timeout,
+            )
+        except TimeoutError:
+            error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
+            outcome = self.bot.failed_turn(event, state=record.state, data=record.data, error=error)
+        if outcome.outcome == "failed":
+            log.error(
+                "handler failed; the event is consumed and the conversation kept as it was",
+                handler=outcome.handler,
+                message_id=event.message_id,
+                channel=event.channel.value,
+                exc_info=outcome.error,
+            )
+        last_inbound = record.last_inbound_at
+        if event.kind is EventKind.MESSAGE:
+            last_inbound = max(last_inbound or 0.0, event.timestamp.timestamp())
+        replies = tuple(r.model_dump_json() for r in outcome.replies)
+        await self.store.commit(
+            claim.lease,
+            Turn(
+                Record(
+                    state=outcome.state,
+                    data=outcome.data,
+                    version=self.bot.version,
+                    revision=record.revision + 1,
+                    last_inbound_at=last_inbound,
+                ),
+                replies,
+            ),
+        )
+        sent = await self._send_all(replies)
+        return await self.store.ack(claim.lease, sent)
+
+    async def _send_all(self, entries: Sequence[str]) -> int:
+        """Send outbox entries in order; return how many are done with (sent, or given up)."""
+        for entry in entries:
+            message = Outbound.model_validate_json(entry)
+            await self._send(message)
+        return len(entries)
+
+    async def _send(self, message: Outbound) -> None:
+        for attempt in range(1, self.send_attempts + 1):
+            try:
+                receipt = await self.transport.send(message)
+            except SendError as exc:
+                retryable = exc.status is None or exc.status == 429 or exc.status >= 500
+                if retryable and attempt < self.send_attempts:
+                    await asyncio.sleep(min(8.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
+                    continue
+                log.error(
+                    "reply not sent",
+                    error=str(exc),
+                    channel=message.channel.value,
+                    to=message.to,
+                    attempts=attempt,
+                )
+                return
+            log.info(
+                "reply sent",
+                message_id=receipt.message_id,
+                channel=message.channel.value,
+                to=message.to,
+            )
+            return
+
+    async def _heartbeat(self, key: str, lease: Lease, worker: asyncio.Task[None]) -> None:
+        interval = self.store.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                held = await self.store.extend(lease)
+            except StoreUnavailable as exc:
+                self.outage.failed(exc)
+                continue
+            if not held:
+                log.warning("lease lost while the handler ran: stopping it", key=key)
+                worker.cancel()
+                return
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until this process has no conversation in hand (for tests and shutdown)."""
+        async with asyncio.timeout(timeout):
+            while self._workers:
+                await asyncio.wait(set(self._workers))
+
+    # --- background --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the sweep that takes over conversations whose holder died."""
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="botkit:sweeper")
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval * random.uniform(0.8, 1.2))
+            try:
+                claims = await self.store.sweep(owner=self.owner)
+            except StoreUnavailable as exc:
+                self.outage.failed(exc)
+                continue
+            self.outage.ok()
+            for claim in claims:
+                log.info("took over a conversation", key=claim.lease.key)
+                self._spawn(claim)
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Stop taking work; let running workers finish for up to ``timeout`` seconds.
+
+        Workers still running after that are cancelled: their leases expire and another
+        process takes their conversations over, from the last committed turn.
+        """
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self._workers:
+            _, pending = await asyncio.wait(set(self._workers), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,44 @@
+"""A bot for the runtime's guarantee tests: every turn leaves a trace that can be counted.
+
+Each text ``<tag>`` from a user is answered ``<n>:<tag>`` where ``n`` counts that user's
+handled turns (saved with the turn). ``sleep <seconds> <tag>`` holds the handler that long first
+(to kill or stall the process mid-handler); ``raise <tag>`` makes the handler fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from botkit import Bot, Context, on
+
+
+class Count(BaseModel):
+    turns: int = 0
+    tags: list[str] = []
+
+
+class LedgerBot(Bot[Count]):
+    apology = "apology"
+    running: ClassVar[int] = 0
+    """Handlers running now in this process, and the most seen at once."""
+    most_running: ClassVar[int] = 0
+
+    @on.text()
+    async def count(self, ctx: Context[Count]) -> None:
+        words = ctx.text.split()
+        if words[0] == "sleep":
+            LedgerBot.running += 1
+            LedgerBot.most_running = max(LedgerBot.most_running, LedgerBot.running)
+            try:
+                await asyncio.sleep(float(words[1]))
+            finally:
+                LedgerBot.running -= 1
+            words = words[2:]
+        if words[0] == "raise":
+            raise RuntimeError(f"asked to fail: {ctx.text}")
+        ctx.data.turns += 1
+        ctx.data.tags.append(words[0])
+        await ctx.reply(f"{ctx.data.turns}:{words[0]}")

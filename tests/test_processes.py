@@ -1,0 +1,279 @@
+"""The runtime's guarantees with real server processes sharing one real Redis.
+
+Each test starts ``botkit serve tests.ledger:LedgerBot`` processes on loopback, all pointing at a
+stand-in for the Messages API in this process, and checks the replies: the ledger bot numbers
+each user's turns, so a lost, doubled or reordered turn shows in the numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from botkit.testing import ProviderStandIn
+from tests.conftest import RedisServer, _free_port, _spawn_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+LEASE = 2.0
+
+pytestmark = pytest.mark.slow
+
+
+class ServerProcess:
+    """One ``botkit serve`` process."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(env["BOTKIT_TEST_LOG_DIR"]) / f"server-{self.port}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "botkit",
+                "serve",
+                "tests.ledger:LedgerBot",
+                "--port",
+                str(self.port),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def wait_up(self) -> None:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                if self.process.poll() is not None:
+                    raise AssertionError(f"server exited: {self.log_path.read_text()}")
+                try:
+                    async with session.get(self.url + "/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("server did not come up")
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for raw in self.log_path.read_text().splitlines():
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                continue
+        return lines
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[ProviderStandIn]:
+    async with ProviderStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def servers(
+    provider: ProviderStandIn, redis_server: RedisServer, redis_prefix: str, tmp_path: Path
+) -> Iterator[Any]:
+    started: list[ServerProcess] = []
+
+    async def start(count: int, redis_url: str | None = None) -> list[ServerProcess]:
+        env = {
+            "BOTKIT_ENV": "test",
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "info",
+            "BOTKIT_HOST": "127.0.0.1",
+            "REDIS_URL": redis_url or redis_server.url,
+            "BOTKIT_REDIS_PREFIX": redis_prefix,
+            "BOTKIT_LEASE_SECONDS": str(LEASE),
+            "VONAGE_API_URL": provider.url,
+            "VONAGE_API_KEY": "key",
+            "VONAGE_API_SECRET": "secret",
+            "BOTKIT_TEST_LOG_DIR": str(tmp_path),
+        }
+        batch = [ServerProcess(env) for _ in range(count)]
+        started.extend(batch)
+        await asyncio.gather(*(s.wait_up() for s in batch))
+        return batch
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def webhook(user: str, text: str, message_id: str | None = None) -> dict[str, Any]:
+    return {
+        "channel": "whatsapp",
+        "message_uuid": message_id or str(uuid.uuid4()),
+        "to": "447700900000",
+        "from": user,
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "message_type": "text",
+        "text": text,
+    }
+
+
+async def post(session: aiohttp.ClientSession, server: ServerProcess, body: dict[str, Any]) -> int:
+    async with session.post(server.url + "/webhooks/inbound", json=body) as response:
+        await response.read()
+        return response.status
+
+
+def replies_by_user(provider: ProviderStandIn) -> dict[str, list[str]]:
+    by_user: dict[str, list[str]] = {}
+    for sent in provider.sent:
+        by_user.setdefault(sent.to, []).append(sent.text)
+    return by_user
+
+
+async def settle(provider: ProviderStandIn, expected: int, quiet: float = 1.0) -> None:
+    """Wait for ``expected`` replies, then a quiet spell in which no extra one arrives."""
+    await provider.wait_for(expected, timeout=60)
+    await asyncio.sleep(quiet)
+
+
+async def test_bursts_from_many_users_keep_each_users_order(
+    servers: Any, provider: ProviderStandIn
+) -> None:
+    processes = await servers(3)
+    users = [f"4477009{n:05d}" for n in range(40)]
+    per_user = 8
+
+    async def one_user(session: aiohttp.ClientSession, index: int, user: str) -> None:
+        for turn in range(1, per_user + 1):
+            target = processes[(index + turn) % len(processes)]
+            assert await post(session, target, webhook(user, f"m{turn}")) == 200
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(one_user(session, i, u) for i, u in enumerate(users)))
+    await settle(provider, len(users) * per_user)
+    got = replies_by_user(provider)
+    for user in users:
+        assert got[user] == [f"{n}:m{n}" for n in range(1, per_user + 1)], user
+    assert len(provider.sent) == len(users) * per_user
+
+
+async def test_duplicate_deliveries_to_different_processes_run_once(
+    servers: Any, provider: ProviderStandIn
+) -> None:
+    processes = await servers(3)
+    body = webhook("447700900001", "once", message_id=str(uuid.uuid4()))
+    async with aiohttp.ClientSession() as session:
+        statuses = await asyncio.gather(
+            *(post(session, p, body) for p in processes for _ in range(10))
+        )
+    assert set(statuses) == {200}
+    await settle(provider, 1, quiet=LEASE + 1.5)
+    assert [s.text for s in provider.sent] == ["1:once"]
+
+
+async def test_kill_9_mid_handler_the_survivor_finishes_each_turn_once(
+    servers: Any, provider: ProviderStandIn
+) -> None:
+    doomed, survivor = await servers(2)
+    users = [f"4477001{n:05d}" for n in range(6)]
+    async with aiohttp.ClientSession() as session:
+        for user in users:
+            assert await post(session, doomed, webhook(user, "a")) == 200
+        await settle(provider, len(users), quiet=0.2)
+        # Acknowledged by the doomed process, whose handlers are asleep when it dies.
+        for user in users:
+            assert await post(session, doomed, webhook(user, "sleep 3 b")) == 200
+        await asyncio.sleep(0.5)
+        doomed.process.send_signal(signal.SIGKILL)
+        doomed.process.wait()
+        # The survivor takes over once the leases expire, and keeps order for new messages.
+        for user in users:
+            assert await post(session, survivor, webhook(user, "c")) == 200
+    await settle(provider, len(users) * 3, quiet=1.0)
+    got = replies_by_user(provider)
+    for user in users:
+        assert got[user] == ["1:a", "2:b", "3:c"], user
+    assert any(line.get("event") == "took over a conversation" for line in survivor.log_lines())
+
+
+async def test_a_stalled_holder_never_overwrites_the_takeover(
+    servers: Any, provider: ProviderStandIn
+) -> None:
+    stalled, other = await servers(2)
+    user = "447700900077"
+    async with aiohttp.ClientSession() as session:
+        assert await post(session, stalled, webhook(user, "sleep 1 s1")) == 200
+        stalled.process.send_signal(signal.SIGSTOP)
+        try:
+            # The lease runs out while the holder is frozen mid-handler; the other process
+            # takes the conversation over and runs the turn from the state before it.
+            await provider.wait_for(1, timeout=LEASE * 6)
+            assert await post(session, other, webhook(user, "s2")) == 200
+            await provider.wait_for(2, timeout=10)
+        finally:
+            stalled.process.send_signal(signal.SIGCONT)
+        # Thawed, the stalled holder finds its lease gone: its turn is not committed again.
+        await asyncio.sleep(LEASE + 1.5)
+        assert await post(session, other, webhook(user, "s3")) == 200
+    await settle(provider, 3)
+    assert replies_by_user(provider)[user] == ["1:s1", "2:s2", "3:s3"]
+    events = [line.get("event") for line in stalled.log_lines()]
+    assert any(e and e.startswith("lease lost") for e in events), events
+
+
+async def test_redis_outage_answers_503_logs_once_and_recovers(
+    servers: Any, provider: ProviderStandIn, tmp_path: Path
+) -> None:
+    port = _free_port()
+    workdir = tmp_path / "redis-outage"
+    workdir.mkdir()
+    redis = RedisServer(f"redis://127.0.0.1:{port}/0", None, port, workdir)
+    redis.process = _spawn_redis(port, workdir, durable=True)
+    try:
+        (server,) = await servers(1, redis_url=redis.url)
+        user = "447700900055"
+        async with aiohttp.ClientSession() as session:
+            assert await post(session, server, webhook(user, "before")) == 200
+            await provider.wait_for(1)
+            redis.stop()
+            statuses = [await post(session, server, webhook(user, f"down{n}")) for n in range(20)]
+            assert set(statuses) == {503}
+            redis.process = _spawn_redis(port, workdir, durable=True)
+            for _ in range(100):
+                if await post(session, server, webhook(user, "after")) == 200:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("webhooks did not recover after Redis came back")
+        await settle(provider, 2)
+        assert replies_by_user(provider)[user] == ["1:before", "2:after"]
+        unreachable = [
+            line
+            for line in server.log_lines()
+            if str(line.get("event", "")).startswith("store unreachable")
+        ]
+        assert len(unreachable) == 1, unreachable
+        assert any(line.get("event") == "store reachable again" for line in server.log_lines())
+    finally:
+        if redis.process is not None and redis.process.poll() is None:
+            redis.process.kill()

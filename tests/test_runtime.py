@@ -1,0 +1,138 @@
+"""The runtime in one process, on both stores: failures, heartbeats, timeouts, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+import structlog
+
+from botkit import Channel, Event, EventKind, Text, WebhookFormat
+from botkit.runtime import Runtime
+from botkit.store.base import Store
+from botkit.store.memory import MemoryStore
+from botkit.store.redis import RedisStore
+from botkit.testing import ProviderStandIn
+from botkit.vonage.transport import MessagesV1Transport
+from tests.ledger import LedgerBot
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Store]:
+    lease = 0.6
+    if request.param == "memory":
+        memory = MemoryStore(lease_seconds=lease)
+        yield memory
+        await memory.close()
+        return
+    server = request.getfixturevalue("redis_server")
+    redis = RedisStore.from_url(server.url, prefix=redis_prefix, lease_seconds=lease)
+    yield redis
+    await redis.close()
+
+
+@pytest.fixture
+async def runtime_for(store: Store, provider: ProviderStandIn) -> AsyncIterator[Any]:
+    session = aiohttp.ClientSession()
+    runtimes: list[Runtime] = []
+
+    async def make(**kwargs: Any) -> Runtime:
+        transport = MessagesV1Transport(session, base_url=provider.url, api_key="k", api_secret="s")
+        runtime = Runtime(LedgerBot(), store, transport, sweep_interval=0.2, **kwargs)
+        await runtime.start()
+        runtimes.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in runtimes:
+        await runtime.close()
+    await session.close()
+
+
+def text(value: str, user: str = "447700900001") -> Event:
+    return Event(
+        kind=EventKind.MESSAGE,
+        channel=Channel.WHATSAPP,
+        user=user,
+        bot="447700900000",
+        message_id=str(uuid.uuid4()),
+        timestamp=datetime.now(UTC),
+        format=WebhookFormat.V1,
+        raw={},
+        content=Text(text=value),
+    )
+
+
+async def test_a_failing_handler_apologises_once_and_the_conversation_goes_on(
+    runtime_for: Any, provider: ProviderStandIn
+) -> None:
+    runtime: Runtime = await runtime_for()
+    with structlog.testing.capture_logs() as logs:
+        await runtime.accept(text("first"))
+        await runtime.accept(text("raise now"))
+        await runtime.accept(text("second"))
+        await runtime.wait_idle()
+    assert [s.text for s in provider.sent] == ["1:first", "apology", "2:second"]
+    failures = [line for line in logs if line["event"].startswith("handler failed")]
+    assert len(failures) == 1
+    assert isinstance(failures[0]["exc_info"], RuntimeError)
+    await asyncio.sleep(1.0)  # past a lease: nothing is retried
+    assert len(provider.sent) == 3
+
+
+async def test_a_handler_longer_than_its_lease_keeps_it_and_runs_alone(
+    runtime_for: Any, provider: ProviderStandIn
+) -> None:
+    first: Runtime = await runtime_for()
+    second: Runtime = await runtime_for()
+    await first.accept(text("sleep 2 long"))
+    await asyncio.sleep(0.1)
+    # The second runtime sweeps every 0.2 s: it must not take the leased conversation.
+    await second.accept(text("next"))
+    await first.wait_idle()
+    await second.wait_idle()
+    await asyncio.sleep(0.5)
+    assert [s.text for s in provider.sent] == ["1:long", "2:next"]
+
+
+async def test_a_handler_past_the_timeout_fails_and_is_not_retried(
+    runtime_for: Any, provider: ProviderStandIn
+) -> None:
+    runtime: Runtime = await runtime_for(handler_timeout=0.3)
+    await runtime.accept(text("sleep 5 slow"))
+    await runtime.accept(text("quick"))
+    await runtime.wait_idle()
+    assert [s.text for s in provider.sent] == ["apology", "1:quick"]
+
+
+async def test_duplicates_are_reported_and_dropped(
+    runtime_for: Any, provider: ProviderStandIn
+) -> None:
+    runtime: Runtime = await runtime_for()
+    event = text("once")
+    assert await runtime.accept(event) is True
+    assert await runtime.accept(event) is False
+    await runtime.wait_idle()
+    assert [s.text for s in provider.sent] == ["1:once"]
+
+
+async def test_replies_go_in_order_per_user_and_users_run_in_parallel(
+    runtime_for: Any, provider: ProviderStandIn
+) -> None:
+    runtime: Runtime = await runtime_for()
+    users = [f"44770090{n:04d}" for n in range(20)]
+    LedgerBot.most_running = 0
+    for user in users:
+        await runtime.accept(text("sleep 0.3 a", user))
+        await runtime.accept(text("b", user))
+    await runtime.wait_idle()
+    by_user: dict[str, list[str]] = {}
+    for sent in provider.sent:
+        by_user.setdefault(sent.to, []).append(sent.text)
+    assert all(by_user[u] == ["1:a", "2:b"] for u in users)
+    assert LedgerBot.most_running > 1, "different users' handlers did not overlap"
