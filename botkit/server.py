@@ -1,0 +1,318 @@
+"""The aiohttp app: provider webhooks in, one straight pipeline each.
+
+Messages API and Dispatch (JSON, v1 or v0.1, told apart by the payload)::
+
+    read body (413) -> verify JWT (401) -> decode JSON (400) -> parse (400) -> accept -> 200
+
+Legacy SMS API (GET query, POST form or POST JSON)::
+
+    read params (413/400) -> verify sig (401) -> parse (400) -> join SMS parts -> accept -> 200
+
+Client mistakes are answered with a JSON body that says what was wrong and logged at warning,
+without a traceback. Only a bug in botkit answers 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+import aiohttp
+from aiohttp import web
+from structlog.contextvars import bound_contextvars
+
+from botkit.bot import Bot
+from botkit.errors import InvalidPayload, Problem, SignatureError
+from botkit.events import Event
+from botkit.log import get_logger
+from botkit.runtime import Runtime
+from botkit.settings import Settings
+from botkit.store import open_store
+from botkit.store.base import Store, StoreUnavailable
+from botkit.vonage.inbound.concat import MemoryPartsBuffer, PartsBuffer, assemble_parts
+from botkit.vonage.inbound.detect import parse_messages_webhook
+from botkit.vonage.inbound.sms_api import SmsPart, parse_sms_delivery_receipt, parse_sms_inbound
+from botkit.vonage.signing import verify_sms_signature, verify_webhook_jwt
+from botkit.vonage.transport import MessagesV1Transport, Transport
+
+log = get_logger("botkit.server")
+
+SETTINGS = web.AppKey("settings", Settings)
+BOT = web.AppKey("bot", Bot)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+TRANSPORT = web.AppKey("transport", Transport)
+STORE = web.AppKey("store", Store)
+RUNTIME = web.AppKey("runtime", Runtime)
+SMS_PARTS = web.AppKey("sms_parts", PartsBuffer)
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(
+    settings: Settings,
+    bot: Bot[Any],
+    *,
+    transport: Transport | None = None,
+    store: Store | None = None,
+) -> web.Application:
+    """Build the webhook server for ``bot``.
+
+    ``store`` defaults to Redis when ``REDIS_URL`` is set, else the embedded memory store;
+    ``transport`` to the Messages API client built from the settings. The HTTP client session,
+    the store, the runtime and the SMS parts buffer live in the app's ``cleanup_ctx``: created
+    at start-up, closed at shutdown (running handlers get a grace period first).
+    """
+    # aiohttp enforces client_max_size only when the body is read: one byte of headroom lets
+    # _read_body tell "at the limit" from "over it".
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_answer_errors])
+    app[SETTINGS] = settings
+    app[BOT] = bot
+    app.cleanup_ctx.append(_http_session)
+    app.cleanup_ctx.append(_make_runtime(transport, store))
+    app.router.add_post("/webhooks/inbound", messages_webhook)
+    app.router.add_post("/webhooks/status", messages_webhook)
+    for path, handler in (("/webhooks/sms/inbound", sms_inbound), ("/webhooks/sms/dlr", sms_dlr)):
+        app.router.add_get(path, handler, allow_head=False)
+        app.router.add_post(path, handler)
+    app.router.add_get("/healthz", healthz)
+    if settings.vonage_signature_secret is None:
+        log.warning(
+            "webhooks are unauthenticated: VONAGE_SIGNATURE_SECRET is not set, so anyone who can "
+            "reach this server can post events as the provider; set it in production"
+        )
+    return app
+
+
+async def _http_session(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        yield
+
+
+def _make_runtime(
+    transport: Transport | None, store: Store | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        app[TRANSPORT] = transport or MessagesV1Transport(
+            app[HTTP],
+            base_url=settings.vonage_api_url,
+            api_key=settings.vonage_api_key or "",
+            api_secret=(
+                settings.vonage_api_secret.get_secret_value() if settings.vonage_api_secret else ""
+            ),
+        )
+        app[STORE] = store or open_store(settings)
+        app[SMS_PARTS] = MemoryPartsBuffer(ttl=settings.sms_concat_timeout)
+        runtime = Runtime(
+            app[BOT], app[STORE], app[TRANSPORT], handler_timeout=settings.handler_timeout
+        )
+        app[RUNTIME] = runtime
+        await runtime.start()
+        evictor = asyncio.create_task(_evict_sms_parts(app))
+        yield
+        evictor.cancel()
+        await runtime.close()
+        await app[STORE].close()
+
+    return runtime_ctx
+
+
+async def _evict_sms_parts(app: web.Application, every: float = 60.0) -> None:
+    """Deliver what arrived of long SMS whose other parts never came, rather than lose it."""
+    while True:
+        await asyncio.sleep(every)
+        for parts in await app[SMS_PARTS].evict_expired():
+            event = assemble_parts(parts)
+            log.warning(
+                "long SMS incomplete after the wait: delivering the parts that arrived",
+                message_id=event.message_id,
+                parts=len(parts),
+                total=parts[0].total,
+            )
+            try:
+                await app[RUNTIME].accept(event)
+            except StoreUnavailable:
+                log.error("an incomplete long SMS could not be stored", message_id=event.message_id)
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def messages_webhook(request: web.Request) -> web.Response:
+    """Messages API v1/v0.1 inbound and status webhooks, and Dispatch webhooks."""
+    settings = request.app[SETTINGS]
+    body = await _read_body(request)
+    if settings.vonage_signature_secret is not None:
+        verify_webhook_jwt(
+            request.headers.get("Authorization"),
+            body,
+            settings.vonage_signature_secret.get_secret_value(),
+            max_age=settings.signature_max_age,
+        )
+    payload = _decode_json(request, body)
+    event = parse_messages_webhook(payload)
+    return await _accept(request, event)
+
+
+async def sms_inbound(request: web.Request) -> web.Response:
+    """Legacy SMS API inbound messages; the parts of a long SMS are held until all arrived."""
+    params = await _read_params(request)
+    parsed = parse_sms_inbound(params)
+    if isinstance(parsed, SmsPart):
+        event = await request.app[SMS_PARTS].add(parsed)
+        if event is None:
+            log.info(
+                "sms part held until the rest arrives",
+                message_id=parsed.message_id,
+                part=parsed.part,
+                total=parsed.total,
+            )
+            return web.json_response({"status": "part held"})
+        return await _accept(request, event)
+    return await _accept(request, parsed)
+
+
+async def sms_dlr(request: web.Request) -> web.Response:
+    """Legacy SMS API delivery receipts."""
+    params = await _read_params(request)
+    return await _accept(request, parse_sms_delivery_receipt(params))
+
+
+# --- pipeline steps ----------------------------------------------------------------------------
+
+
+async def _accept(request: web.Request, event: Event) -> web.Response:
+    with bound_contextvars(message_id=event.message_id, channel=event.channel.value):
+        new = await request.app[RUNTIME].accept(event)
+        log.info(
+            "webhook accepted" if new else "webhook was a duplicate delivery",
+            kind=event.kind.value,
+            format=event.format.value,
+            user=event.user,
+        )
+    return web.json_response({"status": "accepted" if new else "duplicate"})
+
+
+async def _read_body(request: web.Request) -> bytes:
+    limit = request.app[SETTINGS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    return await request.read()
+
+
+def _decode_json(request: web.Request, body: bytes) -> Any:
+    if request.content_type not in (
+        "application/json",
+        "text/json",
+    ) and not request.content_type.endswith("+json"):
+        raise InvalidPayload(
+            Problem("Content-Type", f"application/json, got {request.content_type or 'none'}")
+        )
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidPayload(
+            Problem("body", f"a JSON object; it is not valid JSON ({exc})")
+        ) from None
+
+
+async def _read_params(request: web.Request) -> dict[str, str]:
+    """The SMS API's parameters as one flat mapping, whichever way they were sent.
+
+    The signature, when configured, is checked here, over exactly these parameters.
+    """
+    params: dict[str, str] = dict(request.query)
+    if request.method == "POST":
+        body = await _read_body(request)
+        if request.content_type == "application/json":
+            data = _decode_json(request, body)
+            if not isinstance(data, dict):
+                raise InvalidPayload(Problem("body", "a JSON object of parameters"))
+            params.update({str(k): _flat(v) for k, v in data.items()})
+        elif request.content_type in ("application/x-www-form-urlencoded", ""):
+            try:
+                form = parse_qsl(body.decode(), keep_blank_values=True)
+            except (UnicodeDecodeError, ValueError):
+                raise InvalidPayload(Problem("body", "form data in UTF-8")) from None
+            params.update(dict(form))
+        else:
+            raise InvalidPayload(
+                Problem(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded or application/json, "
+                    f"got {request.content_type}",
+                )
+            )
+    settings = request.app[SETTINGS]
+    if settings.vonage_signature_secret is not None:
+        verify_sms_signature(
+            params,
+            settings.vonage_signature_secret.get_secret_value(),
+            settings.sms_signature_method,
+            max_age=settings.signature_max_age,
+        )
+    return params
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@web.middleware
+async def _answer_errors(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except InvalidPayload as exc:
+        log.warning("webhook refused: invalid payload", path=request.path, reason=str(exc))
+        return _problem(
+            400,
+            "invalid_payload",
+            str(exc),
+            problems=[{"field": p.field, "expected": p.expected} for p in exc.problems],
+        )
+    except StoreUnavailable:
+        # Logged once per outage by the runtime; the provider retries on 5xx.
+        return _problem(503, "unavailable", "the store is unreachable; retry later")
+    except SignatureError as exc:
+        log.warning("webhook refused: bad signature", path=request.path, reason=str(exc))
+        return _problem(401, "invalid_signature", str(exc))
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[SETTINGS].max_body_bytes
+        log.warning("webhook refused: body too large", path=request.path, limit_bytes=limit)
+        return _problem(
+            413,
+            "payload_too_large",
+            f"the body is larger than {limit} bytes (BOTKIT_MAX_BODY_BYTES)",
+            limit_bytes=limit,
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _problem(
+            exc.status,
+            exc.reason.lower().replace(" ", "_"),
+            f"{request.method} {request.path}: {exc.reason}",
+        )
+
+
+def _problem(status: int, error: str, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": error, "message": message, **extra}, status=status)

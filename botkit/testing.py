@@ -1,0 +1,163 @@
+"""What bot authors import in their own tests: a stand-in for the provider and a chat driver.
+
+:class:`ProviderStandIn` is a real HTTP server on loopback that accepts Messages API sends and
+records them. :class:`Chat` plays one user on one channel: it posts the webhooks the provider
+would post to a running botkit app and returns the bot's replies once the bot is done::
+
+    async def test_greeting(aiohttp_client):
+        async with ProviderStandIn() as provider:
+            app = create_app(load_settings({"VONAGE_API_URL": provider.url}), PizzaBot())
+            client = await aiohttp_client(app)
+            chat = Chat(client, provider, channel=Channel.WHATSAPP, user="447700900001")
+            replies = await chat.say("hi")
+            assert replies[0].text.startswith("Welcome")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from botkit.events import Channel
+from botkit.server import RUNTIME
+
+_WIRE = {
+    Channel.WHATSAPP: "whatsapp",
+    Channel.MESSENGER: "messenger",
+    Channel.VIBER: "viber_service",
+    Channel.SMS: "sms",
+    Channel.MMS: "mms",
+}
+
+DEFAULT_BOT_ADDRESS = {
+    Channel.WHATSAPP: "447700900000",
+    Channel.MESSENGER: "botkit-page",
+    Channel.VIBER: "botkit-viber",
+    Channel.SMS: "447700900000",
+    Channel.MMS: "447700900000",
+}
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One message the bot sent, as the provider received it."""
+
+    body: dict[str, Any]
+    authorization: str
+
+    @property
+    def to(self) -> str:
+        return str(self.body.get("to"))
+
+    @property
+    def text(self) -> str:
+        text = self.body.get("text")
+        return text if isinstance(text, str) else ""
+
+
+class ProviderStandIn:
+    """A real HTTP server on 127.0.0.1 answering ``POST /v1/messages`` like the provider: 202
+    and a ``message_uuid``. Every request is kept in :attr:`sent`, in arrival order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self._arrived = asyncio.Event()
+        app = web.Application()
+        app.router.add_post("/v1/messages", self._send)
+        self._server = TestServer(app, host="127.0.0.1")
+
+    async def __aenter__(self) -> ProviderStandIn:
+        await self._server.start_server()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._server.close()
+
+    @property
+    def url(self) -> str:
+        """The base URL to give botkit as ``VONAGE_API_URL``."""
+        return str(self._server.make_url("")).rstrip("/")
+
+    async def _send(self, request: web.Request) -> web.Response:
+        self.sent.append(Sent(await request.json(), request.headers.get("Authorization", "")))
+        self._arrived.set()
+        return web.json_response({"message_uuid": str(uuid.uuid4())}, status=202)
+
+    async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
+        """Wait until at least ``count`` messages arrived; return all of them."""
+
+        async def enough() -> None:
+            while len(self.sent) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.sent
+
+
+class _Client(Protocol):
+    async def post(self, path: str, **kwargs: Any) -> Any: ...
+
+    @property
+    def app(self) -> Any: ...
+
+
+@dataclass
+class Chat:
+    """One user on one channel, talking to a botkit app through its webhooks.
+
+    ``client`` is an aiohttp test client of the app (pytest-aiohttp's ``aiohttp_client``).
+    Each call posts a Messages API v1 inbound webhook, waits until the bot has handled it and
+    sent its replies, and returns the replies that went to this user.
+    """
+
+    client: _Client
+    provider: ProviderStandIn
+    channel: Channel = Channel.WHATSAPP
+    user: str = "447700900001"
+    bot_address: str | None = None
+    _seen: int = field(default=0, init=False)
+
+    async def say(self, text: str) -> list[Sent]:
+        """The user writes ``text``."""
+        return await self.send("text", {"text": text})
+
+    async def press(self, button_id: str, title: str | None = None) -> list[Sent]:
+        """The user picks the button or list row ``button_id`` (WhatsApp)."""
+        return await self.send("reply", {"reply": {"id": button_id, "title": title or button_id}})
+
+    async def share_location(
+        self, lat: float, long: float, *, name: str | None = None, address: str | None = None
+    ) -> list[Sent]:
+        """The user shares a location (WhatsApp)."""
+        location: dict[str, Any] = {"lat": lat, "long": long}
+        if name:
+            location["name"] = name
+        if address:
+            location["address"] = address
+        return await self.send("location", {"location": location})
+
+    async def send(self, message_type: str, fields: dict[str, Any]) -> list[Sent]:
+        """Post any v1 inbound message of this user's; return the bot's replies to it."""
+        payload = {
+            "channel": _WIRE[self.channel],
+            "message_uuid": str(uuid.uuid4()),
+            "to": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
+            "from": self.user,
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "message_type": message_type,
+            **fields,
+        }
+        response = await self.client.post("/webhooks/inbound", json=payload)
+        if response.status != 200:
+            raise AssertionError(f"webhook answered {response.status}: {await response.text()}")
+        await self.client.app[RUNTIME].wait_idle()
+        mine = [s for s in self.provider.sent[self._seen :] if s.to == self.user]
+        self._seen = len(self.provider.sent)
+        return mine

@@ -1,0 +1,1 @@
+"""Example bots that ship with botkit."""

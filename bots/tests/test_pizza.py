@@ -1,0 +1,113 @@
+"""The pizza bot, ordered end to end through real webhooks, on every channel and both stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from botkit import Channel
+from botkit.server import create_app
+from botkit.store.base import Store
+from botkit.store.memory import MemoryStore
+from botkit.store.redis import RedisStore
+from botkit.testing import Chat, ProviderStandIn
+from bots.pizza import PizzaBot
+
+USERS = {
+    Channel.WHATSAPP: "447700900001",
+    Channel.MESSENGER: "4711000222333",
+    Channel.VIBER: "447700900003",
+    Channel.SMS: "447700900004",
+}
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    server = request.getfixturevalue("redis_server")
+    redis = RedisStore.from_url(server.url, prefix=redis_prefix)
+    yield redis
+
+
+@pytest.fixture
+async def chat_for(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn, store: Store
+) -> Any:
+    client = await aiohttp_client(
+        create_app(settings_for(VONAGE_API_URL=provider.url), PizzaBot(), store=store)
+    )
+
+    def make(channel: Channel) -> Chat:
+        return Chat(client, provider, channel=channel, user=USERS[channel])
+
+    return make
+
+
+def texts(replies: list[Any]) -> list[str]:
+    return [r.text for r in replies]
+
+
+@pytest.mark.parametrize("channel", list(USERS), ids=lambda c: c.value)
+async def test_order_a_pizza_by_typing(chat_for: Any, channel: Channel) -> None:
+    chat: Chat = chat_for(channel)
+    welcome, size_question = texts(await chat.say("hi"))
+    assert welcome.startswith("Welcome to Botkit Pizza")
+    assert "What size" in size_question
+    assert "1. Small" in size_question  # offered choices reach every channel
+
+    (toppings,) = texts(await chat.say("Large"))
+    assert toppings.startswith("A large pizza. Which toppings?")
+    assert texts(await chat.say("ham")) == ["Added ham. Another, or 'no more'?"]
+    assert texts(await chat.say("olives")) == ["Added olives. Another, or 'no more'?"]
+    assert texts(await chat.say("ham")) == ["You already have ham. Another, or 'no more'?"]
+    (address,) = texts(await chat.say("no more"))
+    assert "Where should we deliver?" in address
+    (summary,) = texts(await chat.say("1 Main Street, Springfield"))
+    assert summary.startswith(
+        "A large pizza with ham, olives, to 1 Main Street, Springfield. Shall we bake it?"
+    )
+    (done,) = texts(await chat.say("yes"))
+    assert done.startswith("Thank you! Your pizza is in the oven")
+    assert texts(await chat.say("hello?")) == [
+        "Your pizza is on its way! Say 'start over' to order another."
+    ]
+    assert {r.to for r in chat.provider.sent} == {USERS[channel]}
+
+
+async def test_order_with_buttons_and_a_shared_location_on_whatsapp(chat_for: Any) -> None:
+    chat: Chat = chat_for(Channel.WHATSAPP)
+    await chat.say("hello")
+    assert texts(await chat.press("medium", "Medium"))[0].startswith("A medium pizza")
+    await chat.press("cheese", "Cheese")
+    await chat.press("no more", "No more")
+    (summary,) = texts(
+        await chat.share_location(51.5, -0.12, name="Office", address="10 Downing St")
+    )
+    assert "A medium pizza with cheese, to 10 Downing St." in summary
+    assert texts(await chat.press("change", "Change it"))[0] == (
+        "No problem, let's start with the size again."
+    )
+
+
+async def test_unclear_answers_and_cancel(chat_for: Any) -> None:
+    chat: Chat = chat_for(Channel.MESSENGER)
+    await chat.say("hi")
+    assert texts(await chat.say("gigantic")) == ["Please pick a size: small, medium or large."]
+    assert texts(await chat.say("2"))[0].startswith("A medium pizza")
+    assert texts(await chat.say("pineapple"))[0].startswith("We have cheese")
+    assert texts(await chat.say("cancel")) == ["Order cancelled. Say hi whenever you want a pizza."]
+    assert texts(await chat.say("hi"))[0].startswith("Welcome")
+
+
+async def test_two_users_have_separate_orders(chat_for: Any) -> None:
+    alice: Chat = chat_for(Channel.WHATSAPP)
+    bob = Chat(alice.client, alice.provider, channel=Channel.WHATSAPP, user="447700900999")
+    await alice.say("hi")
+    await bob.say("hi")
+    await alice.say("small")
+    assert texts(await bob.say("large"))[0].startswith("A large pizza")
+    assert texts(await alice.say("no more"))[0].startswith("Where should we deliver?")

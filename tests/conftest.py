@@ -1,0 +1,131 @@
+"""Shared fixtures: a stand-in for the Vonage Messages API on loopback, settings, Redis."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from botkit.settings import Settings, load_settings
+from botkit.testing import ProviderStandIn
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[ProviderStandIn]:
+    """A real HTTP server on loopback playing the Messages API send endpoint."""
+    async with ProviderStandIn() as stand_in:
+        yield stand_in
+
+
+def basic(key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+@pytest.fixture
+def settings_for() -> Any:
+    """Build settings from a clean environment plus the given variables."""
+
+    def build(**env: str) -> Settings:
+        return load_settings({"BOTKIT_ENV": "test", **env})
+
+    return build
+
+
+# --- Redis ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of the test run's own (or the one ``REDIS_URL`` names)."""
+
+    url: str
+    process: subprocess.Popen[bytes] | None
+    port: int | None
+    workdir: Path | None
+
+    def stop(self) -> None:
+        """Stop the server (to test an outage); :meth:`start` brings it back on the same port."""
+        assert self.process is not None, "cannot stop a REDIS_URL server"
+        self.process.terminate()
+        self.process.wait(10)
+
+    def start(self) -> None:
+        assert self.port is not None
+        assert self.workdir is not None
+        self.process = _spawn_redis(self.port, self.workdir)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _spawn_redis(port: int, workdir: Path, *, durable: bool = False) -> subprocess.Popen[bytes]:
+    """Start redis-server on ``port``; ``durable`` keeps every write in an fsynced AOF, so a
+    restart loses nothing (as a managed Redis would)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run .ci/run, or apt-get install redis-server")
+    persistence = (
+        ["--appendonly", "yes", "--appendfsync", "always"] if durable else ["--appendonly", "no"]
+    )
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            *persistence,
+            "--dir",
+            str(workdir),
+            "--protected-mode",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail(f"redis-server did not start on port {port}")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A Redis for the whole run: ``REDIS_URL`` when given, else a redis-server of our own on a
+    free port (never the machine's shared one)."""
+    if url := os.environ.get("REDIS_URL"):
+        yield RedisServer(url, None, None, None)
+        return
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    server = RedisServer(f"redis://127.0.0.1:{port}/0", _spawn_redis(port, workdir), port, workdir)
+    yield server
+    if server.process is not None:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test's own, so tests sharing one Redis never see each other's keys."""
+    return f"t{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,333 @@
+"""The webhook server over real loopback HTTP: routes, answers to bad input, signatures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+import structlog
+from aiohttp.test_utils import TestClient
+
+from botkit import Bot, Context, Event, EventKind, on
+from botkit.server import create_app
+from botkit.testing import ProviderStandIn
+from botkit.vonage.signing import sign_webhook_jwt, sms_signature
+
+SECRET = "a-signature-secret-for-the-botkit-tests"
+
+
+class RecordingBot(Bot):
+    """Keeps every event it is given, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.arrived = asyncio.Event()
+
+    @on.message()
+    async def message(self, ctx: Context) -> None:
+        self._keep(ctx.event)
+
+    @on.status()
+    async def status(self, ctx: Context) -> None:
+        self._keep(ctx.event)
+
+    def _keep(self, event: Event) -> None:
+        self.events.append(event)
+        self.arrived.set()
+
+    async def wait_for(self, count: int) -> list[Event]:
+        async def enough() -> None:
+            while len(self.events) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+        await asyncio.wait_for(enough(), 5)
+        return self.events
+
+
+def whatsapp_text(
+    text: str = "hello", uuid: str = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
+) -> dict[str, Any]:
+    return {
+        "channel": "whatsapp",
+        "message_uuid": uuid,
+        "to": "447700900000",
+        "from": "447700900001",
+        "timestamp": "2025-02-03T12:14:25Z",
+        "message_type": "text",
+        "text": text,
+        "profile": {"name": "Jane Smith"},
+    }
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn) -> Any:
+    async def make(bot: Bot | None = None, **env: str) -> tuple[TestClient[Any, Any], Bot]:
+        bot = bot or RecordingBot()
+        settings = settings_for(VONAGE_API_URL=provider.url, **env)
+        return await aiohttp_client(create_app(settings, bot)), bot
+
+    return make
+
+
+async def test_healthz(client: Any) -> None:
+    http, _ = await client()
+    response = await http.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_v1_and_v01_share_the_inbound_route(client: Any) -> None:
+    http, bot = await client()
+    v01 = {
+        "message_uuid": "bbbbbbbb-bbbb-4ccc-8ddd-0123456789ab",
+        "timestamp": "2020-01-01T14:00:00.000Z",
+        "to": {"type": "messenger", "id": "page-1"},
+        "from": {"type": "messenger", "id": "psid-1"},
+        "message": {"content": {"type": "text", "text": "hi from v0.1"}},
+    }
+    assert (await http.post("/webhooks/inbound", json=whatsapp_text())).status == 200
+    assert (await http.post("/webhooks/inbound", json=v01)).status == 200
+    events = await bot.wait_for(2)  # type: ignore[attr-defined]
+    formats = sorted(e.format.value for e in events)
+    assert formats == ["v0.1", "v1"]
+    assert {e.user for e in events} == {"447700900001", "psid-1"}
+
+
+async def test_duplicate_delivery_reaches_the_bot_once(client: Any) -> None:
+    http, bot = await client()
+    for _ in range(3):
+        response = await http.post("/webhooks/inbound", json=whatsapp_text())
+        assert response.status == 200
+    bodies = []
+    response = await http.post(
+        "/webhooks/inbound",
+        json=whatsapp_text("later", uuid="cccccccc-bbbb-4ccc-8ddd-0123456789ab"),
+    )
+    bodies.append(await response.json())
+    events = await bot.wait_for(2)  # type: ignore[attr-defined]
+    assert [e.text for e in events] == ["hello", "later"]
+
+
+async def test_status_webhook_reaches_the_bot(client: Any) -> None:
+    http, bot = await client()
+    status = {
+        "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
+        "to": "447700900001",
+        "from": "447700900000",
+        "timestamp": "2025-02-03T12:14:25Z",
+        "status": "rejected",
+        "channel": "whatsapp",
+        "error": {
+            "type": "https://developer.vonage.com/api-errors/messages#1340",
+            "title": "1340",
+            "detail": "Outside the allowed window",
+        },
+    }
+    assert (await http.post("/webhooks/status", json=status)).status == 200
+    (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+    assert event.kind is EventKind.STATUS
+    assert event.status is not None
+    assert event.status.error is not None
+    assert event.status.error.code == 1340
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        (b"{not json", "application/json", "body"),
+        (b'{"channel": "whatsapp"}', "text/plain", "Content-Type"),
+        (b"[1, 2, 3]", "application/json", None),
+        (
+            json.dumps({**whatsapp_text(), "timestamp": "yesterday"}).encode(),
+            "application/json",
+            "timestamp",
+        ),
+        (
+            json.dumps({k: v for k, v in whatsapp_text().items() if k != "from"}).encode(),
+            "application/json",
+            "from",
+        ),
+    ],
+)
+async def test_bad_input_is_a_400_naming_the_field(
+    client: Any, body: bytes, content_type: str, field: str | None
+) -> None:
+    http, bot = await client()
+    with structlog.testing.capture_logs() as logs:
+        response = await http.post(
+            "/webhooks/inbound", data=body, headers={"Content-Type": content_type}
+        )
+    assert response.status == 400
+    answer = await response.json()
+    assert answer["error"] == "invalid_payload"
+    assert answer["problems"], answer
+    if field is not None:
+        assert any(p["field"] == field for p in answer["problems"]), answer
+    refused = [line for line in logs if line["event"].startswith("webhook refused")]
+    assert refused
+    assert all(line["log_level"] == "warning" for line in refused)
+    assert not any("exc_info" in line for line in logs)
+    assert bot.events == []  # type: ignore[attr-defined]
+
+
+async def test_body_over_the_limit_is_413(client: Any) -> None:
+    http, _ = await client(BOTKIT_MAX_BODY_BYTES="2048")
+    big = whatsapp_text("x" * 4000)
+    response = await http.post("/webhooks/inbound", json=big)
+    assert response.status == 413
+    assert (await response.json())["limit_bytes"] == 2048
+
+
+async def test_unknown_route_is_a_json_404(client: Any) -> None:
+    http, _ = await client()
+    response = await http.post("/webhooks/nope", json={})
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
+async def test_unsigned_server_warns_at_start(settings_for: Any) -> None:
+    with structlog.testing.capture_logs() as logs:
+        create_app(settings_for(), RecordingBot())
+    assert any("unauthenticated" in line["event"] for line in logs)
+
+
+class TestSignedWebhooks:
+    async def test_valid_signature_is_accepted(self, client: Any) -> None:
+        http, bot = await client(VONAGE_SIGNATURE_SECRET=SECRET)
+        body = json.dumps(whatsapp_text()).encode()
+        token = sign_webhook_jwt(body, SECRET)
+        response = await http.post(
+            "/webhooks/inbound",
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        assert response.status == 200
+        await bot.wait_for(1)  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize("case", ["missing", "forged", "stale", "other-body"])
+    async def test_bad_signature_is_a_401_with_a_reason(self, client: Any, case: str) -> None:
+        http, bot = await client(VONAGE_SIGNATURE_SECRET=SECRET)
+        body = json.dumps(whatsapp_text()).encode()
+        headers = {"Content-Type": "application/json"}
+        if case == "forged":
+            headers["Authorization"] = (
+                f"Bearer {sign_webhook_jwt(body, 'another-signature-secret-of-32-bytes!')}"
+            )
+        elif case == "stale":
+            token = sign_webhook_jwt(body, SECRET, iat=time.time() - 3600)
+            headers["Authorization"] = f"Bearer {token}"
+        elif case == "other-body":
+            token = sign_webhook_jwt(json.dumps(whatsapp_text("other")).encode(), SECRET)
+            headers["Authorization"] = f"Bearer {token}"
+        response = await http.post("/webhooks/inbound", data=body, headers=headers)
+        assert response.status == 401
+        answer = await response.json()
+        assert answer["error"] == "invalid_signature"
+        assert answer["message"]
+        assert bot.events == []  # type: ignore[attr-defined]
+
+    async def test_sms_sig_is_checked(self, client: Any) -> None:
+        http, bot = await client(VONAGE_SIGNATURE_SECRET=SECRET)
+        params = sms_params(text="signed")
+        params["timestamp"] = str(int(time.time()))
+        params["nonce"] = "n-1"
+        params["sig"] = sms_signature(params, SECRET, "md5hash")
+        assert (await http.get("/webhooks/sms/inbound", params=params)).status == 200
+        params["text"] = "tampered"
+        assert (await http.get("/webhooks/sms/inbound", params=params)).status == 401
+        events = await bot.wait_for(1)  # type: ignore[attr-defined]
+        assert [e.text for e in events] == ["signed"]
+
+
+def sms_params(**overrides: str) -> dict[str, str]:
+    return {
+        "msisdn": "447700900001",
+        "to": "447700900000",
+        "messageId": "0A0000000123ABCD1",
+        "text": "Hello world",
+        "type": "text",
+        "keyword": "HELLO",
+        "api-key": "abcd1234",
+        "message-timestamp": "2020-01-01 12:00:00",
+        **overrides,
+    }
+
+
+class TestSmsApi:
+    async def test_get_form_and_json_give_the_same_event(self, client: Any) -> None:
+        http, bot = await client()
+        await http.get("/webhooks/sms/inbound", params=sms_params(messageId="A1"))
+        await http.post("/webhooks/sms/inbound", data=sms_params(messageId="A2"))
+        await http.post("/webhooks/sms/inbound", json=sms_params(messageId="A3"))
+        events = await bot.wait_for(3)  # type: ignore[attr-defined]
+        assert sorted(e.message_id for e in events) == ["A1", "A2", "A3"]
+        assert {e.text for e in events} == {"Hello world"}
+
+    async def test_concatenated_parts_become_one_event(self, client: Any) -> None:
+        http, bot = await client()
+        parts = ["The quick brown ", "fox jumps over ", "the lazy dog"]
+        for number in (3, 1, 2):
+            response = await http.post(
+                "/webhooks/sms/inbound",
+                data=sms_params(
+                    messageId=f"P{number}",
+                    text=parts[number - 1],
+                    concat="true",
+                    **{"concat-ref": "77", "concat-total": "3", "concat-part": str(number)},
+                ),
+            )
+            assert response.status == 200
+        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+        assert event.text == "".join(parts)
+        await asyncio.sleep(0.05)
+        assert len(bot.events) == 1  # type: ignore[attr-defined]
+
+    async def test_delivery_receipt_is_a_status(self, client: Any) -> None:
+        http, bot = await client()
+        dlr = {
+            "msisdn": "447700900001",
+            "to": "AcmeInc",
+            "network-code": "12345",
+            "messageId": "0A0000001234567B",
+            "price": "0.03330000",
+            "status": "expired",
+            "scts": "2001011400",
+            "err-code": "3",
+            "message-timestamp": "2020-01-01 12:00:00",
+        }
+        assert (await http.get("/webhooks/sms/dlr", params=dlr)).status == 200
+        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+        assert event.status is not None
+        assert event.status.status.value == "undeliverable"
+        assert event.status.original == "expired"
+        assert event.status.error is not None
+        assert event.status.error.code == 3
+
+    async def test_wrong_content_type_is_a_400(self, client: Any) -> None:
+        http, _ = await client()
+        response = await http.post(
+            "/webhooks/sms/inbound", data=b"<xml/>", headers={"Content-Type": "application/xml"}
+        )
+        assert response.status == 400
+        assert (await response.json())["problems"][0]["field"] == "Content-Type"
+
+
+async def test_echo_bot_replies_through_the_messages_api(
+    client: Any, provider: ProviderStandIn
+) -> None:
+    from bots.echo import EchoBot
+
+    http, _ = await client(EchoBot(), VONAGE_API_KEY="key123", VONAGE_API_SECRET="secret456")
+    assert (await http.post("/webhooks/inbound", json=whatsapp_text("ping"))).status == 200
+    (sent,) = await provider.wait_for(1)
+    assert sent.body == {
+        "message_type": "text",
+        "channel": "whatsapp",
+        "to": "447700900001",
+        "from": "447700900000",
+        "text": "echo: ping",
+    }

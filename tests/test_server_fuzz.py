@@ -1,0 +1,179 @@
+"""Property: whatever the provider (or anyone) posts, the server never answers 5xx and never
+logs an error. Valid payloads of every format, synthesised from the spec files, are mutated
+(fields dropped, retyped, oversized, garbled) and posted over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from botkit import Bot, Context, on
+from botkit.server import create_app
+from botkit.settings import load_settings
+from botkit.vonage.openapi.examples import SpecExample, webhook_examples
+
+EXAMPLES: list[SpecExample] = [
+    example
+    for spec in ("messages-v1", "messages-v0.1", "dispatch", "sms")
+    for example in webhook_examples(spec)  # type: ignore[arg-type]
+]
+LIMIT = 64 * 1024
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield (*prefix, key)
+            yield from _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield (*prefix, index)
+            yield from _paths(inner, (*prefix, index))
+
+
+def _set(target: Any, path: tuple[Any, ...], value: Any, *, drop: bool = False) -> None:
+    for step in path[:-1]:
+        target = target[step]
+    if drop:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> tuple[SpecExample, Any]:
+    example = draw(st.sampled_from(EXAMPLES))
+    payload = copy.deepcopy(example.payload)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        paths = list(_paths(payload))
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        action = draw(st.sampled_from(["drop", "retype", "oversize", "garble"]))
+        if action == "drop":
+            _set(payload, path, None, drop=True)
+        elif action == "retype":
+            _set(payload, path, draw(json_values))
+        elif action == "oversize":
+            _set(payload, path, "9" * draw(st.sampled_from([300, 5000, LIMIT + 10])))
+        else:
+            _set(payload, path, draw(st.text(min_size=1, max_size=20)))
+    if example.spec == "sms":
+        payload = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in payload.items()}
+    return example, payload
+
+
+class SilentBot(Bot):
+    """Takes every event and answers nothing, so only the webhook path can log errors."""
+
+    @on.message()
+    async def take(self, ctx: Context[dict[str, Any]]) -> None:
+        pass
+
+
+class _Server:
+    """One real app on loopback for the whole property run, driven from a private loop."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        settings_ = load_settings(
+            {
+                "BOTKIT_ENV": "test",
+                "BOTKIT_MAX_BODY_BYTES": str(LIMIT),
+                "VONAGE_API_URL": "http://127.0.0.1:9",
+            }
+        )
+
+        async def start() -> TestClient[Any, Any]:
+            client = TestClient(TestServer(create_app(settings_, SilentBot()), host="127.0.0.1"))
+            await client.start_server()
+            return client
+
+        self.client = self.loop.run_until_complete(start())
+
+    def post(self, example: SpecExample, payload: Any, how: str) -> int:
+        async def go() -> int:
+            if example.spec != "sms":
+                path = "/webhooks/inbound" if example.webhook == "inbound" else "/webhooks/status"
+                response = await self.client.post(path, json=payload)
+            else:
+                path = (
+                    "/webhooks/sms/dlr" if example.webhook == "sms-dlr" else "/webhooks/sms/inbound"
+                )
+                if how == "query":
+                    response = await self.client.get(path, params=payload)
+                elif how == "form":
+                    response = await self.client.post(path, data=payload)
+                else:
+                    response = await self.client.post(path, json=payload)
+            await response.read()
+            return response.status
+
+        return self.loop.run_until_complete(go())
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.close())
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[_Server]:
+    running = _Server()
+    yield running
+    running.close()
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=mutated(), how=st.sampled_from(["query", "form", "json"]))
+def test_mutated_payloads_never_get_a_5xx(
+    server: _Server, case: tuple[SpecExample, Any], how: str
+) -> None:
+    example, payload = case
+    with structlog.testing.capture_logs() as logs:
+        status = server.post(example, payload, how)
+    assert status in (200, 400, 413), (example.id, payload, status)
+    errors = [line for line in logs if line["log_level"] in ("error", "critical")]
+    assert not errors, errors
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=2000),
+    path=st.sampled_from(["/webhooks/inbound", "/webhooks/status", "/webhooks/sms/inbound"]),
+)
+def test_garbage_bodies_get_a_4xx(server: _Server, body: bytes, path: str) -> None:
+    async def go() -> int:
+        response = await server.client.post(
+            path, data=body, headers={"Content-Type": "application/json"}
+        )
+        await response.read()
+        return response.status
+
+    assert server.loop.run_until_complete(go()) in (200, 400)
