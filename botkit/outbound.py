@@ -1,5 +1,9 @@
 """What a bot sends: one outbound message to one user on one channel.
 
+The content vocabulary is the inbound one where it fits (:class:`~botkit.events.Text`,
+:class:`~botkit.events.Image`, ...) plus what only a bot sends: :class:`Template`,
+:class:`Custom` and choices (:class:`Button`) offered as buttons, a list or quick replies.
+
 Outbound messages are written to the conversation's outbox as part of a turn's atomic commit
 and sent after it, so they are plain, serialisable values.
 """
@@ -7,39 +11,129 @@ and sent after it, so they are plain, serialisable values.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from botkit.events import Audio, Channel, Contact, File, Image, Location, Sticker, Text, Video
+from botkit.events import (
+    Audio,
+    Channel,
+    Contact,
+    File,
+    Image,
+    Location,
+    Reaction,
+    Sticker,
+    Text,
+    Video,
+)
 
-OutboundContent = Text | Image | Audio | Video | File | Location | Contact | Sticker
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Button(BaseModel):
+class Template(_Model):
+    """An approved WhatsApp template: ``parameters`` fill ``{{1}}``, ``{{2}}``, ... in order.
+
+    ``locale`` and ``policy`` go to the provider's ``whatsapp`` options.
+    """
+
+    type: Literal["template"] = "template"
+    name: str
+    parameters: tuple[str, ...] = ()
+    locale: str = "en_US"
+    policy: Literal["deterministic"] = "deterministic"
+
+
+class Custom(_Model):
+    """A provider object passed through as is (WhatsApp interactive messages, products, ...)."""
+
+    type: Literal["custom"] = "custom"
+    payload: dict[str, Any]
+
+
+OutboundContent = Annotated[
+    Text
+    | Image
+    | Audio
+    | Video
+    | File
+    | Location
+    | Contact
+    | Sticker
+    | Reaction
+    | Template
+    | Custom,
+    Field(discriminator="type"),
+]
+"""Everything a bot can send, told apart by ``type``."""
+
+
+class Button(_Model):
     """A choice offered with a message: ``id`` comes back in the user's ``ButtonReply``."""
-
-    model_config = ConfigDict(frozen=True)
 
     id: str
     title: str
+    description: str | None = None
 
 
-class Outbound(BaseModel):
+ChoiceStyle = Literal["buttons", "list", "quick_replies"]
+
+
+class WhatsAppOptions(_Model):
+    policy: Literal["deterministic"] | None = None
+    locale: str | None = None
+
+
+class MessengerOptions(_Model):
+    category: Literal["response", "update", "message_tag"] | None = None
+    tag: str | None = None
+
+
+class ViberAction(_Model):
+    url: str
+    text: str
+
+
+class ViberOptions(_Model):
+    category: Literal["transaction", "promotion"] | None = None
+    ttl: int | None = None
+    """Seconds, 30 to 259200."""
+    action: ViberAction | None = None
+
+
+class SmsOptions(_Model):
+    encoding: Literal["text", "unicode", "auto"] | None = None
+    ttl: int | None = None
+    """Seconds the network keeps trying."""
+    entity_id: str | None = None
+    content_id: str | None = None
+
+
+class Outbound(_Model):
     """One message for ``to`` on ``channel``, from the bot's address ``sender``.
 
     ``id`` is botkit's own id for the message; it is sent as the provider's ``client_ref``
-    unless the bot set one, so statuses and retries can be matched to it.
+    unless the bot set one, so statuses and retries can be matched to it. ``reply_to`` quotes
+    or reacts to the user's message with that provider id (WhatsApp ``context``).
     """
-
-    model_config = ConfigDict(frozen=True)
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     channel: Channel
     to: str
     sender: str
-    content: OutboundContent = Field(discriminator="type")
+    content: OutboundContent
     buttons: tuple[Button, ...] = ()
+    choice_style: ChoiceStyle = "buttons"
+    list_title: str | None = None
+    """The label of the button that opens a list (``choice_style="list"``)."""
+    reply_to: str | None = None
     client_ref: str | None = None
+    whatsapp: WhatsAppOptions | None = None
+    messenger: MessengerOptions | None = None
+    viber: ViberOptions | None = None
+    sms: SmsOptions | None = None
 
     @property
     def effective_client_ref(self) -> str:
