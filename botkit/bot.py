@@ -177,7 +177,8 @@ class Bot(Generic[DataT]):
         for note in loaded.notes:
             log.warning("conversation reset", bot=type(self).__name__, detail=note)
         before = loaded.state
-        saved_before = self.dump_data(loaded.data)
+        unchanged = data is not None and not loaded.notes and version == self.version
+        saved_before = data if unchanged and data is not None else self.dump_data(loaded.data)
 
         spec, match = self._select(event, before)
         if spec is None:
@@ -189,7 +190,7 @@ class Bot(Generic[DataT]):
                 saved_before,
                 f"no handler in state {before!r} for {_describe(event)}",
             )
-        ctx = self._context(event, before, saved_before)
+        ctx = self._context(event, before, loaded.data)
         ctx.match = match
         try:
             await getattr(self, spec.name)(ctx)
@@ -220,7 +221,7 @@ class Bot(Generic[DataT]):
         if spec is None:
             log.info("no handler and no fallback", bot=type(self).__name__, reason=reason)
             return TurnOutcome(state, saved, outcome="ignored")
-        ctx = self._context(event, state, saved)
+        ctx = self._context(event, state, self._load(state, saved, self.version).data)
         ctx.reason = reason
         try:
             await getattr(self, spec.name)(ctx)
@@ -246,9 +247,9 @@ class Bot(Generic[DataT]):
             )
         return TurnOutcome(state, saved, replies, "failed", handler, exc)
 
-    def _context(self, event: Event, state: str, saved: str) -> Context[Any]:
-        # Each attempt works on its own copy of the data, so a dropped attempt leaves no trace.
-        data = self._load(state, saved, self.version).data
+    def _context(self, event: Event, state: str, data: Any) -> Context[Any]:
+        # Each attempt gets data loaded afresh from the stored text, so a dropped attempt
+        # leaves no trace.
         return Context(
             event,
             state=state,

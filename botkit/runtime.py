@@ -56,6 +56,40 @@ class _Outage:
             self.since = None
 
 
+class _Heartbeat:
+    """Extends a lease every third of its length while its worker runs; cancels the worker
+    when the lease is lost. Timer-driven, so a short turn costs no extra task."""
+
+    def __init__(self, runtime: Runtime, lease: Lease, worker: asyncio.Task[None]) -> None:
+        self._runtime = runtime
+        self._lease = lease
+        self._worker = worker
+        self._interval = runtime.store.lease_seconds / 3
+        self._loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[None] | None = None
+        self._timer = self._loop.call_later(self._interval, self._beat)
+
+    def _beat(self) -> None:
+        self._task = self._loop.create_task(self._extend())
+
+    async def _extend(self) -> None:
+        try:
+            held = await self._runtime.store.extend(self._lease)
+        except StoreUnavailable as exc:
+            self._runtime.outage.failed(exc)
+            held = True  # the commit will tell; keep trying while the store is away
+        if not held:
+            log.warning("lease lost while the handler ran: stopping it", key=self._lease.key)
+            self._worker.cancel()
+            return
+        self._timer = self._loop.call_later(self._interval, self._beat)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+
+
 class Runtime:
     """Accepts events into the store and works the conversations this process leases."""
 
@@ -79,6 +113,7 @@ class Runtime:
         self.send_attempts = send_attempts
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
+        self._parsed: dict[str, Event] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -94,15 +129,17 @@ class Runtime:
         if self._closed:
             raise StoreUnavailable("this process is shutting down")
         key = event.conversation_key or f"workflow:{event.message_id}"
+        text = event.model_dump_json()
         try:
-            accepted = await self.store.accept(
-                key, event.dedup_key, event.model_dump_json(), owner=self.owner
-            )
+            accepted = await self.store.accept(key, event.dedup_key, text, owner=self.owner)
         except StoreUnavailable as exc:
             self.outage.failed(exc)
             raise
         self.outage.ok()
         if accepted.claim is not None:
+            if accepted.claim.event == text and len(self._parsed) < 1000:
+                # The worker would parse back the event just written: hand it the object.
+                self._parsed[text] = event
             self._spawn(accepted.claim)
         return not accepted.duplicate
 
@@ -117,7 +154,7 @@ class Runtime:
         lease = claim.lease
         worker = asyncio.current_task()
         assert worker is not None
-        heartbeat = asyncio.create_task(self._heartbeat(lease.key, lease, worker))
+        heartbeat = _Heartbeat(self, lease, worker)
         current: Claim | None = claim
         try:
             while current is not None:
@@ -138,19 +175,17 @@ class Runtime:
             else:
                 raise
         finally:
-            heartbeat.cancel()
+            heartbeat.stop()
 
     async def _turn(self, claim: Claim) -> Claim | None:
         assert claim.event is not None
-        event = Event.model_validate_json(claim.event)
+        event = self._parsed.pop(claim.event, None) or Event.model_validate_json(claim.event)
         record = claim.record
         try:
-            outcome = await asyncio.wait_for(
-                self.bot.take_turn(
+            async with asyncio.timeout(self.handler_timeout):
+                outcome = await self.bot.take_turn(
                     event, state=record.state, data=record.data, version=record.version
-                ),
-                self.handler_timeout,
-            )
+                )
         except TimeoutError:
             error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
             outcome = self.bot.failed_turn(event, state=record.state, data=record.data, error=error)
@@ -179,7 +214,9 @@ class Runtime:
                 replies,
             ),
         )
-        sent = await self._send_all(replies)
+        for reply in outcome.replies:
+            await self._send(reply)
+        sent = len(replies)
         return await self.store.ack(claim.lease, sent)
 
     async def _send_all(self, entries: Sequence[str]) -> int:
@@ -213,20 +250,6 @@ class Runtime:
                 to=message.to,
             )
             return
-
-    async def _heartbeat(self, key: str, lease: Lease, worker: asyncio.Task[None]) -> None:
-        interval = self.store.lease_seconds / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                held = await self.store.extend(lease)
-            except StoreUnavailable as exc:
-                self.outage.failed(exc)
-                continue
-            if not held:
-                log.warning("lease lost while the handler ran: stopping it", key=key)
-                worker.cancel()
-                return
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until this process has no conversation in hand (for tests and shutdown)."""

@@ -9,7 +9,8 @@ A conversation (one person on one channel talking to one bot address) owns:
 - its **inbox**: accepted events not yet handled, in arrival order;
 - its **outbox**: replies whose turn was committed but that are not yet sent, in order;
 - its **seen set**: dedup keys of accepted events, kept for the dedup window;
-- its **lease**: who may handle it now, with a fencing token.
+- its **lease**: who may handle it now, with a fencing token;
+- its **message records**: what was sent and the statuses since, kept for a while.
 
 Every multi-key operation touches one conversation only, so on Redis every key of a
 conversation carries the same hash tag and each operation is one atomic script in one slot.
@@ -28,6 +29,7 @@ The store never interprets events or replies: they are opaque strings to it.
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from botkit.errors import BotkitError
@@ -67,6 +69,9 @@ class Record:
     """Committed turns so far."""
     last_inbound_at: float | None = None
     """Unix time of the user's last message (for channel windows such as WhatsApp's 24 h)."""
+    meta: str | None = None
+    """The runtime's own facts about the conversation (JSON text), such as the numbered
+    choices the last message offered on a channel without buttons."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class Turn:
 
     record: Record
     replies: tuple[str, ...] = ()
+    messages: Mapping[str, str] = field(default_factory=dict)
+    """Message records to write (provider message id -> JSON text), such as a new status."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,8 @@ class Store(abc.ABC):
 
     lease_seconds: float
     """How long a lease lasts without :meth:`extend`."""
+    messages_seconds: float = 7 * 24 * 3600.0
+    """How long message records are kept after their last write."""
 
     @abc.abstractmethod
     async def accept(self, key: str, dedup_key: str, event: str, *, owner: str) -> Accepted:
@@ -143,10 +152,18 @@ class Store(abc.ABC):
         lease is no longer held."""
 
     @abc.abstractmethod
-    async def ack(self, lease: Lease, sent: int) -> Claim | None:
-        """Drop the ``sent`` oldest outbox entries; then release the lease when inbox and outbox
-        are empty (returning None), else extend it and return what is next. Raises
-        :class:`LeaseLost` when the lease is no longer held."""
+    async def ack(
+        self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
+    ) -> Claim | None:
+        """Drop the ``sent`` oldest outbox entries and write ``messages`` (records of what was
+        sent, by provider message id); then release the lease when inbox and outbox are empty
+        (returning None), else extend it and return what is next. Raises :class:`LeaseLost`
+        (nothing written) when the lease is no longer held."""
+
+    @abc.abstractmethod
+    async def messages(self, key: str) -> dict[str, str]:
+        """The conversation's message records (provider message id -> JSON text). Records are
+        kept ``messages_seconds`` after their last write."""
 
     @abc.abstractmethod
     async def sweep(self, *, owner: str, limit: int = 100) -> list[Claim]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from botkit.store.base import (
@@ -42,11 +42,15 @@ class _Conversation:
     """Dedup key -> expiry, in insertion order (so expiries are ascending)."""
     token: str | None = None
     lease_expires: float = 0.0
+    messages: dict[str, str] = field(default_factory=dict)
+    messages_expire: float = 0.0
 
     def settle(self, now: float) -> None:
         """Apply the expiries that are due, as Redis would have."""
         if self.record_expires <= now:
             self.record, self.fence = None, 0
+        if self.messages and self.messages_expire <= now:
+            self.messages = {}
         if self.token is not None and self.lease_expires <= now:
             self.token = None
         seen = self.seen
@@ -61,8 +65,13 @@ class _Conversation:
 
     def is_empty(self) -> bool:
         return self.record is None and not (
-            self.fence or self.inbox or self.outbox or self.seen or self.token
+            self.fence or self.inbox or self.outbox or self.seen or self.token or self.messages
         )
+
+    def write_messages(self, messages: Mapping[str, str], until: float) -> None:
+        if messages:
+            self.messages.update(messages)
+            self.messages_expire = until
 
 
 class MemoryStore(Store):
@@ -80,6 +89,7 @@ class MemoryStore(Store):
         dedup_seconds: float = 48 * 3600.0,
         idle_seconds: float = 30 * 24 * 3600.0,
         grace_seconds: float = 1.0,
+        messages_seconds: float = 7 * 24 * 3600.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """``lease_seconds``: lease length; ``dedup_seconds``: how long a dedup key is
@@ -89,6 +99,7 @@ class MemoryStore(Store):
         self.dedup_seconds = dedup_seconds
         self.idle_seconds = idle_seconds
         self.grace_seconds = grace_seconds
+        self.messages_seconds = messages_seconds
         self._clock = clock
         self._conversations: dict[str, _Conversation] = {}
         self._due: dict[str, float] = {}
@@ -192,16 +203,20 @@ class MemoryStore(Store):
         if conversation.inbox:
             conversation.inbox.popleft()
         conversation.outbox.extend(turn.replies)
+        conversation.write_messages(turn.messages, now + self.messages_seconds)
         conversation.lease_expires = now + self.lease_seconds
 
-    async def ack(self, lease: Lease, sent: int) -> Claim | None:
-        """Drop ``sent`` outbox entries; release the lease and return None when nothing is
-        left, else extend it and return what is next. Raises :class:`LeaseLost` (nothing
-        dropped) when the lease is not held."""
+    async def ack(
+        self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
+    ) -> Claim | None:
+        """Drop ``sent`` outbox entries and write ``messages``; release the lease and return
+        None when nothing is left, else extend it and return what is next. Raises
+        :class:`LeaseLost` (nothing written) when the lease is not held."""
         now = self._now()
         conversation = self._held(lease, now)
         for _ in range(min(max(sent, 0), len(conversation.outbox))):
             conversation.outbox.popleft()
+        conversation.write_messages(messages or {}, now + self.messages_seconds)
         if not conversation.has_work():
             conversation.token = None
             self._tidy(lease.key, conversation)
@@ -238,6 +253,11 @@ class MemoryStore(Store):
         """The committed record, None when there is none or it expired."""
         conversation = self._peek(key, self._now())
         return conversation.record if conversation is not None else None
+
+    async def messages(self, key: str) -> dict[str, str]:
+        """The conversation's message records, {} when none are kept."""
+        conversation = self._peek(key, self._now())
+        return dict(conversation.messages) if conversation is not None else {}
 
     async def keys(self, limit: int = 1000) -> list[str]:
         """Keys of conversations with a live committed record, oldest first, at most ``limit``."""

@@ -3,11 +3,13 @@
 Keys (``P`` is the prefix, ``{k}`` the conversation key as a hash tag, so a conversation lives in
 one cluster slot and each operation is one Lua script)::
 
-    P:{k}:r   HASH    s=state d=data v=version r=revision w=last_inbound_at f=fence; idle TTL
+    P:{k}:r   HASH    s=state d=data v=version r=revision w=last_inbound_at m=meta f=fence;
+                      idle TTL
     P:{k}:i   LIST    inbox, oldest first
     P:{k}:o   LIST    outbox, oldest first
     P:{k}:s   ZSET    dedup keys scored by their expiry (ms); key TTL = the dedup window
     P:{k}:l   STRING  lease, "owner:fence", with PX
+    P:{k}:m   HASH    message records, provider message id -> JSON; TTL messages_seconds
     P:due     ZSET    conversation keys scored by when the sweep should look at them (ms)
 
 Scripts read the server's clock (``TIME``), so processes with skewed clocks agree on leases
@@ -16,7 +18,8 @@ and dedup. An idle conversation leaves only its record once its dedup window is 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import unquote
@@ -60,11 +63,18 @@ local function take(owner, lease_ms, idle_ms)
   return token, fence
 end
 
+local function write_messages(key, ttl_ms, args, from, count)
+  if count > 0 then
+    redis.call('HSET', key, unpack(args, from, from + 2 * count - 1))
+    redis.call('PEXPIRE', key, ttl_ms)
+  end
+end
+
 local function work(out, token, fence)
   out[#out + 1] = token
   out[#out + 1] = fence
-  local rec = redis.call('HMGET', KEYS[1], 's', 'd', 'v', 'r', 'w')
-  for i = 1, 5 do out[#out + 1] = rec[i] end
+  local rec = redis.call('HMGET', KEYS[1], 's', 'd', 'v', 'r', 'w', 'm')
+  for i = 1, 6 do out[#out + 1] = rec[i] end
   out[#out + 1] = redis.call('LINDEX', KEYS[2], 0)
   local outbox = redis.call('LRANGE', KEYS[3], 0, -1)
   for i = 1, #outbox do out[#out + 1] = outbox[i] end
@@ -110,14 +120,18 @@ return work({2}, token, fence)
 """
 )
 
-_COMMIT: Final = """
--- ARGV: token, lease_ms, idle_ms, present (flags for s, d, w), s, d, v, r, w, replies...
+_COMMIT: Final = (
+    _PRELUDE
+    + """
+-- KEYS: record, inbox, outbox, lease, messages.
+-- ARGV: token, lease_ms, idle_ms, present (flags for s, d, w, m), s, d, v, r, w, m,
+--       messages_ms, message count n, n (id, json) pairs, then the replies.
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then
   return 0
 end
 local set = {'v', ARGV[7], 'r', ARGV[8]}
-local names, values = {'s', 'd', 'w'}, {ARGV[5], ARGV[6], ARGV[9]}
-for i = 1, 3 do
+local names, values = {'s', 'd', 'w', 'm'}, {ARGV[5], ARGV[6], ARGV[9], ARGV[10]}
+for i = 1, 4 do
   if string.sub(ARGV[4], i, i) == '1' then
     set[#set + 1] = names[i]
     set[#set + 1] = values[i]
@@ -128,17 +142,22 @@ end
 redis.call('HSET', KEYS[1], unpack(set))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('LPOP', KEYS[2])
-for i = 10, #ARGV, 1000 do
+local count = tonumber(ARGV[12])
+write_messages(KEYS[5], ARGV[11], ARGV, 13, count)
+for i = 13 + 2 * count, #ARGV, 1000 do
   redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 redis.call('PEXPIRE', KEYS[4], ARGV[2])
 return 1
 """
+)
 
 _ACK: Final = (
     _PRELUDE
     + """
--- ARGV: token, fence, sent, lease_ms. Reply {0} lost, {1} released, {2, work...} next.
+-- KEYS: record, inbox, outbox, lease, messages.
+-- ARGV: token, fence, sent, lease_ms, messages_ms, then (id, json) pairs.
+-- Reply {0} lost, {1} released, {2, work...} next.
 if redis.call('GET', KEYS[4]) ~= ARGV[1] then
   return {0}
 end
@@ -146,6 +165,7 @@ local sent = tonumber(ARGV[3])
 if sent > 0 then
   redis.call('LTRIM', KEYS[3], sent, -1)
 end
+write_messages(KEYS[5], ARGV[5], ARGV, 6, (#ARGV - 5) / 2)
 if not has_work() then
   redis.call('DEL', KEYS[4])
   return {1}
@@ -265,6 +285,7 @@ class RedisStore(Store):
         dedup_seconds: float = 48 * 3600.0,
         idle_seconds: float = 30 * 24 * 3600.0,
         grace_seconds: float = 1.0,
+        messages_seconds: float = 7 * 24 * 3600.0,
     ) -> None:
         """Use ``client`` (which must decode responses to ``str``); :meth:`close` closes its
         pool. See :meth:`from_url` for the other arguments."""
@@ -281,12 +302,16 @@ class RedisStore(Store):
         self.traffic = Traffic()
         self._client = client
         self._execute: Callable[..., Awaitable[Any]] = client.execute_command
+        self._pending: list[tuple[Sequence[_Call], asyncio.Future[list[Any]]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
         self._pool = pool
         self._where = _describe(pool)
         self._lease_ms = _ms(lease_seconds)
         self._dedup_ms = _ms(dedup_seconds)
         self._idle_ms = _ms(idle_seconds)
         self._grace_ms = _ms(grace_seconds) if grace_seconds > 0 else 0
+        self.messages_seconds = messages_seconds
+        self._messages_ms = _ms(messages_seconds)
         self._due = f"{prefix}:due"
         self._accept = client.register_script(_ACCEPT)
         self._claim = client.register_script(_CLAIM)
@@ -315,6 +340,7 @@ class RedisStore(Store):
         dedup_seconds: float = 48 * 3600.0,
         idle_seconds: float = 30 * 24 * 3600.0,
         grace_seconds: float = 1.0,
+        messages_seconds: float = 7 * 24 * 3600.0,
         ssl_cert_reqs: Literal["required", "none"] = "required",
         max_connections: int = 20,
         pool_timeout: float = 5.0,
@@ -327,7 +353,8 @@ class RedisStore(Store):
         ``prefix`` starts every key; ``lease_seconds`` is the lease length; ``dedup_seconds``
         how long a dedup key is remembered; ``idle_seconds`` how long a record lives after its
         last write; ``grace_seconds`` how long after a lease would have expired the sweep looks
-        at a conversation.
+        at a conversation; ``messages_seconds`` how long message records live after their
+        last write.
 
         TLS certificates are checked (``ssl_cert_reqs="required"``) unless you pass
         ``ssl_cert_reqs="none"``, which Heroku Redis needs: its ``rediss://`` URLs present
@@ -366,6 +393,7 @@ class RedisStore(Store):
             dedup_seconds=dedup_seconds,
             idle_seconds=idle_seconds,
             grace_seconds=grace_seconds,
+            messages_seconds=messages_seconds,
         )
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -373,6 +401,9 @@ class RedisStore(Store):
     def _keys(self, key: str) -> list[str]:
         base = f"{self.prefix}:{{{_tag(key)}}}:"
         return [base + "r", base + "i", base + "o", base + "l"]
+
+    def _with_messages(self, key: str) -> list[str]:
+        return [*self._keys(key), f"{self.prefix}:{{{_tag(key)}}}:m"]
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         if isinstance(exc, rx.ConnectionError) and isinstance(exc.__cause__, TimeoutError):
@@ -394,27 +425,41 @@ class RedisStore(Store):
         return StoreUnavailable(message)
 
     async def _eval(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run one script: one round trip (three when the server lost its script cache)."""
-        try:
-            self.traffic.round_trips += 1
-            self.traffic.commands += 1
-            try:
-                return await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
-            except rx.NoScriptError:
-                # Not run at all, so running it again is safe.
-                await self._load()
-                self.traffic.round_trips += 1
-                return await self._execute("EVALSHA", script.sha, len(keys), *keys, *args)
-        except rx.ResponseError as exc:
-            if _refusal(exc):
-                raise self._unavailable(exc) from exc
-            raise
-        except _UNREACHABLE as exc:
-            raise self._unavailable(exc) from exc
+        """Run one script, batched with whatever else this process sends in the same tick."""
+        (result,) = await self._run([(script, keys, args)])
+        return result
 
     async def _run(self, calls: Sequence[_Call]) -> list[Any]:
-        """Run scripts in one pipelined round trip (not a transaction: they may live in
-        different slots). Scripts the server did not know are loaded and only they re-run."""
+        """Run scripts and return their results in order, raising the first error.
+
+        Calls made in the same event-loop tick, from any conversation, leave together in one
+        pipelined round trip (not a transaction: they may live in different slots), so under
+        load many turns share each round trip. A script the server did not know is loaded and
+        only it re-runs.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((calls, future))
+        results = await future
+        for result in results:
+            if isinstance(result, Exception):
+                if isinstance(result, rx.ResponseError) and _refusal(result):
+                    raise self._unavailable(result) from result
+                raise result
+        return results
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send_batch(batch))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _send_batch(
+        self, batch: list[tuple[Sequence[_Call], asyncio.Future[list[Any]]]]
+    ) -> None:
+        calls = [call for part, _ in batch for call in part]
         try:
             results = await self._send(calls)
             missing = [
@@ -425,16 +470,19 @@ class RedisStore(Store):
                 again = await self._send([calls[i] for i in missing])
                 for i, result in zip(missing, again, strict=True):
                     results[i] = result
-            for result in results:
-                if isinstance(result, Exception):
-                    raise result
-            return results
-        except rx.ResponseError as exc:
-            if _refusal(exc):
-                raise self._unavailable(exc) from exc
-            raise
-        except _UNREACHABLE as exc:
-            raise self._unavailable(exc) from exc
+        except BaseException as exc:
+            failure = self._unavailable(exc) if isinstance(exc, _UNREACHABLE) else exc
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        at = 0
+        for part, future in batch:
+            if not future.done():
+                future.set_result(results[at : at + len(part)])
+            at += len(part)
 
     async def _send(self, calls: Sequence[_Call]) -> list[Any]:
         pipe = self._client.pipeline(transaction=False)
@@ -466,15 +514,16 @@ class RedisStore(Store):
 
     @staticmethod
     def _work(key: str, reply: Sequence[Any], at: int) -> Claim:
-        token, fence, state, data, version, revision, inbound, event = reply[at : at + 8]
+        token, fence, state, data, version, revision, inbound, meta, event = reply[at : at + 9]
         record = Record(
             state=state,
             data=data,
             version=int(version or 0),
             revision=int(revision or 0),
             last_inbound_at=float(inbound) if inbound is not None else None,
+            meta=meta,
         )
-        return Claim(Lease(key, token, int(fence)), record, event, tuple(reply[at + 8 :]))
+        return Claim(Lease(key, token, int(fence)), record, event, tuple(reply[at + 9 :]))
 
     # --- the contract ------------------------------------------------------------------------
 
@@ -509,7 +558,7 @@ class RedisStore(Store):
         record = turn.record
         present = "".join(
             "0" if value is None else "1"
-            for value in (record.state, record.data, record.last_inbound_at)
+            for value in (record.state, record.data, record.last_inbound_at, record.meta)
         )
         args: list[str | int] = [
             lease.token,
@@ -521,17 +570,30 @@ class RedisStore(Store):
             record.version,
             record.revision,
             repr(record.last_inbound_at) if record.last_inbound_at is not None else "",
+            record.meta or "",
+            self._messages_ms,
+            len(turn.messages),
+            *_pairs(turn.messages),
             *turn.replies,
         ]
-        if not await self._eval(self._commit, self._keys(lease.key), args):
+        if not await self._eval(self._commit, self._with_messages(lease.key), args):
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
 
-    async def ack(self, lease: Lease, sent: int) -> Claim | None:
-        """One script: check the lease, drop ``sent`` outbox entries, then release the lease
-        and return None when nothing is left, else extend it and return what is next. Raises
-        :class:`LeaseLost` (nothing dropped) when the lease is not held."""
-        args = [lease.token, lease.fence, max(sent, 0), self._lease_ms]
-        reply = await self._eval(self._ack, self._keys(lease.key), args)
+    async def ack(
+        self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
+    ) -> Claim | None:
+        """One script: check the lease, drop ``sent`` outbox entries, write ``messages``, then
+        release the lease and return None when nothing is left, else extend it and return what
+        is next. Raises :class:`LeaseLost` (nothing written) when the lease is not held."""
+        args = [
+            lease.token,
+            lease.fence,
+            max(sent, 0),
+            self._lease_ms,
+            self._messages_ms,
+            *_pairs(messages or {}),
+        ]
+        reply = await self._eval(self._ack, self._with_messages(lease.key), args)
         if reply[0] == 0:
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
         return self._work(lease.key, reply, 1) if reply[0] == 2 else None
@@ -580,6 +642,11 @@ class RedisStore(Store):
             last_inbound_at=float(inbound) if inbound is not None else None,
         )
 
+    async def messages(self, key: str) -> dict[str, str]:
+        """The conversation's message records (one HGETALL), {} when none are kept."""
+        found = await self._plain("HGETALL", f"{self.prefix}:{{{_tag(key)}}}:m")
+        return dict(found) if isinstance(found, dict) else {}
+
     async def keys(self, limit: int = 1000) -> list[str]:
         """Keys of conversations with a committed record, in no particular order, at most
         ``limit``. Walks the keyspace with SCAN: meant for the inspector, not hot paths."""
@@ -616,6 +683,10 @@ class RedisStore(Store):
         """Close the client and every connection of its pool."""
         await self._client.aclose()
         await self._pool.aclose()
+
+
+def _pairs(messages: Mapping[str, str]) -> list[str]:
+    return [item for pair in messages.items() for item in pair]
 
 
 def _describe(pool: Any) -> str:

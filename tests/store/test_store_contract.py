@@ -437,3 +437,58 @@ async def test_load_and_keys(store: Store) -> None:
     assert await store.load(odd) == Record(state="done", data="e", revision=1)
     assert sorted(await store.keys()) == sorted(["k1", "k2", odd, ""])
     assert len(await store.keys(limit=2)) == 2
+
+
+# --- runtime metadata and message records --------------------------------------------------------
+
+
+async def test_meta_is_committed_with_the_record_and_handed_back(store: Store) -> None:
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    assert claim.record.meta is None
+    meta = '{"choices":{"1":"small"}}'
+    await store.commit(claim.lease, Turn(Record(state="s", revision=1, meta=meta)))
+    assert await store.ack(claim.lease, 0) is None
+    next_claim = (await store.accept(KEY, "m2", "e2", owner="a")).claim
+    assert next_claim is not None
+    assert next_claim.record.meta == meta
+    await store.commit(next_claim.lease, Turn(Record(state="s", revision=2)))
+    loaded = await store.load(KEY)
+    assert loaded is not None
+    assert loaded.meta is None, "a record written without meta drops the old meta"
+
+
+async def test_message_records_are_written_by_ack_and_commit(store: Store) -> None:
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("reply",)))
+    await store.ack(claim.lease, 1, {"uuid-1": '{"status":"submitted"}'})
+    assert await store.messages(KEY) == {"uuid-1": '{"status":"submitted"}'}
+    status = (await store.accept(KEY, "m2", "status event", owner="a")).claim
+    assert status is not None
+    await store.commit(
+        status.lease,
+        Turn(Record(state="s", revision=2), messages={"uuid-1": '{"status":"read"}'}),
+    )
+    await store.ack(status.lease, 0)
+    assert await store.messages(KEY) == {"uuid-1": '{"status":"read"}'}
+    assert await store.messages("whatsapp:nobody:447700900000") == {}
+
+
+async def test_a_stale_lease_writes_no_message_record(store: Store) -> None:
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    stale = Lease(claim.lease.key, claim.lease.token + "x", claim.lease.fence)
+    with pytest.raises(LeaseLost):
+        await store.ack(stale, 0, {"uuid-9": "{}"})
+    assert await store.messages(KEY) == {}
+
+
+async def test_message_records_expire(backend: Backend) -> None:
+    store = backend.make(messages_seconds=LEASE)
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.commit(claim.lease, Turn(Record(state="s", revision=1)))
+    await store.ack(claim.lease, 0, {"uuid-1": "{}"})
+    await backend.advance(LEASE)
+    assert await store.messages(KEY) == {}
