@@ -69,6 +69,8 @@ class TurnOutcome:
     outcome: Literal["handled", "fallback", "ignored", "failed"] = "handled"
     handler: str | None = None
     error: BaseException | None = None
+    meta: str | None = None
+    """The runtime's facts to save with the conversation (None keeps the stored ones)."""
 
 
 @dataclass(frozen=True)

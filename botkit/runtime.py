@@ -25,11 +25,13 @@ import uuid
 from collections.abc import Sequence
 
 from botkit.bot import Bot
+from botkit.clock import Clock, SystemClock
 from botkit.events import Event, EventKind
 from botkit.log import get_logger
 from botkit.outbound import Outbound
+from botkit.records import MessageRecord
 from botkit.store.base import Claim, Lease, LeaseLost, Record, Store, StoreUnavailable, Turn
-from botkit.vonage.transport import SendError, Transport
+from botkit.vonage.transport import SendError, SendReceipt, Transport
 
 log = get_logger("botkit.runtime")
 
@@ -103,6 +105,7 @@ class Runtime:
         sweep_interval: float = 1.0,
         handler_timeout: float = 30.0,
         send_attempts: int = 4,
+        clock: Clock | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -111,6 +114,7 @@ class Runtime:
         self.sweep_interval = sweep_interval
         self.handler_timeout = handler_timeout
         self.send_attempts = send_attempts
+        self.clock = clock or SystemClock()
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
         self._parsed: dict[str, Event] = {}
@@ -159,8 +163,8 @@ class Runtime:
         try:
             while current is not None:
                 if current.outbox:
-                    sent = await self._send_all(current.outbox)
-                    current = await self.store.ack(lease, sent)
+                    records = await self._send_all(current.outbox)
+                    current = await self.store.ack(lease, len(current.outbox), records)
                 elif current.event is not None:
                     current = await self._turn(current)
                 else:
@@ -210,23 +214,43 @@ class Runtime:
                     version=self.bot.version,
                     revision=record.revision + 1,
                     last_inbound_at=last_inbound,
+                    meta=outcome.meta if outcome.meta is not None else record.meta,
                 ),
                 replies,
+                await self._status_update(claim.lease.key, event),
             ),
         )
-        for reply in outcome.replies:
-            await self._send(reply)
-        sent = len(replies)
-        return await self.store.ack(claim.lease, sent)
+        return await self.store.ack(
+            claim.lease, len(replies), await self._send_all(outcome.replies)
+        )
 
-    async def _send_all(self, entries: Sequence[str]) -> int:
-        """Send outbox entries in order; return how many are done with (sent, or given up)."""
-        for entry in entries:
-            message = Outbound.model_validate_json(entry)
-            await self._send(message)
-        return len(entries)
+    async def _status_update(self, key: str, event: Event) -> dict[str, str]:
+        """The message record a status event changes, to commit with its turn."""
+        if event.kind is not EventKind.STATUS or event.status is None:
+            return {}
+        stored = (await self.store.messages(key)).get(event.message_id)
+        before = (
+            MessageRecord.model_validate_json(stored)
+            if stored is not None
+            else MessageRecord.unknown(event)
+        )
+        after = before.with_status(event)
+        return {} if after is before else {event.message_id: after.model_dump_json()}
 
-    async def _send(self, message: Outbound) -> None:
+    async def _send_all(self, messages: Sequence[Outbound | str]) -> dict[str, str]:
+        """Send messages in order (outbox entries are JSON text); return the records of those
+        the provider accepted, by provider message id. A message the provider refused is logged
+        and dropped: the conversation goes on."""
+        records: dict[str, str] = {}
+        for entry in messages:
+            message = Outbound.model_validate_json(entry) if isinstance(entry, str) else entry
+            receipt = await self._send(message)
+            if receipt is not None:
+                record = MessageRecord.sent(message, receipt.message_id, self.clock.now())
+                records[receipt.message_id] = record.model_dump_json()
+        return records
+
+    async def _send(self, message: Outbound) -> SendReceipt | None:
         for attempt in range(1, self.send_attempts + 1):
             try:
                 receipt = await self.transport.send(message)
@@ -242,14 +266,15 @@ class Runtime:
                     to=message.to,
                     attempts=attempt,
                 )
-                return
+                return None
             log.info(
                 "reply sent",
                 message_id=receipt.message_id,
                 channel=message.channel.value,
                 to=message.to,
             )
-            return
+            return receipt
+        return None
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until this process has no conversation in hand (for tests and shutdown)."""

@@ -12,7 +12,9 @@ import aiohttp
 import pytest
 import structlog
 
-from botkit import Channel, Event, EventKind, Text, WebhookFormat
+from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookFormat
+from botkit.events import StatusInfo
+from botkit.records import MessageRecord
 from botkit.runtime import Runtime
 from botkit.store.base import Store
 from botkit.store.memory import MemoryStore
@@ -136,3 +138,34 @@ async def test_replies_go_in_order_per_user_and_users_run_in_parallel(
         by_user.setdefault(sent.to, []).append(sent.text)
     assert all(by_user[u] == ["1:a", "2:b"] for u in users)
     assert LedgerBot.most_running > 1, "different users' handlers did not overlap"
+
+
+async def test_statuses_update_the_message_record_and_never_regress(
+    runtime_for: Any, provider: ProviderStandIn, store: Store
+) -> None:
+    runtime: Runtime = await runtime_for()
+    await runtime.accept(text("hello"))
+    await runtime.wait_idle()
+    key = "whatsapp:447700900000:447700900001"
+    (message_id,) = (await store.messages(key)).keys()
+
+    def status(value: str) -> Event:
+        return Event(
+            kind=EventKind.STATUS,
+            channel=Channel.WHATSAPP,
+            user="447700900001",
+            bot="447700900000",
+            message_id=message_id,
+            timestamp=datetime.now(UTC),
+            format=WebhookFormat.V1,
+            raw={},
+            status=StatusInfo(status=DeliveryStatus(value), original=value),
+        )
+
+    for value in ("submitted", "read", "delivered"):
+        await runtime.accept(status(value))
+    await runtime.wait_idle()
+    record = MessageRecord.model_validate_json((await store.messages(key))[message_id])
+    assert record.status is DeliveryStatus.READ
+    assert [h.original for h in record.history] == ["submitted", "read", "delivered"]
+    assert record.summary == "1:hello"
