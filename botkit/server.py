@@ -27,6 +27,7 @@ from structlog.contextvars import bound_contextvars
 from botkit.bot import Bot
 from botkit.errors import InvalidPayload, Problem, SignatureError
 from botkit.events import Event
+from botkit.inspector import inspector_app
 from botkit.log import get_logger
 from botkit.runtime import Runtime
 from botkit.settings import Settings
@@ -78,6 +79,8 @@ def create_app(
         app.router.add_get(path, handler, allow_head=False)
         app.router.add_post(path, handler)
     app.router.add_get("/healthz", healthz)
+    if settings.env != "production":
+        app.add_subapp("/_botkit/", inspector_app(BOT, STORE))
     if settings.vonage_signature_secret is None:
         log.warning(
             "webhooks are unauthenticated: VONAGE_SIGNATURE_SECRET is not set, so anyone who can "
