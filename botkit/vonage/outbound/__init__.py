@@ -1,0 +1,207 @@
+"""Wire bodies for sending, one module per provider API.
+
+:mod:`~botkit.vonage.outbound.messages_v1` builds the JSON body of ``POST /v1/messages``,
+:mod:`~botkit.vonage.outbound.messages_v0` that of ``POST /v0.1/messages`` and
+:mod:`~botkit.vonage.outbound.sms_api` the form parameters of the legacy ``POST /sms/json``.
+Each takes an :class:`~botkit.outbound.Outbound` that the channel rules have already shaped
+for its channel, and raises :class:`UnsupportedContent` for what the API cannot carry there.
+
+This module holds what they share: that error, a few checks, and WhatsApp's interactive
+messages (reply buttons and lists), which both Messages API versions send as ``custom``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from botkit.errors import BotkitError
+from botkit.events import Channel, File, Image, Text, Video
+from botkit.outbound import Button, Outbound
+
+__all__ = [
+    "BODY_TEXT_MAX",
+    "BUTTON_ID_MAX",
+    "BUTTON_TITLE_MAX",
+    "DEFAULT_LIST_BUTTON",
+    "LIST_BUTTON_MAX",
+    "LIST_ROWS_MAX",
+    "REPLY_BUTTONS_MAX",
+    "ROW_DESCRIPTION_MAX",
+    "ROW_ID_MAX",
+    "ROW_TITLE_MAX",
+    "VIBER_TTL_MAX",
+    "VIBER_TTL_MIN",
+    "UnsupportedContent",
+    "check_length",
+    "check_range",
+    "content_object",
+    "whatsapp_interactive",
+]
+
+
+class UnsupportedContent(BotkitError):
+    """``api`` cannot carry ``what`` (a content type, buttons, an option) on ``channel``.
+
+    Raised by the body builders; the channel rules are meant to reshape such messages first,
+    so reaching it means a message bypassed them or a rule is missing.
+    """
+
+    def __init__(self, api: str, channel: Channel, what: str, *, hint: str | None = None):
+        self.api = api
+        self.channel = channel
+        self.what = what
+        detail = f": {hint}" if hint else ""
+        super().__init__(f"the {api} cannot send {what} to {channel.value}{detail}")
+
+
+REPLY_BUTTONS_MAX = 3
+"""Reply buttons one WhatsApp message can carry; more choices become a list."""
+BUTTON_TITLE_MAX = 20
+BUTTON_ID_MAX = 256
+LIST_ROWS_MAX = 10
+ROW_TITLE_MAX = 24
+ROW_ID_MAX = 200
+ROW_DESCRIPTION_MAX = 72
+LIST_BUTTON_MAX = 20
+"""The label of the button that opens a list."""
+BODY_TEXT_MAX = 1024
+"""The body text of an interactive message (a plain WhatsApp text may be 4096)."""
+DEFAULT_LIST_BUTTON = "Choose"
+
+VIBER_TTL_MIN = 30
+VIBER_TTL_MAX = 259200
+"""Seconds, on both Messages API versions."""
+
+
+def check_length(value: str, limit: int, what: str) -> None:
+    """Raise :class:`ValueError` naming ``what`` and ``limit`` when ``value`` is longer."""
+    if len(value) > limit:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f"{what} is limited to {limit} characters, got {len(value)}: {shown!r}")
+
+
+def check_range(value: int, low: int, high: int, what: str) -> None:
+    """Raise :class:`ValueError` naming ``what`` and the bounds unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be between {low} and {high}, got {value}")
+
+
+def content_object(content: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """The ``fields`` of ``content`` that are set, in the order given (None is left out)."""
+    found = {name: getattr(content, name) for name in fields}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def whatsapp_interactive(message: Outbound, *, api: str) -> dict[str, Any]:
+    """The WhatsApp ``custom`` payload that offers ``message.buttons`` with its content.
+
+    With at most :data:`REPLY_BUTTONS_MAX` buttons and a ``choice_style`` other than
+    ``"list"`` (``"quick_replies"`` included: reply buttons are WhatsApp's quick replies) it is
+    ``{"type": "interactive", "interactive": {"type": "button", "body": {"text": ...},
+    "action": {"buttons": [{"type": "reply", "reply": {"id", "title"}}, ...]}}}``. Otherwise
+    it is a list: ``interactive.type`` ``"list"`` and ``action`` ``{"button": list_title or
+    "Choose", "sections": [{"rows": [{"id", "title", "description"?}, ...]}]}``, one section.
+
+    The body text is a :class:`~botkit.events.Text`'s text or the caption of an Image, Video
+    or File; reply buttons show that media as the ``header`` (``image``, ``video`` or
+    ``document`` with its ``link``). A button's ``description`` appears only in list rows.
+
+    Raises :class:`UnsupportedContent` for content that cannot carry choices (a location, a
+    template, ...; media with a list, whose header can only be text) and :class:`ValueError`
+    for a message WhatsApp refuses: no body text or one over :data:`BODY_TEXT_MAX`, a title,
+    id or description over its limit, an empty id or title, repeated ids (or repeated titles among
+    reply buttons), or more than :data:`LIST_ROWS_MAX` rows.
+    """
+    content = message.content
+    as_list = message.choice_style == "list" or len(message.buttons) > REPLY_BUTTONS_MAX
+    if isinstance(content, Text):
+        body_text: str | None = content.text
+    elif isinstance(content, Image | Video | File):
+        if as_list:
+            raise UnsupportedContent(
+                api,
+                message.channel,
+                f"a list of choices with {content.type}",
+                hint="a WhatsApp list message takes a text header only",
+            )
+        body_text = content.caption
+    else:
+        raise UnsupportedContent(
+            api,
+            message.channel,
+            f"buttons with {content.type}",
+            hint="WhatsApp offers choices with text, image, video or file only",
+        )
+    if not body_text:
+        raise ValueError(
+            f"a WhatsApp message with buttons needs body text: give the {content.type} "
+            + ("some text" if isinstance(content, Text) else "a caption")
+        )
+    check_length(body_text, BODY_TEXT_MAX, "the body text of a WhatsApp interactive message")
+    _check_unique((button.id for button in message.buttons), "id")
+    interactive: dict[str, Any]
+    if as_list:
+        interactive = {"type": "list", "body": {"text": body_text}, "action": _list(message)}
+    else:
+        _check_unique((button.title for button in message.buttons), "title")
+        interactive = {"type": "button"}
+        header = _media_header(content)
+        if header is not None:
+            interactive["header"] = header
+        interactive["body"] = {"text": body_text}
+        interactive["action"] = {"buttons": [_reply_button(b) for b in message.buttons]}
+    return {"type": "interactive", "interactive": interactive}
+
+
+def _reply_button(button: Button) -> dict[str, Any]:
+    _check_choice(button, title_max=BUTTON_TITLE_MAX, id_max=BUTTON_ID_MAX, kind="button")
+    return {"type": "reply", "reply": {"id": button.id, "title": button.title}}
+
+
+def _list(message: Outbound) -> dict[str, Any]:
+    if len(message.buttons) > LIST_ROWS_MAX:
+        raise ValueError(
+            f"a WhatsApp list is limited to {LIST_ROWS_MAX} rows, got {len(message.buttons)}"
+        )
+    label = message.list_title or DEFAULT_LIST_BUTTON
+    check_length(label, LIST_BUTTON_MAX, "the label of a WhatsApp list button (list_title)")
+    rows = []
+    for button in message.buttons:
+        _check_choice(button, title_max=ROW_TITLE_MAX, id_max=ROW_ID_MAX, kind="list row")
+        row = {"id": button.id, "title": button.title}
+        if button.description:
+            check_length(button.description, ROW_DESCRIPTION_MAX, "a WhatsApp list row description")
+            row["description"] = button.description
+        rows.append(row)
+    return {"button": label, "sections": [{"rows": rows}]}
+
+
+def _media_header(content: Text | Image | Video | File) -> dict[str, Any] | None:
+    if isinstance(content, Image):
+        return {"type": "image", "image": {"link": content.url}}
+    if isinstance(content, Video):
+        return {"type": "video", "video": {"link": content.url}}
+    if isinstance(content, File):
+        document = {"link": content.url}
+        if content.name:
+            document["filename"] = content.name
+        return {"type": "document", "document": document}
+    return None
+
+
+def _check_choice(button: Button, *, title_max: int, id_max: int, kind: str) -> None:
+    if not button.id:
+        raise ValueError(f"a WhatsApp {kind} needs an id (title {button.title!r})")
+    if not button.title:
+        raise ValueError(f"a WhatsApp {kind} needs a title (id {button.id!r})")
+    check_length(button.title, title_max, f"a WhatsApp {kind} title")
+    check_length(button.id, id_max, f"a WhatsApp {kind} id")
+
+
+def _check_unique(values: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"WhatsApp choices need distinct {what}s: {value!r} is repeated")
+        seen.add(value)

@@ -1,0 +1,235 @@
+"""The JSON body of ``POST /v1/messages``: flat, one content field named after ``message_type``.
+
+The body is the spec's (``messages-olympus.yml`` 1.4.0) where it covers a field, and the
+official SDKs' where the live API moved on after the public spec stopped: WhatsApp ``sticker``,
+``reaction`` and ``context``, the ``sms`` options object, ``ttl``, MMS ``text`` and ``file``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botkit.events import Channel, Image, Reaction, Sticker, Text
+from botkit.outbound import Custom, Outbound, Template
+from botkit.vonage.outbound import (
+    VIBER_TTL_MAX,
+    VIBER_TTL_MIN,
+    UnsupportedContent,
+    check_length,
+    check_range,
+    content_object,
+    whatsapp_interactive,
+)
+
+API = "Messages API v1"
+
+WIRE_CHANNEL: Mapping[Channel, str] = {
+    Channel.WHATSAPP: "whatsapp",
+    Channel.MESSENGER: "messenger",
+    Channel.VIBER: "viber_service",
+    Channel.SMS: "sms",
+    Channel.MMS: "mms",
+}
+
+CONTENT_FIELDS: Mapping[Channel, Mapping[str, tuple[str, ...]]] = {
+    Channel.SMS: {"text": ()},
+    Channel.MMS: {
+        "image": ("url", "caption"),
+        "contact": ("url", "caption"),
+        "audio": ("url", "caption"),
+        "video": ("url", "caption"),
+        "text": (),
+        "file": ("url", "caption"),
+    },
+    Channel.WHATSAPP: {
+        "text": (),
+        "image": ("url", "caption"),
+        "audio": ("url",),
+        "video": ("url", "caption"),
+        "file": ("url", "caption", "name"),
+        "location": ("lat", "long", "name", "address"),
+        "template": (),
+        "custom": (),
+        "sticker": ("url", "id"),
+        "reaction": ("action", "emoji"),
+    },
+    Channel.MESSENGER: {
+        "text": (),
+        "image": ("url",),
+        "audio": ("url",),
+        "video": ("url",),
+        "file": ("url",),
+    },
+    Channel.VIBER: {"text": (), "image": ("url", "caption"), "file": ("url", "name")},
+}
+"""The content types each channel carries on v1, each with the fields of its wire object
+(none listed for text, template and custom, which have shapes of their own). A field a channel
+does not list, such as a Messenger image's caption, is not sent."""
+
+CLIENT_REF_MAX = 100
+
+_WIRE_TYPE = {"contact": "vcard"}
+
+_WHY_NOT: Mapping[tuple[Channel, str], str] = {
+    (Channel.VIBER, "video"): (
+        "the API requires viber_service.duration and file_size, which ViberOptions has no "
+        "fields for"
+    ),
+    (Channel.VIBER, "template"): "Viber templates are sent through the Messages API v0.1",
+    (Channel.WHATSAPP, "contact"): (
+        "WhatsApp takes contacts as a custom contacts object, not a vCard url"
+    ),
+}
+
+_VIBER_ACTION_TYPES = ("text", "image")
+_VIBER_ACTION_TEXT_MAX = 30
+
+
+def body(message: Outbound) -> dict[str, Any]:
+    """The ``POST /v1/messages`` JSON body that sends ``message``.
+
+    Keys: ``message_type``, ``channel`` (Viber is ``viber_service``), ``to``, ``from``, the
+    content field named after the type (``text`` is a string; a Contact is ``vcard``; fields
+    per :data:`CONTENT_FIELDS`; a template is ``template {name, parameters}`` plus ``whatsapp
+    {policy, locale}``, where :class:`~botkit.outbound.WhatsAppOptions` override the
+    template's), ``client_ref`` (:attr:`~botkit.outbound.Outbound.effective_client_ref`),
+    ``context {message_uuid}`` for ``reply_to`` on WhatsApp (other channels cannot quote, so
+    it is left out there), and the options of the message's own channel when any is set:
+    ``whatsapp``, ``messenger {category, tag}``, ``viber_service {category, ttl, action}``,
+    ``sms {encoding_type, content_id, entity_id}`` with ``ttl`` (seconds) beside it. Options
+    for other channels are ignored. WhatsApp buttons become a ``custom`` interactive message
+    (:func:`~botkit.vonage.outbound.whatsapp_interactive`).
+
+    Raises :class:`~botkit.vonage.outbound.UnsupportedContent` for content or buttons the
+    channel cannot carry, and for a Viber action button on anything but text or an image;
+    :class:`ValueError` for a message the API refuses: a client_ref over 100 characters, a
+    reaction without ``reply_to`` or a ``react`` without emoji, a sticker with both or neither
+    of url and id, a Viber ttl outside 30..259200 s, a Viber action text over 30 characters or
+    on an image without caption, a Messenger ``message_tag`` without tag, an SMS ttl under 1.
+    """
+    channel = message.channel
+    check_length(message.effective_client_ref, CLIENT_REF_MAX, f"client_ref on the {API}")
+    if message.buttons:
+        if channel is not Channel.WHATSAPP:
+            raise UnsupportedContent(
+                API, channel, "buttons", hint="offer the choices in the text instead"
+            )
+        message_type = "custom"
+        content = {"custom": whatsapp_interactive(message, api=API)}
+    else:
+        message_type, content = _content(message)
+    wire: dict[str, Any] = {
+        "message_type": message_type,
+        "channel": WIRE_CHANNEL[channel],
+        "to": message.to,
+        "from": message.sender,
+        **content,
+        "client_ref": message.effective_client_ref,
+    }
+    if message.reply_to and channel is Channel.WHATSAPP:
+        wire["context"] = {"message_uuid": message.reply_to}
+    wire.update(_options(message))
+    return wire
+
+
+def _content(message: Outbound) -> tuple[str, dict[str, Any]]:
+    channel, content = message.channel, message.content
+    fields = CONTENT_FIELDS[channel].get(content.type)
+    if fields is None:
+        hint = _WHY_NOT.get((channel, content.type)) or (
+            f"{channel.value} carries " + ", ".join(CONTENT_FIELDS[channel])
+        )
+        raise UnsupportedContent(API, channel, content.type, hint=hint)
+    wire_type = _WIRE_TYPE.get(content.type, content.type)
+    if isinstance(content, Text):
+        return wire_type, {"text": content.text}
+    if isinstance(content, Template):
+        template: dict[str, Any] = {"name": content.name}
+        if content.parameters:
+            template["parameters"] = list(content.parameters)
+        return wire_type, {"template": template}
+    if isinstance(content, Custom):
+        return wire_type, {"custom": content.payload}
+    if isinstance(content, Sticker) and (content.url is None) == (content.id is None):
+        raise ValueError("a WhatsApp sticker needs exactly one of url and id")
+    if isinstance(content, Reaction):
+        _check_reaction(content, message.reply_to)
+    return wire_type, {wire_type: content_object(content, fields)}
+
+
+def _check_reaction(reaction: Reaction, reply_to: str | None) -> None:
+    if not reply_to:
+        raise ValueError("a reaction needs reply_to: the message_uuid of the message it reacts to")
+    if reaction.action == "react" and not reaction.emoji:
+        raise ValueError("a react reaction needs an emoji")
+
+
+def _options(message: Outbound) -> dict[str, Any]:
+    channel = message.channel
+    if channel is Channel.WHATSAPP:
+        whatsapp = _whatsapp(message)
+        return {"whatsapp": whatsapp} if whatsapp else {}
+    if channel is Channel.MESSENGER and message.messenger is not None:
+        options = message.messenger
+        if options.category == "message_tag" and not options.tag:
+            raise ValueError("a Messenger message_tag category needs a tag")
+        messenger = content_object(options, ("category", "tag"))
+        return {"messenger": messenger} if messenger else {}
+    if channel is Channel.VIBER and message.viber is not None:
+        viber = _viber(message)
+        return {"viber_service": viber} if viber else {}
+    if channel is Channel.SMS and message.sms is not None:
+        return _sms(message)
+    return {}
+
+
+def _whatsapp(message: Outbound) -> dict[str, Any]:
+    options = content_object(message.whatsapp, ("policy", "locale")) if message.whatsapp else {}
+    if isinstance(message.content, Template) and not message.buttons:
+        return {
+            "policy": options.get("policy", message.content.policy),
+            "locale": options.get("locale", message.content.locale),
+        }
+    return options
+
+
+def _viber(message: Outbound) -> dict[str, Any]:
+    options = message.viber
+    if options is None:
+        return {}
+    viber = content_object(options, ("category", "ttl"))
+    if options.ttl is not None:
+        check_range(options.ttl, VIBER_TTL_MIN, VIBER_TTL_MAX, "a Viber ttl (seconds)")
+    action = options.action
+    if action is not None:
+        content = message.content
+        if content.type not in _VIBER_ACTION_TYPES:
+            raise UnsupportedContent(
+                API,
+                message.channel,
+                f"an action button with {content.type}",
+                hint="Viber action buttons go with text or an image",
+            )
+        if isinstance(content, Image) and not content.caption:
+            raise ValueError("a Viber image with an action button needs a caption")
+        check_length(action.text, _VIBER_ACTION_TEXT_MAX, "a Viber action button text")
+        viber["action"] = {"url": action.url, "text": action.text}
+    return viber
+
+
+def _sms(message: Outbound) -> dict[str, Any]:
+    options = message.sms
+    if options is None:
+        return {}
+    wire: dict[str, Any] = {}
+    sms = content_object(options, ("encoding", "content_id", "entity_id"))
+    if "encoding" in sms:
+        sms = {"encoding_type": sms.pop("encoding"), **sms}
+    if sms:
+        wire["sms"] = sms
+    if options.ttl is not None:
+        if options.ttl < 1:
+            raise ValueError(f"an SMS ttl must be at least 1 second, got {options.ttl}")
+        wire["ttl"] = options.ttl
+    return wire
