@@ -1,44 +1,117 @@
-"""Sending to the provider: one small interface, and a minimal Messages API v1 text send.
+"""Sending to the provider: one small interface, the provider's send APIs, retries and pacing.
 
 :class:`Transport` is the extension point: anything with ``send`` can carry botkit's outbound
-messages (the provider's APIs, a local sandbox, a recorder in tests).
+messages (the provider's APIs, a local sandbox, a recorder in tests). The transports here also
+split a send in two, :meth:`~PreparingTransport.prepare` (build the request body once) and
+:meth:`~PreparingTransport.deliver` (post it), so that retries post the very same body:
+
+- :class:`MessagesTransport`: the Messages API, v1 or v0.1, with any
+  :class:`~botkit.vonage.auth.Authenticator`.
+- :class:`SmsApiTransport`: the legacy SMS API (form parameters, HTTP 200 with a status per part).
+- :class:`RetryingTransport`: sends again after retryable failures, with backoff.
+- :class:`RateLimitedTransport`: paces sends per channel and honours quota headers.
+
+A typical stack is ``RetryingTransport(RateLimitedTransport(MessagesTransport(...), limiter))``,
+so that every attempt waits for its turn. All of them share the caller's single
+:class:`aiohttp.ClientSession`, whose connections are pooled and reused.
+
+Failures raise :class:`SendError` subclasses from :mod:`botkit.vonage.errors`.
 """
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass
-from typing import Protocol
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import aiohttp
 
-from botkit.errors import BotkitError
+from botkit.clock import Clock
+from botkit.errors import BotkitError, ConfigError
 from botkit.events import Channel, Text
 from botkit.outbound import Outbound
+from botkit.ratelimit import ChannelLimiter
+from botkit.settings import SmsSignatureMethod
+from botkit.vonage.auth import Authenticator, BasicAuth
+from botkit.vonage.errors import (
+    MalformedResponse,
+    ProviderError,
+    SendError,
+    TimedOut,
+    Unreachable,
+    UnsendableMessage,
+    from_response,
+    from_sms_status,
+)
 
-_WIRE_CHANNEL = {
-    Channel.WHATSAPP: "whatsapp",
-    Channel.MESSENGER: "messenger",
-    Channel.VIBER: "viber_service",
-    Channel.SMS: "sms",
-    Channel.MMS: "mms",
-}
+__all__ = [
+    "BodyBuilder",
+    "MessagesTransport",
+    "MessagesV1Transport",
+    "ParamsBuilder",
+    "Prepared",
+    "PreparingTransport",
+    "RateLimitedTransport",
+    "RetryingTransport",
+    "SendError",
+    "SendReceipt",
+    "SmsApiTransport",
+    "Transport",
+]
+
+BodyBuilder = Callable[[Outbound], dict[str, Any]]
+"""Turns an outbound message into a Messages API JSON body."""
+
+
+class ParamsBuilder(Protocol):
+    """Turns an outbound message into SMS API form parameters (signed when a signature secret
+    is given)."""
+
+    def __call__(
+        self,
+        message: Outbound,
+        *,
+        api_key: str,
+        api_secret: str | None = None,
+        signature_secret: str | None = None,
+        signature_method: SmsSignatureMethod = "md5hash",
+        now: float | None = None,
+    ) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
 class SendReceipt:
-    """The provider took the message: ``message_id`` is how its statuses will refer to it."""
+    """The provider took the message.
+
+    ``message_id`` is how its statuses will refer to it; ``message_ids`` holds every id the
+    provider gave (a long SMS gets one per part; ``message_id`` is the first). ``attempts`` is
+    how many times it was posted, ``client_ref`` the reference sent with it, and ``headers``
+    the answer's headers with lower-case names.
+    """
 
     message_id: str
+    message_ids: tuple[str, ...] = ()
+    attempts: int = 1
+    client_ref: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.message_ids:
+            object.__setattr__(self, "message_ids", (self.message_id,))
 
 
-class SendError(BotkitError):
-    """The provider refused a message or could not be reached."""
+@dataclass(frozen=True)
+class Prepared:
+    """A message turned into its request ``payload`` (JSON body or form parameters) once, to be
+    delivered as many times as needed with the same ``client_ref``."""
 
-    def __init__(self, message: str, *, status: int | None = None, body: str | None = None):
-        super().__init__(message)
-        self.status = status
-        self.body = body
+    message: Outbound
+    client_ref: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Transport(Protocol):
@@ -47,11 +120,319 @@ class Transport(Protocol):
     async def send(self, message: Outbound) -> SendReceipt: ...
 
 
-class MessagesV1Transport:
-    """``POST {base_url}/v1/messages`` with Basic authentication.
+@runtime_checkable
+class PreparingTransport(Transport, Protocol):
+    """A transport that builds the request once (:meth:`prepare`) and posts it, possibly several
+    times (:meth:`deliver`); ``send`` is the two in a row."""
 
-    Uses the caller's :class:`aiohttp.ClientSession` so that connections are pooled.
+    def prepare(self, message: Outbound) -> Prepared: ...
+
+    async def deliver(self, prepared: Prepared) -> SendReceipt: ...
+
+
+class MessagesTransport:
+    """``POST {base_url}/v1/messages`` or ``{base_url}/v0.1/messages`` with ``auth``'s headers.
+
+    ``body`` builds the JSON body (by default :func:`botkit.vonage.outbound.messages_v1.body` or
+    :func:`~botkit.vonage.outbound.messages_v0.body` for the version); ``client_ref`` is the
+    message's :attr:`~botkit.outbound.Outbound.effective_client_ref` unless the body sets one.
+    A 2xx answer with a ``message_uuid`` is a receipt; a 2xx answer without one raises a
+    non-retryable :class:`~botkit.vonage.errors.MalformedResponse` (the provider took the
+    message). On a 401 the transport calls ``auth.refresh()`` and posts once more. Any other
+    answer raises :func:`~botkit.vonage.errors.from_response`'s exception; no answer within
+    ``timeout`` seconds raises :class:`~botkit.vonage.errors.TimedOut`.
     """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str = "https://api.nexmo.com",
+        auth: Authenticator,
+        version: Literal["v1", "v0.1"] = "v1",
+        timeout: float = 10.0,
+        body: BodyBuilder | None = None,
+    ) -> None:
+        if version not in ("v1", "v0.1"):
+            raise ConfigError(f"the Messages API versions are v1 and v0.1; got {version!r}")
+        self.version = version
+        self.url = f"{base_url.rstrip('/')}/{version}/messages"
+        self._session = session
+        self._auth = auth
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._body = body or _default_body(version)
+
+    def prepare(self, message: Outbound) -> Prepared:
+        payload = _build(self._body, message)
+        payload.setdefault("client_ref", message.effective_client_ref)
+        return Prepared(message, str(payload["client_ref"]), payload)
+
+    async def deliver(self, prepared: Prepared) -> SendReceipt:
+        refreshed = False
+        while True:
+            headers = await self._auth.headers()
+            answer = await _post(
+                self._session,
+                self.url,
+                json_body=prepared.payload,
+                headers=headers,
+                timeout=self._timeout,
+                subject=f"the Messages API {self.version}",
+            )
+            if answer.status == 401 and not refreshed:
+                await self._auth.refresh()
+                refreshed = True
+                continue
+            break
+        if not 200 <= answer.status < 300:
+            raise from_response(answer.status, answer.headers, answer.text)
+        uuid = _json(answer.text).get("message_uuid")
+        if not isinstance(uuid, str) or not uuid:
+            raise MalformedResponse(
+                f"the Messages API {self.version} took the message ({answer.status}) but gave no "
+                f"message_uuid; it is not sent again: {answer.text[:300]!r}",
+                status=answer.status,
+                body=answer.text,
+                headers=answer.headers,
+            )
+        return SendReceipt(uuid, client_ref=prepared.client_ref, headers=answer.headers)
+
+    async def send(self, message: Outbound) -> SendReceipt:
+        return await self.deliver(self.prepare(message))
+
+
+class SmsApiTransport:
+    """``POST {base_url}/sms/json`` with form parameters: the legacy SMS API.
+
+    Exactly one of ``api_secret`` and ``signature_secret`` is given (the API refuses both); with
+    a signature secret the parameters carry ``timestamp`` and ``sig`` instead of the secret.
+    ``params`` builds them (by default :func:`botkit.vonage.outbound.sms_api.params`, which sets
+    ``client-ref``). The API answers HTTP 200 with one status per SMS part: all ``"0"`` is a
+    receipt holding every part's ``message-id``; otherwise the first failing part's status
+    raises :func:`~botkit.vonage.errors.from_sms_status`'s exception (status 1, throttled, is
+    retryable). When some parts were taken and others refused, the error is not retryable:
+    sending again would repeat the parts already taken.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str = "https://rest.nexmo.com",
+        api_key: str,
+        api_secret: str | None = None,
+        signature_secret: str | None = None,
+        signature_method: SmsSignatureMethod = "md5hash",
+        timeout: float = 10.0,
+        params: ParamsBuilder | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not api_key:
+            raise ConfigError("the SMS API needs an API key")
+        if bool(api_secret) == bool(signature_secret):
+            raise ConfigError(
+                "the SMS API takes an API secret or a signature secret, exactly one of them"
+            )
+        self.url = f"{base_url.rstrip('/')}/sms/json"
+        self._session = session
+        self._api_key = api_key
+        self._api_secret = api_secret or None
+        self._signature_secret = signature_secret or None
+        self._signature_method: SmsSignatureMethod = signature_method
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._params = params or _default_params()
+        self._clock = clock
+
+    def prepare(self, message: Outbound) -> Prepared:
+        payload = _build(self._params_of, message)
+        client_ref = payload.get("client-ref") or message.effective_client_ref
+        return Prepared(message, str(client_ref), payload)
+
+    def _params_of(self, message: Outbound) -> dict[str, str]:
+        return self._params(
+            message,
+            api_key=self._api_key,
+            api_secret=self._api_secret,
+            signature_secret=self._signature_secret,
+            signature_method=self._signature_method,
+            now=self._clock.now() if self._clock else None,
+        )
+
+    async def deliver(self, prepared: Prepared) -> SendReceipt:
+        answer = await _post(
+            self._session,
+            self.url,
+            form=prepared.payload,
+            headers={"Accept": "application/json"},
+            timeout=self._timeout,
+            subject="the SMS API",
+        )
+        if answer.status != 200:
+            raise from_response(answer.status, answer.headers, answer.text, subject="the SMS API")
+        parts = _json(answer.text).get("messages")
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+            raise MalformedResponse(
+                f"the SMS API answered 200 with a body botkit cannot read; the message is not "
+                f"sent again: {answer.text[:300]!r}",
+                status=200,
+                body=answer.text,
+                headers=answer.headers,
+            )
+        taken = [_id(p.get("message-id")) for p in parts if str(p.get("status")) == "0"]
+        refused = next((p for p in parts if str(p.get("status")) != "0"), None)
+        if refused is None:
+            if not all(taken):
+                raise MalformedResponse(
+                    f"the SMS API took the message without a message-id for every part: "
+                    f"{answer.text[:300]!r}",
+                    status=200,
+                    body=answer.text,
+                    headers=answer.headers,
+                )
+            return SendReceipt(
+                taken[0],
+                message_ids=tuple(taken),
+                client_ref=prepared.client_ref,
+                headers=answer.headers,
+            )
+        error_text = refused.get("error-text")
+        error = from_sms_status(
+            str(refused.get("status")),
+            error_text if isinstance(error_text, str) else None,
+            headers=answer.headers,
+            body=answer.text,
+        )
+        if taken:
+            error = type(error)(
+                f"{error}; {len(taken)} of {len(parts)} parts were taken "
+                f"({', '.join(t for t in taken if t) or 'without ids'}), so the message is not "
+                "sent again",
+                status=error.status,
+                code=error.code,
+                title=error.title,
+                detail=error.detail,
+                retryable=False,
+                body=error.body,
+                headers=error.headers,
+            )
+        raise error
+
+    async def send(self, message: Outbound) -> SendReceipt:
+        return await self.deliver(self.prepare(message))
+
+
+Sleep = Callable[[float], Awaitable[object]]
+
+
+class RetryingTransport:
+    """Sends again after a retryable :class:`SendError` (see ``retryable`` on it), at most
+    ``attempts`` times in all and never beyond ``max_elapsed`` seconds since the first try.
+
+    The request is built once (through the inner transport's ``prepare`` when it has one,
+    otherwise by pinning ``client_ref`` on the message), so every attempt carries the same
+    ``client_ref``. Waits grow exponentially with full jitter: a random time up to
+    ``min(max_delay, base_delay * 2**(n-1))`` after the n-th failure, and at least the error's
+    ``retry_after`` (a ``Retry-After`` header, seconds or HTTP date) when the provider gave one;
+    a wait that would pass ``max_elapsed`` is not started and the last error is raised, its
+    ``attempts`` set. A success (2xx) is never followed by another attempt.
+
+    A timeout is ambiguous: the provider may have taken the message before the answer was
+    lost. It is retried all the same, because losing a reply is worse than a rare duplicate,
+    and the attempts share a ``client_ref`` by which the duplicate can be recognised in the
+    status webhooks. ``retry_timeouts=False`` gives up on a timeout instead.
+    """
+
+    def __init__(
+        self,
+        inner: Transport,
+        *,
+        attempts: int = 5,
+        max_elapsed: float = 30.0,
+        base_delay: float = 0.2,
+        max_delay: float = 8.0,
+        retry_timeouts: bool = True,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        if attempts < 1:
+            raise ConfigError(f"attempts is at least 1; got {attempts}")
+        self.inner = inner
+        self.attempts = attempts
+        self.max_elapsed = max_elapsed
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.retry_timeouts = retry_timeouts
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+
+    def prepare(self, message: Outbound) -> Prepared:
+        return _prepare(self.inner, message)
+
+    async def deliver(self, prepared: Prepared) -> SendReceipt:
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                receipt = await _deliver(self.inner, prepared)
+            except SendError as exc:
+                exc.attempts = attempt
+                if not self._retryable(exc) or attempt >= self.attempts:
+                    raise
+                delay = self._delay(attempt, exc)
+                if self._clock() - started + delay > self.max_elapsed:
+                    raise
+                await self._sleep(delay)
+                continue
+            return replace(receipt, attempts=attempt)
+
+    async def send(self, message: Outbound) -> SendReceipt:
+        return await self.deliver(self.prepare(message))
+
+    def _retryable(self, exc: SendError) -> bool:
+        if isinstance(exc, TimedOut) and not self.retry_timeouts:
+            return False
+        return exc.retryable
+
+    def _delay(self, attempt: int, exc: SendError) -> float:
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        delay = self._jitter() * ceiling
+        retry_after: float | None = exc.retry_after if isinstance(exc, ProviderError) else None
+        return delay if retry_after is None else max(delay, retry_after)
+
+
+class RateLimitedTransport:
+    """Waits for the channel's turn in ``limiter`` before each send, and lets ``limiter`` see
+    the quota headers of every answer (success or error)."""
+
+    def __init__(self, inner: Transport, limiter: ChannelLimiter) -> None:
+        self.inner = inner
+        self.limiter = limiter
+
+    def prepare(self, message: Outbound) -> Prepared:
+        return _prepare(self.inner, message)
+
+    async def deliver(self, prepared: Prepared) -> SendReceipt:
+        channel = prepared.message.channel
+        await self.limiter.acquire(channel)
+        try:
+            receipt = await _deliver(self.inner, prepared)
+        except ProviderError as exc:
+            self.limiter.observe_quota(exc.headers, channel)
+            raise
+        self.limiter.observe_quota(receipt.headers, channel)
+        return receipt
+
+    async def send(self, message: Outbound) -> SendReceipt:
+        return await self.deliver(self.prepare(message))
+
+
+class MessagesV1Transport(MessagesTransport):
+    """The Messages API v1 with Basic authentication, sending text only (offered choices as
+    numbered lines). Kept for the callers written before :class:`MessagesTransport`; new code
+    builds a :class:`MessagesTransport` with :func:`~botkit.vonage.auth.choose_auth`."""
 
     def __init__(
         self,
@@ -62,45 +443,124 @@ class MessagesV1Transport:
         api_secret: str,
         timeout: float = 10.0,
     ) -> None:
-        self._session = session
-        self._url = base_url.rstrip("/") + "/v1/messages"
-        token = base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
-        self._headers = {"Authorization": f"Basic {token}"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        super().__init__(
+            session,
+            base_url=base_url,
+            auth=BasicAuth(api_key, api_secret),
+            version="v1",
+            timeout=timeout,
+            body=_text_body,
+        )
 
-    async def send(self, message: Outbound) -> SendReceipt:
-        if not isinstance(message.content, Text):
-            raise SendError(f"this transport sends text only, not {message.content.type}")
-        text = message.content.text
-        if message.buttons:
-            # Offered choices as numbered lines, which every channel can show.
-            options = "\n".join(f"{n}. {b.title}" for n, b in enumerate(message.buttons, 1))
-            text = f"{text}\n{options}"
-        body: dict[str, str] = {
-            "message_type": "text",
-            "channel": _WIRE_CHANNEL[message.channel],
-            "to": message.to,
-            "from": message.sender,
-            "text": text,
-        }
-        if message.client_ref:
-            body["client_ref"] = message.client_ref
-        try:
-            async with self._session.post(
-                self._url, json=body, headers=self._headers, timeout=self._timeout
-            ) as response:
-                text = await response.text()
-                if response.status != 202:
-                    raise SendError(
-                        f"the Messages API answered {response.status} to a {body['channel']} "
-                        f"text: {text[:300]}",
-                        status=response.status,
-                        body=text,
-                    )
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SendError(f"the Messages API at {self._url} could not be reached: {exc}") from exc
-        uuid = data.get("message_uuid") if isinstance(data, dict) else None
-        if not isinstance(uuid, str) or not uuid:
-            raise SendError(f"the Messages API answered 202 without a message_uuid: {text[:300]}")
-        return SendReceipt(message_id=uuid)
+    def prepare(self, message: Outbound) -> Prepared:
+        # The body carries client_ref only when the bot set one, as it always did.
+        return Prepared(message, message.effective_client_ref, _build(_text_body, message))
+
+
+_WIRE_CHANNEL = {
+    Channel.WHATSAPP: "whatsapp",
+    Channel.MESSENGER: "messenger",
+    Channel.VIBER: "viber_service",
+    Channel.SMS: "sms",
+    Channel.MMS: "mms",
+}
+
+
+def _text_body(message: Outbound) -> dict[str, Any]:
+    if not isinstance(message.content, Text):
+        raise UnsendableMessage(f"this transport sends text only, not {message.content.type}")
+    text = message.content.text
+    if message.buttons:
+        options = "\n".join(f"{n}. {b.title}" for n, b in enumerate(message.buttons, 1))
+        text = f"{text}\n{options}"
+    body = {
+        "message_type": "text",
+        "channel": _WIRE_CHANNEL[message.channel],
+        "to": message.to,
+        "from": message.sender,
+        "text": text,
+    }
+    if message.client_ref:
+        body["client_ref"] = message.client_ref
+    return body
+
+
+def _default_body(version: Literal["v1", "v0.1"]) -> BodyBuilder:
+    from botkit.vonage.outbound import messages_v0, messages_v1
+
+    return messages_v1.body if version == "v1" else messages_v0.body
+
+
+def _default_params() -> ParamsBuilder:
+    from botkit.vonage.outbound import sms_api
+
+    return sms_api.params
+
+
+def _prepare(inner: Transport, message: Outbound) -> Prepared:
+    if isinstance(inner, PreparingTransport):
+        return inner.prepare(message)
+    ref = message.effective_client_ref
+    return Prepared(message.model_copy(update={"client_ref": ref}), ref)
+
+
+async def _deliver(inner: Transport, prepared: Prepared) -> SendReceipt:
+    if isinstance(inner, PreparingTransport):
+        return await inner.deliver(prepared)
+    return await inner.send(prepared.message)
+
+
+def _build(make: Callable[[Outbound], Mapping[str, Any]], message: Outbound) -> dict[str, Any]:
+    try:
+        return dict(make(message))
+    except SendError:
+        raise
+    except (BotkitError, ValueError, TypeError, LookupError) as exc:
+        raise UnsendableMessage(
+            f"botkit cannot send this {message.content.type} message on {message.channel}: {exc}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+
+async def _post(
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    headers: Mapping[str, str],
+    timeout: aiohttp.ClientTimeout,
+    subject: str,
+    json_body: Mapping[str, Any] | None = None,
+    form: Mapping[str, Any] | None = None,
+) -> _Answer:
+    try:
+        async with session.post(
+            url, json=json_body, data=form, headers=dict(headers), timeout=timeout
+        ) as response:
+            text = await response.text(errors="replace")
+            lowered = {k.lower(): v for k, v in response.headers.items()}
+            return _Answer(response.status, lowered, text)
+    except TimeoutError as exc:
+        raise TimedOut(
+            f"{subject} did not answer within {timeout.total} s at {url}; it may have taken "
+            f"the message"
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise Unreachable(f"{subject} could not be reached at {url}: {exc}") from exc
+
+
+def _id(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}

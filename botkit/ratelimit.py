@@ -1,0 +1,266 @@
+"""Pacing sends: a token bucket per channel, slowed down by the provider's quota headers.
+
+:class:`TokenBucket` lets ``rate`` sends a second through, with bursts of up to ``burst``; a
+caller that finds it empty sleeps exactly until the next token is due (callers are served in
+arrival order). :class:`ChannelLimiter` keeps one bucket per channel.
+
+When an answer carries quota headers (``quota-limit``, ``quota-remaining`` or ``quota-used``,
+``quota-reset-utc``, or the ``x-ratelimit-*``/``ratelimit-*`` equivalents), :meth:`TokenBucket.
+observe_quota` lowers the rate until the reset so that the remaining quota lasts until then; a
+spent quota holds every send until the reset. The bucket never goes faster than its own rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from botkit.events import Channel
+
+Sleep = Callable[[float], Awaitable[object]]
+
+_PREFIXES = ("quota-", "x-quota-", "x-ratelimit-", "ratelimit-", "x-rate-limit-")
+_EPSILON = 1e-9
+_UNLIMITED = 1e6
+"""Sends a second of a channel without a rate: a bucket that only quota headers slow down."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What quota headers said: sends ``remaining`` until ``reset`` (Unix seconds)."""
+
+    remaining: float
+    reset: float
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; :meth:`acquire` takes one.
+
+    ``clock`` (monotonic seconds) and ``sleep`` are injectable so tests can move time;
+    ``wall`` (Unix seconds) is only used to read the reset times of quota headers.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        if not rate > 0 or not math.isfinite(rate):
+            raise ValueError(f"a rate is a positive number of tokens a second; got {rate}")
+        if not burst >= 1 or not math.isfinite(burst):
+            raise ValueError(f"a burst is at least 1 token; got {burst}")
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall
+        self._tokens = self.burst
+        self._stamp = clock()
+        self._slow: tuple[float, float] | None = None
+        """A lower rate in force until a monotonic deadline, from quota headers."""
+        self._lock = asyncio.Lock()
+
+    @property
+    def effective_rate(self) -> float:
+        """The rate in force now: :attr:`rate`, or lower while a quota slows the bucket."""
+        self._refill(self._clock())
+        return self.rate if self._slow is None else self._slow[0]
+
+    async def acquire(self) -> None:
+        """Take one token, sleeping until one is due when the bucket is empty."""
+        async with self._lock:
+            while True:
+                now = self._clock()
+                self._refill(now)
+                if self._tokens >= 1 - _EPSILON:
+                    self._tokens = max(0.0, self._tokens - 1)
+                    return
+                await self._sleep(self._wait(now))
+
+    def slow_down(self, rate: float, until: float, *, tokens: float = 1.0) -> None:
+        """Go at most ``rate`` tokens a second (0 holds every send) until the monotonic time
+        ``until``, then back to :attr:`rate`; keep at most ``tokens`` saved up from before. A
+        ``rate`` at or above :attr:`rate`, or an ``until`` already past, lifts any slow-down."""
+        now = self._clock()
+        self._refill(now)
+        if until <= now or rate >= self.rate:
+            self._slow = None
+            return
+        self._slow = (max(0.0, rate), until)
+        self._tokens = min(self._tokens, max(0.0, tokens))
+
+    def observe_quota(self, headers: Mapping[str, str]) -> Quota | None:
+        """Slow down so that the quota the headers report lasts until its reset; return it.
+
+        Headers without a readable quota, or with a reset already past, change nothing.
+        """
+        wall = self._wall()
+        quota = read_quota(headers, now=wall)
+        if quota is None or quota.reset <= wall:
+            return None
+        left = quota.reset - wall
+        self.slow_down(
+            quota.remaining / left, self._clock() + left, tokens=min(quota.remaining, 1.0)
+        )
+        return quota
+
+    def _refill(self, now: float) -> None:
+        elapsed_from = self._stamp
+        if self._slow is not None:
+            slow_rate, until = self._slow
+            if now < until:
+                self._add((now - elapsed_from) * slow_rate)
+                self._stamp = now
+                return
+            self._add((until - elapsed_from) * slow_rate)
+            # The quota has just been renewed: the first send need not wait.
+            self._tokens = max(self._tokens, 1.0)
+            elapsed_from = until
+            self._slow = None
+        self._add((now - elapsed_from) * self.rate)
+        self._stamp = now
+
+    def _add(self, tokens: float) -> None:
+        self._tokens = min(self.burst, self._tokens + max(0.0, tokens))
+
+    def _wait(self, now: float) -> float:
+        missing = 1 - self._tokens
+        if self._slow is None:
+            return missing / self.rate
+        slow_rate, until = self._slow
+        if slow_rate <= 0:
+            return until - now
+        return min(missing / slow_rate, until - now)
+
+
+DEFAULT_RATES: Mapping[Channel, float] = {Channel.SMS: 30.0}
+"""Sends a second per channel unless configured: the SMS API's documented 30 a second."""
+
+
+class ChannelLimiter:
+    """One :class:`TokenBucket` per channel: ``rates`` over :data:`DEFAULT_RATES`, and
+    ``default`` sends a second for every other channel (None: unlimited, until quota headers
+    say otherwise)."""
+
+    def __init__(
+        self,
+        rates: Mapping[Channel, float] | None = None,
+        default: float | None = None,
+        *,
+        burst: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._rates = {**DEFAULT_RATES, **(rates or {})}
+        self._default = default
+        self._burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._wall = wall
+        self._buckets: dict[Channel, TokenBucket] = {}
+        for channel in self._rates:
+            self.bucket(channel)
+
+    def bucket(self, channel: Channel) -> TokenBucket | None:
+        """The channel's bucket; None for a channel without a rate."""
+        if channel not in self._buckets:
+            rate = self._rates.get(channel, self._default)
+            if rate is None:
+                return None
+            self._buckets[channel] = self._make(rate)
+        return self._buckets[channel]
+
+    async def acquire(self, channel: Channel) -> None:
+        """Wait for the channel's next send."""
+        bucket = self.bucket(channel)
+        if bucket is not None:
+            await bucket.acquire()
+
+    def observe_quota(self, headers: Mapping[str, str], channel: Channel) -> Quota | None:
+        """Apply the quota headers of an answer to a send on ``channel`` (see
+        :meth:`TokenBucket.observe_quota`). A channel without a rate gets a bucket as fast as
+        the quota allows, so that a quota is honoured on every channel."""
+        bucket = self.bucket(channel)
+        if bucket is None:
+            quota = read_quota(headers, now=self._wall())
+            if quota is None:
+                return None
+            bucket = self._buckets[channel] = TokenBucket(
+                _UNLIMITED, _UNLIMITED, self._clock, sleep=self._sleep, wall=self._wall
+            )
+        return bucket.observe_quota(headers)
+
+    def _make(self, rate: float) -> TokenBucket:
+        return TokenBucket(rate, self._burst, self._clock, sleep=self._sleep, wall=self._wall)
+
+
+def read_quota(headers: Mapping[str, str], *, now: float | None = None) -> Quota | None:
+    """The quota in ``headers`` (names compared case-insensitively), or None.
+
+    Remaining sends come from ``*-remaining``, or ``*-limit`` minus ``*-used``; the reset from
+    ``*-reset-utc``/``*-reset``: Unix seconds (milliseconds when that large), seconds from
+    ``now`` when small (the IETF ``RateLimit-Reset`` form), an ISO 8601 time or an HTTP date.
+    """
+    lowered = {str(k).strip().lower(): str(v).strip() for k, v in headers.items()}
+    now = time.time() if now is None else now
+    for prefix in _PREFIXES:
+        remaining = _number(lowered.get(prefix + "remaining"))
+        if remaining is None:
+            limit = _number(lowered.get(prefix + "limit"))
+            used = _number(lowered.get(prefix + "used"))
+            if limit is None or used is None:
+                continue
+            remaining = limit - used
+        reset = None
+        for name in ("reset-utc", "reset", "reset-time", "reset-at"):
+            reset = _instant(lowered.get(prefix + name), now)
+            if reset is not None:
+                break
+        if reset is None:
+            continue
+        return Quota(remaining=max(0.0, remaining), reset=reset)
+    return None
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    # "100;w=60" (IETF draft) or "100, 1000;window=3600": the first number is the current one.
+    head = text.split(",")[0].split(";")[0].strip()
+    try:
+        value = float(head)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _instant(text: str | None, now: float) -> float | None:
+    if not text:
+        return None
+    value = _number(text)
+    if value is not None:
+        if value >= 1e12:
+            return value / 1000
+        if value >= 1e9:
+            return value
+        return now + value if value >= 0 else None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
