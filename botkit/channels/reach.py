@@ -1,0 +1,216 @@
+"""Steps 1-4: whom a message may reach, and when.
+
+Addresses are normalised and checked, countries a channel does not serve are refused, Messenger
+recipients must have written first, and the customer-care window is enforced (WhatsApp messages
+are replaced by the bot's templates outside it).
+"""
+
+from __future__ import annotations
+
+from botkit.channels.addresses import (
+    TERRITORY_NAMES,
+    looks_like_number,
+    mask,
+    normalise,
+    territory_of,
+)
+from botkit.channels.capabilities import AddressKind, Capability, capability
+from botkit.channels.errors import (
+    CountryNotSupported,
+    InvalidAddress,
+    RecipientNotAllowed,
+    UnsupportedOnChannel,
+    WindowClosed,
+)
+from botkit.channels.facts import Facts, Media, Stage, each_message
+from botkit.channels.templates import match_template
+from botkit.channels.words import ADDRESS_FORMS, NOUNS, hours
+from botkit.events import Text
+from botkit.outbound import Custom, Outbound, Template, WhatsAppOptions
+
+# --- 1. addresses --------------------------------------------------------------------------------
+
+
+@each_message
+def normalise_addresses(message: Outbound, facts: Facts) -> Stage:
+    """Writes ``to`` and ``sender`` as the channel's addresses: numbers as E.164 digits without
+    ``+``, ``00``, spaces or dashes; ids as given. Raises ``InvalidAddress`` for an address that
+    is none, and for a ``sender`` that is not one of the bot's own (``Facts.senders``)."""
+    cap = capability(message.channel)
+    to = normalise(cap.recipient, message.to)
+    if to is None:
+        raise InvalidAddress(
+            f"'{mask(message.to)}' is not a {cap.name} recipient: {cap.name} addresses users by "
+            f"{ADDRESS_FORMS[cap.recipient]}.",
+            channel=cap.channel,
+        )
+    sender = normalise(cap.sender, message.sender)
+    if sender is None:
+        raise InvalidAddress(
+            f"'{message.sender}' is not a {cap.name} sender: {cap.name} sends from "
+            f"{ADDRESS_FORMS[cap.sender]}.",
+            channel=cap.channel,
+        )
+    own = [normalise(cap.sender, address) or address for address in facts.senders_on(cap.channel)]
+    if own and sender not in own:
+        raise InvalidAddress(
+            f"'{sender}' is not one of the bot's {cap.name} senders ({', '.join(own)}). Send "
+            f"from one of them, or add it to the bot's senders for {cap.name}.",
+            channel=cap.channel,
+        )
+    if (to, sender) == (message.to, message.sender):
+        return Stage([message])
+    return Stage(
+        [message.model_copy(update={"to": to, "sender": sender})],
+        (f"{cap.name} addresses written as the API expects: to {mask(to)}, from {sender}",),
+    )
+
+
+# --- 2. countries --------------------------------------------------------------------------------
+
+
+@each_message
+def check_countries(message: Outbound, facts: Facts) -> Stage:
+    """Raises ``CountryNotSupported`` when the recipient's or the sender's number belongs to a
+    territory the channel does not serve (WhatsApp: Crimea, Cuba, Iran, North Korea, Syria)."""
+    cap = capability(message.channel)
+    if not cap.unavailable_in:
+        return Stage([message])
+    if cap.recipient is AddressKind.NUMBER:
+        where = territory_of(message.to)
+        if where in cap.unavailable_in:
+            raise CountryNotSupported(
+                f"{cap.name} is not available in {TERRITORY_NAMES[where]}, where the recipient "
+                f"{mask(message.to)} is. Reach this user on another channel, such as SMS.",
+                channel=cap.channel,
+            )
+    if cap.sender is AddressKind.NUMBER:
+        where = territory_of(message.sender)
+        if where in cap.unavailable_in:
+            raise CountryNotSupported(
+                f"{cap.name} is not available in {TERRITORY_NAMES[where]}, where the bot's "
+                f"number {message.sender} is. Send from a number of another country.",
+                channel=cap.channel,
+            )
+    return Stage([message])
+
+
+# --- 3. recipients who wrote first ---------------------------------------------------------------
+
+
+@each_message
+def check_recipient_wrote_first(message: Outbound, facts: Facts) -> Stage:
+    """On channels where users write first (Messenger), raises ``RecipientNotAllowed`` for a
+    recipient written as a phone number, and for one who has not written (``Facts.wrote``)."""
+    cap = capability(message.channel)
+    if not cap.user_writes_first:
+        return Stage([message])
+    if looks_like_number(message.to):
+        raise RecipientNotAllowed(
+            f"{cap.name} addresses users by their page-scoped id (PSID), not by phone number, "
+            f"and '{mask(message.to)}' looks like a phone number. Reply to the id of the user's "
+            f"{cap.name} message, or reach a phone number on SMS or WhatsApp.",
+            channel=cap.channel,
+        )
+    if not facts.wrote:
+        raise RecipientNotAllowed(
+            f"{cap.name} lets a page message only users who wrote to it first, and user "
+            f"'{mask(message.to)}' has not written to this page. Wait for the user's first "
+            "message, or reach them on another channel.",
+            channel=cap.channel,
+        )
+    return Stage([message])
+
+
+# --- 4. the customer-care window -----------------------------------------------------------------
+
+
+@each_message
+def check_window(message: Outbound, facts: Facts) -> Stage:
+    """Lets free-form messages through only within the channel's window after the user's last
+    message. Outside it, on WhatsApp, templates pass and any other message is replaced by the
+    template the bot maps it to (same id and client_ref); on Messenger, messages pass with
+    category ``message_tag`` and a tag. Anything else raises ``WindowClosed``."""
+    cap = capability(message.channel)
+    window = cap.window
+    if window is None:
+        return Stage([message])
+    elapsed = None if facts.last_inbound_at is None else facts.now - facts.last_inbound_at
+    if elapsed is not None and elapsed < window.seconds:
+        return Stage([message])
+    since = "the user has not written" if elapsed is None else f"last: {hours(elapsed)} ago"
+    if window.outside == "template":
+        if _is_template(message):
+            return Stage([message])
+        text = _text_of(message)
+        template = None if text is None else match_template(text, facts.templates)
+        if template is None:
+            raise WindowClosed(
+                f"{cap.name} allows free-form messages only within {hours(window.seconds)} of "
+                f"the user's last message ({since}). Send a template: map this message to an "
+                "approved template in the bot's `templates`, or reply while the window is open.",
+                channel=cap.channel,
+            )
+        return _as_template(message, template, cap, since)
+    options = message.messenger
+    if options is not None and options.category == "message_tag" and options.tag:
+        return Stage([message])
+    raise WindowClosed(
+        f"{cap.name} allows messages only within {hours(window.seconds)} of the user's last "
+        f"message ({since}). Outside it, send with messenger options "
+        'category="message_tag" and a tag that fits the message (such as '
+        "CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, ACCOUNT_UPDATE or HUMAN_AGENT).",
+        channel=cap.channel,
+    )
+
+
+@each_message
+def check_message_tag(message: Outbound, facts: Facts) -> Stage:
+    """Raises ``UnsupportedOnChannel`` for Messenger category ``message_tag`` without a tag."""
+    cap = capability(message.channel)
+    options = message.messenger
+    if cap.window is None or cap.window.outside != "message_tag" or options is None:
+        return Stage([message])
+    if options.category != "message_tag" or options.tag:
+        return Stage([message])
+    raise UnsupportedOnChannel(
+        f'{cap.name} needs a tag with category="message_tag": set messenger options tag '
+        "(such as CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, ACCOUNT_UPDATE or HUMAN_AGENT), "
+        'or use category="response" within the window.',
+        channel=cap.channel,
+    )
+
+
+def _is_template(message: Outbound) -> bool:
+    content = message.content
+    if isinstance(content, Template):
+        return True
+    return isinstance(content, Custom) and content.payload.get("type") == "template"
+
+
+def _text_of(message: Outbound) -> str | None:
+    content = message.content
+    if isinstance(content, Text):
+        return content.text
+    if isinstance(content, Media):
+        return content.caption
+    return None
+
+
+def _as_template(message: Outbound, template: Template, cap: Capability, since: str) -> Stage:
+    replaced = message.model_copy(
+        update={
+            "content": template,
+            "buttons": (),
+            "choice_style": "buttons",
+            "list_title": None,
+            "whatsapp": WhatsAppOptions(locale=template.locale, policy=template.policy),
+        }
+    )
+    note = (
+        f"{cap.name} window closed ({since}): sent the template '{template.name}' in place of "
+        f"{NOUNS[message.content.type]}"
+    )
+    if message.buttons:
+        note += "; its choices were dropped, the template carries its own buttons"
+    return Stage([replaced], (note,))
