@@ -28,20 +28,23 @@ One turn (what happens to one event) is :meth:`Bot.take_turn`; the runtime saves
 from __future__ import annotations
 
 import json
+import time
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from botkit.channels.errors import ChannelRuleError
+from botkit.channels.rules import Facts, apply_rules, resolve_numbered_reply
 from botkit.context import Context, User
 from botkit.errors import BotkitError
-from botkit.events import Channel, Event, EventKind, Text
+from botkit.events import ButtonReply, Channel, Event, EventKind, Text
 from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec, on
 from botkit.log import get_logger
 from botkit.machine import BotMachine, Callback, InvalidTrigger, TransitionSpec
-from botkit.outbound import Outbound
+from botkit.outbound import Outbound, Template
 
 __all__ = ["Bot", "BotDefinitionError", "Context", "TurnOutcome", "User", "on"]
 
@@ -74,6 +77,38 @@ class TurnOutcome:
 
 
 @dataclass(frozen=True)
+class _Attempt:
+    """One event being handled, with what the channel rules know while it is."""
+
+    event: Event
+    facts: Facts
+
+
+def _done(ctx: Context[Any], data: str, outcome: Any, handler: str) -> TurnOutcome:
+    """A finished turn; when it sent anything, the numbered choices of its last message are
+    what a number typed next refers to."""
+    meta = None
+    if ctx.plans:
+        meta = json.dumps({"choices": dict(ctx.plans[-1].numbered_choices)})
+    return TurnOutcome(ctx.state, data, ctx.replies, outcome, handler, meta=meta)
+
+
+def _numbered_choice(event: Event, meta: str | None) -> Event:
+    """``event`` as the button it picks when it is a number answering numbered choices."""
+    if meta is None or event.kind is not EventKind.MESSAGE or not isinstance(event.content, Text):
+        return event
+    try:
+        choices = json.loads(meta).get("choices") or {}
+    except (ValueError, AttributeError):
+        return event
+    picked = resolve_numbered_reply(event.content.text, choices)
+    if picked is None:
+        return event
+    button = ButtonReply(id=picked, title=event.content.text.strip(), source="numbered_option")
+    return event.model_copy(update={"content": button})
+
+
+@dataclass(frozen=True)
 class _Loaded:
     state: str
     data: Any
@@ -93,7 +128,13 @@ class Bot(Generic[DataT]):
       state the class no longer has and that is not mapped restarts at ``initial`` (logged);
     - ``apology``: sent to the user when a handler raises (None sends nothing);
     - ``senders``: the bot's own address per channel, for :meth:`Context.send` to a channel
-      other than the event's.
+      other than the event's;
+    - ``templates``: approved WhatsApp templates, keyed by the text of the reply each stands
+      in for: outside the 24 h window that reply goes as its template, and a reply with no
+      template raises ``WindowClosed``;
+    - ``unsupported``: ``"degrade"`` (default) turns content a channel cannot carry into what it
+      can (an image into caption and link on SMS, buttons into numbered options...);
+      ``"refuse"`` raises ``UnsupportedOnChannel`` instead.
 
     The data model is the type argument: ``Bot[Order]`` with a pydantic model ``Order`` (data
     validated on load and on save), or plain ``Bot`` for a JSON ``dict``.
@@ -106,6 +147,8 @@ class Bot(Generic[DataT]):
     renamed_states: ClassVar[dict[str, str]] = {}
     apology: ClassVar[str | None] = None
     senders: ClassVar[dict[Channel, str]] = {}
+    templates: ClassVar[Mapping[str, Template]] = {}
+    unsupported: ClassVar[Literal["degrade", "refuse"]] = "degrade"
 
     data_model: ClassVar[type[BaseModel] | None] = None
     machine: ClassVar[BotMachine]
@@ -168,13 +211,25 @@ class Bot(Generic[DataT]):
     # --- one turn ----------------------------------------------------------------------------
 
     async def take_turn(
-        self, event: Event, *, state: str | None, data: str | None, version: int
+        self,
+        event: Event,
+        *,
+        state: str | None,
+        data: str | None,
+        version: int,
+        meta: str | None = None,
+        facts: Facts | None = None,
     ) -> TurnOutcome:
         """Run the handler ``event`` calls for, from the stored ``state`` and ``data``.
 
-        Nothing is saved or sent here: the caller commits the outcome atomically with the
-        "event consumed" mark, then sends its replies.
+        ``meta`` is what the runtime stored with the conversation (the numbered choices the
+        last message offered: a reply "2" then arrives as that choice's button); ``facts`` is
+        what the channel rules know (by default: only this event). Nothing is saved or sent
+        here: the caller commits the outcome atomically with the "event consumed" mark, then
+        sends its replies.
         """
+        event = _numbered_choice(event, meta)
+        turn = _Attempt(event, facts or self.facts_for(event, last_inbound_at=None, now=None))
         loaded = self._load(state, data, version)
         for note in loaded.notes:
             log.warning("conversation reset", bot=type(self).__name__, detail=note)
@@ -187,12 +242,9 @@ class Bot(Generic[DataT]):
             if event.kind is not EventKind.MESSAGE:
                 return TurnOutcome(before, saved_before, outcome="ignored")
             return await self._fallback(
-                event,
-                before,
-                saved_before,
-                f"no handler in state {before!r} for {_describe(event)}",
+                turn, before, saved_before, f"no handler in state {before!r} for {_describe(event)}"
             )
-        ctx = self._context(event, before, loaded.data)
+        ctx = self._context(turn, before, loaded.data)
         ctx.match = match
         try:
             await getattr(self, spec.name)(ctx)
@@ -201,11 +253,25 @@ class Bot(Generic[DataT]):
             ctx.check_awaited()
         except InvalidTrigger as exc:
             ctx.check_awaited_quietly()
-            return await self._fallback(event, before, saved_before, str(exc))
+            return await self._fallback(turn, before, saved_before, str(exc))
         except Exception as exc:
             ctx.check_awaited_quietly()
-            return self._failed(event, before, saved_before, spec.name, exc)
-        return TurnOutcome(ctx.state, self.dump_data(ctx.data), ctx.replies, "handled", spec.name)
+            return self._failed(turn, before, saved_before, spec.name, exc)
+        return _done(ctx, self.dump_data(ctx.data), "handled", spec.name)
+
+    def facts_for(self, event: Event, *, last_inbound_at: float | None, now: float | None) -> Facts:
+        """What the channel rules know when answering ``event``: the user's last message
+        (this one, when it is a message) and the bot's templates and degrade policy."""
+        if event.kind is EventKind.MESSAGE:
+            at = event.timestamp.timestamp()
+            last_inbound_at = at if last_inbound_at is None else max(last_inbound_at, at)
+        return Facts(
+            now=time.time() if now is None else now,
+            last_inbound_at=last_inbound_at,
+            user_has_written=last_inbound_at is not None,
+            templates=dict(self.templates),
+            degrade=self.unsupported,
+        )
 
     def _select(self, event: Event, state: str) -> tuple[HandlerSpec | None, Any]:
         for spec in self._specs:
@@ -215,7 +281,7 @@ class Bot(Generic[DataT]):
                     return spec, match
         return None, None
 
-    async def _fallback(self, event: Event, state: str, saved: str, reason: str) -> TurnOutcome:
+    async def _fallback(self, turn: _Attempt, state: str, saved: str, reason: str) -> TurnOutcome:
         spec = next(
             (s for s in self._specs if s.role == "fallback" and s.states and state in s.states),
             None,
@@ -223,51 +289,63 @@ class Bot(Generic[DataT]):
         if spec is None:
             log.info("no handler and no fallback", bot=type(self).__name__, reason=reason)
             return TurnOutcome(state, saved, outcome="ignored")
-        ctx = self._context(event, state, self._load(state, saved, self.version).data)
+        ctx = self._context(turn, state, self._load(state, saved, self.version).data)
         ctx.reason = reason
         try:
             await getattr(self, spec.name)(ctx)
             ctx.check_awaited()
         except Exception as exc:
             ctx.check_awaited_quietly()
-            return self._failed(event, state, saved, spec.name, exc)
-        return TurnOutcome(ctx.state, self.dump_data(ctx.data), ctx.replies, "fallback", spec.name)
+            return self._failed(turn, state, saved, spec.name, exc)
+        return _done(ctx, self.dump_data(ctx.data), "fallback", spec.name)
 
     def _failed(
-        self, event: Event, state: str, saved: str, handler: str | None, exc: BaseException
+        self, turn: _Attempt, state: str, saved: str, handler: str | None, exc: BaseException
     ) -> TurnOutcome:
-        """The outcome of a turn that failed: nothing changes, the apology (if any) is sent."""
+        """The outcome of a turn that failed: nothing changes, the apology (if any) is sent
+        where the channel's rules let it go."""
+        event = turn.event
         replies: list[Outbound] = []
         if self.apology and event.kind is EventKind.MESSAGE and event.user and event.bot:
-            replies.append(
-                Outbound(
-                    channel=event.channel,
-                    to=event.user,
-                    sender=event.bot,
-                    content=Text(text=self.apology),
-                )
+            apology = Outbound(
+                channel=event.channel,
+                to=event.user,
+                sender=event.bot,
+                content=Text(text=self.apology),
             )
+            try:
+                replies.extend(apply_rules(apology, turn.facts).messages)
+            except ChannelRuleError as refused:
+                log.warning("apology not sent", reason=str(refused))
         return TurnOutcome(state, saved, replies, "failed", handler, exc)
 
-    def _context(self, event: Event, state: str, data: Any) -> Context[Any]:
+    def _context(self, turn: _Attempt, state: str, data: Any) -> Context[Any]:
         # Each attempt gets data loaded afresh from the stored text, so a dropped attempt
         # leaves no trace.
         return Context(
-            event,
+            turn.event,
             state=state,
             data=data,
             machine=type(self).machine,
             bot=self,
+            facts=turn.facts,
             sender_for=dict(self.senders),
         )
 
     def failed_turn(
-        self, event: Event, *, state: str | None, data: str | None, error: BaseException
+        self,
+        event: Event,
+        *,
+        state: str | None,
+        data: str | None,
+        error: BaseException,
+        facts: Facts | None = None,
     ) -> TurnOutcome:
         """The outcome for a turn that could not finish (it timed out, say): the stored state
         and data stay, and the user gets the apology."""
         loaded = self._load(state, data, self.version)
-        return self._failed(event, loaded.state, self.dump_data(loaded.data), None, error)
+        turn = _Attempt(event, facts or self.facts_for(event, last_inbound_at=None, now=None))
+        return self._failed(turn, loaded.state, self.dump_data(loaded.data), None, error)
 
     @classmethod
     def mermaid(cls, current: str | None = None) -> str:

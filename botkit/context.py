@@ -14,13 +14,25 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Coroutine, Generator
+from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+from botkit.channels.rules import Facts, Plan, apply_rules
 from botkit.errors import BotkitError
 from botkit.events import Channel, Event, Text
 from botkit.handlers import Match
 from botkit.machine import BotMachine, Turn
-from botkit.outbound import Choices, Outbound, OutboundContent, as_buttons
+from botkit.outbound import (
+    Choices,
+    ChoiceStyle,
+    MessengerOptions,
+    Outbound,
+    OutboundContent,
+    SmsOptions,
+    ViberOptions,
+    WhatsAppOptions,
+    as_buttons,
+)
 
 DataT = TypeVar("DataT")
 _T = TypeVar("_T")
@@ -85,6 +97,7 @@ class Context(Generic[DataT]):
         data: DataT,
         machine: BotMachine,
         bot: Any,
+        facts: Facts,
         sender_for: dict[Channel, str] | None = None,
     ) -> None:
         self.event = event
@@ -95,6 +108,10 @@ class Context(Generic[DataT]):
         self.reason: str | None = None
         """For a fallback handler: why it runs, in words."""
         self.replies: list[Outbound] = []
+        self.plans: list[Plan] = []
+        """What the channel rules made of each message, in order (notes say what changed)."""
+        self.facts = facts
+        """What the channel rules know of this conversation (window, whether the user wrote)."""
         self._machine = machine
         self._bot = bot
         self._sender_for = sender_for or {}
@@ -127,21 +144,43 @@ class Context(Generic[DataT]):
         content: str | OutboundContent,
         *,
         buttons: Choices | None = None,
+        style: ChoiceStyle = "buttons",
+        list_title: str | None = None,
+        reply_to: str | None = None,
         client_ref: str | None = None,
-    ) -> Awaitable[Outbound]:
+        whatsapp: WhatsAppOptions | None = None,
+        messenger: MessengerOptions | None = None,
+        viber: ViberOptions | None = None,
+        sms: SmsOptions | None = None,
+    ) -> Awaitable[Plan]:
         """Answer the user on their channel, from the address they wrote to.
 
-        ``buttons`` offers choices: plain titles, ``(id, title)`` pairs or :class:`Button`.
-        The reply is sent after the turn commits; awaiting returns the queued message.
+        ``buttons`` offers choices (plain titles, ``(id, title)`` pairs or :class:`Button`),
+        shown as ``style`` where the channel can, as numbered options where it cannot. The
+        channel's rules apply at once: the await raises a
+        :class:`~botkit.channels.errors.ChannelRuleError` (such as ``WindowClosed``) for a
+        message the channel would refuse, and otherwise returns the :class:`Plan` -- what will
+        be sent, and in words what was changed to fit the channel. Nothing is sent before the
+        turn commits.
         """
         if self.event.user is None or self.event.bot is None:
             raise LookupError("this event names no user to reply to")
-        return self._track(
-            self._queue(
-                self.event.channel, self.event.user, self.event.bot, content, buttons, client_ref
-            ),
-            "ctx.reply(...)",
+        message = _outbound(
+            self.event.channel,
+            self.event.user,
+            self.event.bot,
+            content,
+            buttons=buttons,
+            style=style,
+            list_title=list_title,
+            reply_to=reply_to,
+            client_ref=client_ref,
+            whatsapp=whatsapp,
+            messenger=messenger,
+            viber=viber,
+            sms=sms,
         )
+        return self._track(self._queue(message, self.facts), "ctx.reply(...)")
 
     def send(
         self,
@@ -149,10 +188,28 @@ class Context(Generic[DataT]):
         content: str | OutboundContent,
         *,
         buttons: Choices | None = None,
+        style: ChoiceStyle = "buttons",
         client_ref: str | None = None,
-    ) -> Awaitable[Outbound]:
-        """Send to any user, from the bot's address on their channel (the address this event
-        came to when the channel is the same). Sent after the turn commits, like a reply."""
+        whatsapp: WhatsAppOptions | None = None,
+        messenger: MessengerOptions | None = None,
+        viber: ViberOptions | None = None,
+        sms: SmsOptions | None = None,
+    ) -> Awaitable[Plan]:
+        """Send to another user, from the bot's address on their channel (the address this
+        event came to when the channel is the same). Nothing is known of that user's window,
+        so on WhatsApp only a template goes (see the bot's ``templates``). Sent after the turn
+        commits, like a reply."""
+        if to == self.user:
+            return self.reply(
+                content,
+                buttons=buttons,
+                style=style,
+                client_ref=client_ref,
+                whatsapp=whatsapp,
+                messenger=messenger,
+                viber=viber,
+                sms=sms,
+            )
         sender = (
             self.event.bot
             if to.channel == self.event.channel and self.event.bot
@@ -162,10 +219,21 @@ class Context(Generic[DataT]):
             raise LookupError(
                 f"no bot address is configured for {to.channel.value}; cannot send there"
             )
-        return self._track(
-            self._queue(to.channel, to.address, sender, content, buttons, client_ref),
-            "ctx.send(...)",
+        message = _outbound(
+            to.channel,
+            to.address,
+            sender,
+            content,
+            buttons=buttons,
+            style=style,
+            client_ref=client_ref,
+            whatsapp=whatsapp,
+            messenger=messenger,
+            viber=viber,
+            sms=sms,
         )
+        stranger = replace(self.facts, last_inbound_at=None, user_has_written=False)
+        return self._track(self._queue(message, stranger), "ctx.send(...)")
 
     def trigger(self, name: str, **kwargs: Any) -> Awaitable[None]:
         """Fire transition ``name``: exit and enter callbacks run, in order, before the await
@@ -174,25 +242,11 @@ class Context(Generic[DataT]):
         with the reason (the handler's effects are dropped)."""
         return self._track(self._machine.fire(self._turn, name, **kwargs), f"ctx.trigger({name!r})")
 
-    async def _queue(
-        self,
-        channel: Channel,
-        to: str,
-        sender: str,
-        content: str | OutboundContent,
-        buttons: Choices | None,
-        client_ref: str | None,
-    ) -> Outbound:
-        message = Outbound(
-            channel=channel,
-            to=to,
-            sender=sender,
-            content=Text(text=content) if isinstance(content, str) else content,
-            buttons=as_buttons(buttons),
-            client_ref=client_ref,
-        )
-        self.replies.append(message)
-        return message
+    async def _queue(self, message: Outbound, facts: Facts) -> Plan:
+        plan = apply_rules(message, facts)
+        self.replies.extend(plan.messages)
+        self.plans.append(plan)
+        return plan
 
     def _track(self, coro: Coroutine[Any, Any, _T], what: str) -> Awaitable[_T]:
         tracked = _Tracked(coro, what)
@@ -216,3 +270,36 @@ class Context(Generic[DataT]):
                 f"{first.what} at {first.where} was never awaited, so it did nothing; "
                 f"write 'await {first.what}'"
             )
+
+
+def _outbound(
+    channel: Channel,
+    to: str,
+    sender: str,
+    content: str | OutboundContent,
+    *,
+    buttons: Choices | None,
+    style: ChoiceStyle,
+    list_title: str | None = None,
+    reply_to: str | None = None,
+    client_ref: str | None,
+    whatsapp: WhatsAppOptions | None,
+    messenger: MessengerOptions | None,
+    viber: ViberOptions | None,
+    sms: SmsOptions | None,
+) -> Outbound:
+    return Outbound(
+        channel=channel,
+        to=to,
+        sender=sender,
+        content=Text(text=content) if isinstance(content, str) else content,
+        buttons=as_buttons(buttons),
+        choice_style=style,
+        list_title=list_title,
+        reply_to=reply_to,
+        client_ref=client_ref,
+        whatsapp=whatsapp,
+        messenger=messenger,
+        viber=viber,
+        sms=sms,
+    )

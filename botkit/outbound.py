@@ -101,6 +101,10 @@ class ViberOptions(_Model):
     ttl: int | None = None
     """Seconds, 30 to 259200."""
     action: ViberAction | None = None
+    duration: int | None = None
+    """A video's length in seconds (1 to 600); the provider requires it for Viber video."""
+    file_size: int | None = None
+    """A video's size in MB (1 to 200); the provider requires it for Viber video."""
 
 
 class SmsOptions(_Model):

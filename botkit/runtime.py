@@ -22,11 +22,13 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Literal
 
 from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
-from botkit.events import Event, EventKind
+from botkit.events import Channel, Event, EventKind
 from botkit.log import get_logger
 from botkit.outbound import Outbound
 from botkit.records import MessageRecord
@@ -104,8 +106,9 @@ class Runtime:
         owner: str | None = None,
         sweep_interval: float = 1.0,
         handler_timeout: float = 30.0,
-        send_attempts: int = 4,
         clock: Clock | None = None,
+        api_version: Literal["v1", "v0.1"] = "v1",
+        senders: Mapping[Channel, Sequence[str]] | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -113,8 +116,9 @@ class Runtime:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sweep_interval = sweep_interval
         self.handler_timeout = handler_timeout
-        self.send_attempts = send_attempts
         self.clock = clock or SystemClock()
+        self.api_version = api_version
+        self.senders = dict(senders or {})
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
         self._parsed: dict[str, Event] = {}
@@ -185,14 +189,26 @@ class Runtime:
         assert claim.event is not None
         event = self._parsed.pop(claim.event, None) or Event.model_validate_json(claim.event)
         record = claim.record
+        facts = replace(
+            self.bot.facts_for(event, last_inbound_at=record.last_inbound_at, now=self.clock.now()),
+            api_version=self.api_version,
+            senders=self.senders,
+        )
         try:
             async with asyncio.timeout(self.handler_timeout):
                 outcome = await self.bot.take_turn(
-                    event, state=record.state, data=record.data, version=record.version
+                    event,
+                    state=record.state,
+                    data=record.data,
+                    version=record.version,
+                    meta=record.meta,
+                    facts=facts,
                 )
         except TimeoutError:
             error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
-            outcome = self.bot.failed_turn(event, state=record.state, data=record.data, error=error)
+            outcome = self.bot.failed_turn(
+                event, state=record.state, data=record.data, error=error, facts=facts
+            )
         if outcome.outcome == "failed":
             log.error(
                 "handler failed; the event is consumed and the conversation kept as it was",
@@ -251,30 +267,26 @@ class Runtime:
         return records
 
     async def _send(self, message: Outbound) -> SendReceipt | None:
-        for attempt in range(1, self.send_attempts + 1):
-            try:
-                receipt = await self.transport.send(message)
-            except SendError as exc:
-                retryable = exc.status is None or exc.status == 429 or exc.status >= 500
-                if retryable and attempt < self.send_attempts:
-                    await asyncio.sleep(min(8.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
-                    continue
-                log.error(
-                    "reply not sent",
-                    error=str(exc),
-                    channel=message.channel.value,
-                    to=message.to,
-                    attempts=attempt,
-                )
-                return None
-            log.info(
-                "reply sent",
-                message_id=receipt.message_id,
+        """Send one message through the transport (which retries what is worth retrying);
+        a refusal is logged in words and dropped, so the conversation goes on."""
+        try:
+            receipt = await self.transport.send(message)
+        except SendError as exc:
+            log.error(
+                "reply not sent",
+                error=str(exc),
                 channel=message.channel.value,
                 to=message.to,
+                attempts=getattr(exc, "attempts", 1),
             )
-            return receipt
-        return None
+            return None
+        log.info(
+            "reply sent",
+            message_id=receipt.message_id,
+            channel=message.channel.value,
+            to=message.to,
+        )
+        return receipt
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until this process has no conversation in hand (for tests and shutdown)."""

@@ -25,19 +25,21 @@ from aiohttp import web
 from structlog.contextvars import bound_contextvars
 
 from botkit.bot import Bot
+from botkit.clock import Clock, SystemClock
 from botkit.errors import InvalidPayload, Problem, SignatureError
-from botkit.events import Event
+from botkit.events import Channel, Event
 from botkit.inspector import inspector_app
 from botkit.log import get_logger
 from botkit.runtime import Runtime
 from botkit.settings import Settings
 from botkit.store import open_store
 from botkit.store.base import Store, StoreUnavailable
+from botkit.vonage.client import transport_from_settings
 from botkit.vonage.inbound.concat import MemoryPartsBuffer, PartsBuffer, assemble_parts
 from botkit.vonage.inbound.detect import parse_messages_webhook
 from botkit.vonage.inbound.sms_api import SmsPart, parse_sms_delivery_receipt, parse_sms_inbound
 from botkit.vonage.signing import verify_sms_signature, verify_webhook_jwt
-from botkit.vonage.transport import MessagesV1Transport, Transport
+from botkit.vonage.transport import Transport
 
 log = get_logger("botkit.server")
 
@@ -58,6 +60,7 @@ def create_app(
     *,
     transport: Transport | None = None,
     store: Store | None = None,
+    clock: Clock | None = None,
 ) -> web.Application:
     """Build the webhook server for ``bot``.
 
@@ -72,7 +75,7 @@ def create_app(
     app[SETTINGS] = settings
     app[BOT] = bot
     app.cleanup_ctx.append(_http_session)
-    app.cleanup_ctx.append(_make_runtime(transport, store))
+    app.cleanup_ctx.append(_make_runtime(transport, store, clock or SystemClock()))
     app.router.add_post("/webhooks/inbound", messages_webhook)
     app.router.add_post("/webhooks/status", messages_webhook)
     for path, handler in (("/webhooks/sms/inbound", sms_inbound), ("/webhooks/sms/dlr", sms_dlr)):
@@ -96,22 +99,21 @@ async def _http_session(app: web.Application) -> AsyncIterator[None]:
 
 
 def _make_runtime(
-    transport: Transport | None, store: Store | None
+    transport: Transport | None, store: Store | None, clock: Clock
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        app[TRANSPORT] = transport or MessagesV1Transport(
-            app[HTTP],
-            base_url=settings.vonage_api_url,
-            api_key=settings.vonage_api_key or "",
-            api_secret=(
-                settings.vonage_api_secret.get_secret_value() if settings.vonage_api_secret else ""
-            ),
-        )
+        app[TRANSPORT] = transport or transport_from_settings(settings, app[HTTP])
         app[STORE] = store or open_store(settings)
         app[SMS_PARTS] = MemoryPartsBuffer(ttl=settings.sms_concat_timeout)
         runtime = Runtime(
-            app[BOT], app[STORE], app[TRANSPORT], handler_timeout=settings.handler_timeout
+            app[BOT],
+            app[STORE],
+            app[TRANSPORT],
+            handler_timeout=settings.handler_timeout,
+            clock=clock,
+            api_version=settings.vonage_messages_version,
+            senders={Channel(name): [address] for name, address in settings.senders.items()},
         )
         app[RUNTIME] = runtime
         await runtime.start()

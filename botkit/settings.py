@@ -101,6 +101,39 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("VONAGE_API_URL", "vonage_api_url"),
     )
 
+    vonage_messages_version: Literal["v1", "v0.1"] = Field(
+        "v1",
+        validation_alias=AliasChoices("VONAGE_MESSAGES_VERSION", "vonage_messages_version"),
+    )
+    """``VONAGE_MESSAGES_VERSION``: the Messages API version replies are sent with."""
+    sms_via: Literal["messages", "sms-api"] = Field(
+        "messages", validation_alias=AliasChoices("VONAGE_SMS_VIA", "sms_via")
+    )
+    """``VONAGE_SMS_VIA``: send SMS through the Messages API, or the legacy SMS API."""
+    vonage_sms_api_url: str = Field(
+        "https://rest.nexmo.com",
+        validation_alias=AliasChoices("VONAGE_SMS_API_URL", "vonage_sms_api_url"),
+    )
+    vonage_oauth_token_url: str | None = _env("VONAGE_OAUTH_TOKEN_URL")
+    """``VONAGE_OAUTH_TOKEN_URL``: an OAuth2 client-credentials token endpoint, for gateways
+    that front the provider (then ``VONAGE_OAUTH_CLIENT_ID``/``_SECRET`` authenticate)."""
+    vonage_oauth_client_id: str | None = _env("VONAGE_OAUTH_CLIENT_ID")
+    vonage_oauth_client_secret: SecretStr | None = _env("VONAGE_OAUTH_CLIENT_SECRET")
+    vonage_oauth_scope: str | None = _env("VONAGE_OAUTH_SCOPE")
+
+    whatsapp_number: str | None = _env("VONAGE_WHATSAPP_NUMBER")
+    """The bot's own WhatsApp number; replies from another number are refused."""
+    sms_from: str | None = _env("VONAGE_SMS_FROM")
+    """The bot's own SMS number or alphanumeric sender."""
+    mms_number: str | None = _env("VONAGE_MMS_NUMBER")
+    messenger_page_id: str | None = _env("VONAGE_MESSENGER_PAGE_ID")
+    viber_service_id: str | None = _env("VONAGE_VIBER_SERVICE_ID")
+
+    rate_limits: str = Field(
+        "sms=30", validation_alias=AliasChoices("BOTKIT_RATE_LIMITS", "rate_limits")
+    )
+    """``BOTKIT_RATE_LIMITS``: sends per second per channel, as ``sms=30,whatsapp=80``."""
+
     signature_max_age: float = Field(
         300.0,
         gt=0,
@@ -150,9 +183,47 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
 
-    @field_validator("vonage_api_url")
+    @field_validator("rate_limits")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _rates(cls, value: str) -> str:
+        channels = {"whatsapp", "messenger", "viber", "sms", "mms"}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            name, sep, rate = item.partition("=")
+            if not sep or name.strip() not in channels:
+                raise ValueError(f"{item!r} is not channel=rate with a channel of {channels}")
+            try:
+                if float(rate) <= 0:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"{item!r}: the rate must be a positive number") from None
+        return value
+
+    @property
+    def channel_rates(self) -> dict[str, float]:
+        """``BOTKIT_RATE_LIMITS`` as ``{channel: sends per second}``."""
+        rates = {}
+        for item in filter(None, (part.strip() for part in self.rate_limits.split(","))):
+            name, _, rate = item.partition("=")
+            rates[name.strip()] = float(rate)
+        return rates
+
+    @property
+    def senders(self) -> dict[str, str]:
+        """The bot's own address per channel, where configured."""
+        found = {
+            "whatsapp": self.whatsapp_number,
+            "sms": self.sms_from,
+            "mms": self.mms_number,
+            "messenger": self.messenger_page_id,
+            "viber": self.viber_service_id,
+        }
+        return {channel: address for channel, address in found.items() if address}
+
+    @field_validator("vonage_api_url", "vonage_sms_api_url", "vonage_oauth_token_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")

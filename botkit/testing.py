@@ -57,8 +57,32 @@ class Sent:
 
     @property
     def text(self) -> str:
+        """What the user reads: the text, a caption, or an interactive message's body (v1)."""
         text = self.body.get("text")
-        return text if isinstance(text, str) else ""
+        if isinstance(text, str):
+            return text
+        interactive = self.body.get("custom", {}).get("interactive", {})
+        body = interactive.get("body", {}).get("text") if isinstance(interactive, dict) else None
+        if isinstance(body, str):
+            return body
+        for media in ("image", "video", "audio", "file"):
+            caption = self.body.get(media, {}).get("caption")
+            if isinstance(caption, str):
+                return caption
+        return ""
+
+    @property
+    def message_type(self) -> str:
+        return str(self.body.get("message_type"))
+
+    @property
+    def choices(self) -> list[str]:
+        """The titles of the buttons or list rows a WhatsApp interactive message offers."""
+        interactive = self.body.get("custom", {}).get("interactive", {})
+        action = interactive.get("action", {}) if isinstance(interactive, dict) else {}
+        buttons = [b.get("reply", {}).get("title", "") for b in action.get("buttons", [])]
+        rows = [r.get("title", "") for s in action.get("sections", []) for r in s.get("rows", [])]
+        return buttons + rows
 
 
 class ProviderStandIn:

@@ -36,7 +36,8 @@ def settings_for() -> Any:
     """Build settings from a clean environment plus the given variables."""
 
     def build(**env: str) -> Settings:
-        return load_settings({"BOTKIT_ENV": "test", **env})
+        defaults = {"BOTKIT_ENV": "test", "VONAGE_API_KEY": "key", "VONAGE_API_SECRET": "secret"}
+        return load_settings({**defaults, **env})
 
     return build
 

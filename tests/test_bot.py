@@ -26,6 +26,7 @@ from botkit import (
     on,
 )
 from botkit.events import ProviderError, StatusInfo
+from botkit.outbound import Template
 
 
 def message(content: Any, *, user: str = "447700900001") -> Event:
@@ -110,7 +111,7 @@ class Desk(Bot[Ticket]):
 
     @on.status("rejected", code=1340)
     async def outside_window(self, ctx: Context[Ticket]) -> None:
-        await ctx.reply("template instead")
+        await ctx.reply(Template(name="come_back", parameters=("Ann",)))
 
     @on.text("boom")
     async def boom(self, ctx: Context[Ticket]) -> None:
@@ -144,7 +145,7 @@ async def turn(
 
 
 def texts(outcome: Any) -> list[str]:
-    return [r.content.text for r in outcome.replies]
+    return [getattr(r.content, "text", None) or r.content.type for r in outcome.replies]
 
 
 async def test_regex_groups_then_trigger_and_enter_callback_in_order() -> None:
@@ -188,7 +189,7 @@ async def test_content_buttons_and_status_matchers() -> None:
     assert texts(await turn(bot, message(Image(url="https://x.test/a.jpg")))) == ["got image"]
     assert texts(await turn(bot, message(Location(lat=1, long=2)))) == ["got location"]
     assert texts(await turn(bot, message(ButtonReply(id="yes", title="Yes!")))) == ["button Yes!"]
-    assert texts(await turn(bot, status("rejected", 1340))) == ["template instead"]
+    assert texts(await turn(bot, status("rejected", 1340))) == ["template"]
     ignored = await turn(bot, status("rejected", 1000))
     assert ignored.outcome == "ignored"
     assert ignored.replies == []

@@ -16,6 +16,7 @@ from botkit.cli import load_bot_class, main
 from botkit.errors import ConfigError
 from botkit.testing import ProviderStandIn
 from tests.conftest import basic
+from tests.test_server import now_iso
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +72,7 @@ async def test_serve_echo_bot_answers_a_whatsapp_text(provider: ProviderStandIn)
             "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
             "to": "447700900000",
             "from": "447700900001",
-            "timestamp": "2025-02-03T12:14:25Z",
+            "timestamp": now_iso(),
             "message_type": "text",
             "text": "hello there",
         }

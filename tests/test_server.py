@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +18,11 @@ from botkit.testing import ProviderStandIn
 from botkit.vonage.signing import sign_webhook_jwt, sms_signature
 
 SECRET = "a-signature-secret-for-the-botkit-tests"
+
+
+def now_iso() -> str:
+    """Now, as the provider writes timestamps (a reply is due within the channel's window)."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class RecordingBot(Bot):
@@ -56,7 +62,7 @@ def whatsapp_text(
         "message_uuid": uuid,
         "to": "447700900000",
         "from": "447700900001",
-        "timestamp": "2025-02-03T12:14:25Z",
+        "timestamp": now_iso(),
         "message_type": "text",
         "text": text,
         "profile": {"name": "Jane Smith"},
@@ -118,7 +124,7 @@ async def test_status_webhook_reaches_the_bot(client: Any) -> None:
         "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
         "to": "447700900001",
         "from": "447700900000",
-        "timestamp": "2025-02-03T12:14:25Z",
+        "timestamp": now_iso(),
         "status": "rejected",
         "channel": "whatsapp",
         "error": {
@@ -324,6 +330,7 @@ async def test_echo_bot_replies_through_the_messages_api(
     http, _ = await client(EchoBot(), VONAGE_API_KEY="key123", VONAGE_API_SECRET="secret456")
     assert (await http.post("/webhooks/inbound", json=whatsapp_text("ping"))).status == 200
     (sent,) = await provider.wait_for(1)
+    client_ref = sent.body.pop("client_ref")
     assert sent.body == {
         "message_type": "text",
         "channel": "whatsapp",
@@ -331,3 +338,4 @@ async def test_echo_bot_replies_through_the_messages_api(
         "from": "447700900000",
         "text": "echo: ping",
     }
+    assert len(client_ref) == 32, "every reply carries botkit's id as its client_ref"
