@@ -64,7 +64,8 @@ def create_app(
 ) -> web.Application:
     """Build the webhook server for ``bot``.
 
-    ``store`` defaults to Redis when ``REDIS_URL`` is set, else the embedded memory store;
+    ``store`` defaults to Redis when ``REDIS_URL`` is set, else the embedded memory store (a
+    store given here is not closed with the app);
     ``transport`` to the Messages API client built from the settings. The HTTP client session,
     the store, the runtime and the SMS parts buffer live in the app's ``cleanup_ctx``: created
     at start-up, closed at shutdown (running handlers get a grace period first).
@@ -121,7 +122,8 @@ def _make_runtime(
         yield
         evictor.cancel()
         await runtime.close()
-        await app[STORE].close()
+        if store is None:  # a store given by the caller outlives the app (dev reloads)
+            await app[STORE].close()
 
     return runtime_ctx
 

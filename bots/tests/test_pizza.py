@@ -25,12 +25,14 @@ USERS = {
 
 @pytest.fixture(params=["memory", "redis"])
 async def store(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Store]:
+    store: Store
     if request.param == "memory":
-        yield MemoryStore()
-        return
-    server = request.getfixturevalue("redis_server")
-    redis = RedisStore.from_url(server.url, prefix=redis_prefix)
-    yield redis
+        store = MemoryStore()
+    else:
+        server = request.getfixturevalue("redis_server")
+        store = RedisStore.from_url(server.url, prefix=redis_prefix)
+    yield store
+    await store.close()
 
 
 @pytest.fixture
