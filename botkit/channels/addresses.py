@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -42,6 +43,7 @@ def mask(address: str) -> str:
     return address[:2] + "*" * (len(address) - 4) + address[-2:]
 
 
+@functools.lru_cache(maxsize=65536)
 def normalise_number(raw: str) -> str | None:
     """The E.164 digits (no ``+``) of a phone number in international form, or None.
 
@@ -65,6 +67,7 @@ def normalise_number(raw: str) -> str | None:
     return digits if 7 <= len(digits) <= 15 else None
 
 
+@functools.lru_cache(maxsize=65536)
 def looks_like_number(address: str) -> bool:
     """True when ``address`` is written as a phone number rather than a provider id.
 
@@ -118,6 +121,7 @@ def normalise(kind: AddressKind, raw: str) -> str | None:
     return normalise_id(raw)
 
 
+@functools.lru_cache(maxsize=65536)
 def territory_of(number: str) -> str | None:
     """The ISO 3166 code of where an E.164 number (digits) belongs, or None if unknown.
 
