@@ -50,6 +50,8 @@ class Sent:
 
     body: dict[str, Any]
     authorization: str
+    message_uuid: str = ""
+    """The id the stand-in gave the message, as the provider would."""
 
     @property
     def to(self) -> str:
@@ -109,9 +111,11 @@ class ProviderStandIn:
         return str(self._server.make_url("")).rstrip("/")
 
     async def _send(self, request: web.Request) -> web.Response:
-        self.sent.append(Sent(await request.json(), request.headers.get("Authorization", "")))
+        message_uuid = str(uuid.uuid4())
+        body = await request.json()
+        self.sent.append(Sent(body, request.headers.get("Authorization", ""), message_uuid))
         self._arrived.set()
-        return web.json_response({"message_uuid": str(uuid.uuid4())}, status=202)
+        return web.json_response({"message_uuid": message_uuid}, status=202)
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
         """Wait until at least ``count`` messages arrived; return all of them."""
@@ -167,6 +171,19 @@ class Chat:
             location["address"] = address
         return await self.send("location", {"location": location})
 
+    async def status(self, sent: Sent, status: str) -> list[Sent]:
+        """The provider reports ``status`` (``delivered``, ``read``...) of the bot's message
+        ``sent``; returns the bot's replies to it."""
+        payload = {
+            "message_uuid": sent.message_uuid,
+            "to": self.user,
+            "from": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "status": status,
+            "channel": _WIRE[self.channel],
+        }
+        return await self._post("/webhooks/status", payload)
+
     async def send(self, message_type: str, fields: dict[str, Any]) -> list[Sent]:
         """Post any v1 inbound message of this user's; return the bot's replies to it."""
         payload = {
@@ -178,7 +195,10 @@ class Chat:
             "message_type": message_type,
             **fields,
         }
-        response = await self.client.post("/webhooks/inbound", json=payload)
+        return await self._post("/webhooks/inbound", payload)
+
+    async def _post(self, path: str, payload: dict[str, Any]) -> list[Sent]:
+        response = await self.client.post(path, json=payload)
         if response.status != 200:
             raise AssertionError(f"webhook answered {response.status}: {await response.text()}")
         await self.client.app[RUNTIME].wait_idle()

@@ -6,16 +6,19 @@ Read it top to bottom: each state's handlers follow the conversation's order.
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from pydantic import BaseModel
 
 from botkit import Bot, ButtonReply, Context, Location, on
+from botkit.outbound import Template
 
 
 class Order(BaseModel):
     size: str | None = None
     toppings: list[str] = []
     address: str | None = None
+    feedback_asked: bool = False
 
 
 SIZES = ("small", "medium", "large")
@@ -48,6 +51,13 @@ class PizzaBot(Bot[Order]):
         ["restart", "*", "greeting"],
     )
     apology = "Sorry, something went wrong on our side. Please send your last message again."
+    templates: ClassVar[dict[str, Template]] = {
+        # Outside WhatsApp's 24 h window a free-form message cannot go: this approved template
+        # stands in for the feedback question, its {size} filled from the text.
+        "How was your {size} pizza? Reply with a mark from 1 to 5.": Template(
+            name="pizza_feedback", parameters=("{size}",)
+        ),
+    }
 
     # --- any state -----------------------------------------------------------------------------
 
@@ -139,6 +149,13 @@ class PizzaBot(Bot[Order]):
         await ctx.reply("Shall we bake it? Answer yes, or change.")
 
     # --- done ----------------------------------------------------------------------------------
+
+    @on.status("read", state="done")
+    async def ask_for_feedback(self, ctx: Context[Order]) -> None:
+        if ctx.data.feedback_asked:
+            return
+        ctx.data.feedback_asked = True
+        await ctx.reply(f"How was your {ctx.data.size} pizza? Reply with a mark from 1 to 5.")
 
     @on.message(state="done")
     async def after_order(self, ctx: Context[Order]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from botkit import Channel
+from botkit.clock import OffsetClock
 from botkit.server import create_app
 from botkit.store.base import Store
 from botkit.store.memory import MemoryStore
@@ -116,3 +117,39 @@ async def test_two_users_have_separate_orders(chat_for: Any) -> None:
     await alice.say("small")
     assert texts(await bob.say("large"))[0].startswith("A large pizza")
     assert texts(await alice.say("no more"))[0].startswith("Where should we deliver?")
+
+
+async def test_feedback_goes_as_a_template_once_the_window_closed(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
+) -> None:
+    clock = OffsetClock()
+    app = create_app(settings_for(VONAGE_API_URL=provider.url), PizzaBot(), clock=clock)
+    chat = Chat(
+        await aiohttp_client(app), provider, channel=Channel.WHATSAPP, user=USERS[Channel.WHATSAPP]
+    )
+    for step in ("hi", "small", "no more", "1 Main Street"):
+        await chat.say(step)
+    (confirmation,) = await chat.say("yes")
+    clock.advance(25 * 3600)  # the user reads the confirmation a day later
+    (feedback,) = await chat.status(confirmation, "read")
+    assert feedback.message_type == "template"
+    assert feedback.body["template"] == {"name": "pizza_feedback", "parameters": ["small"]}
+    assert feedback.body["whatsapp"]["locale"] == "en_US"
+    assert await chat.status(confirmation, "read") == [], "asked once"
+
+
+async def test_feedback_is_free_text_inside_the_window(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
+) -> None:
+    app = create_app(settings_for(VONAGE_API_URL=provider.url), PizzaBot())
+    chat = Chat(
+        await aiohttp_client(app),
+        provider,
+        channel=Channel.MESSENGER,
+        user=USERS[Channel.MESSENGER],
+    )
+    for step in ("hi", "large", "no more", "1 Main Street"):
+        await chat.say(step)
+    (confirmation,) = await chat.say("yes")
+    (feedback,) = await chat.status(confirmation, "read")
+    assert feedback.text == "How was your large pizza? Reply with a mark from 1 to 5."
