@@ -1,0 +1,579 @@
+"""The sandbox's world: its messages, users, faults and clock, and what happens to each send.
+
+:class:`Sandbox` is what the HTTP handlers act on. An accepted send becomes an outbound
+:class:`MessageRecord` whose life runs in a background task, one status at a time:
+
+    accepted -> (delays.submitted) -> submitted -> (delays.delivered) -> delivered
+             -> (delays.read, when auto_read, on WhatsApp/Messenger/Viber) -> read
+
+unless a channel rule refuses it (``rejected`` with the rule's error, instead of
+``submitted``) or a fault intervenes (``offline``: held after ``submitted``; ``undeliverable``:
+``undeliverable`` instead of ``delivered``). Each status is recorded, then posted to the bot
+before the next one starts, so the bot sees them in order. A user reading
+(:meth:`Sandbox.user_reads`) turns ``delivered`` messages ``read``.
+
+A user's message (:meth:`Sandbox.user_writes`) is recorded, opens the channel's 24-hour window
+and is posted to the linked application's ``inbound_url``; one conversation's messages are
+posted in the order they were written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiohttp
+from aiohttp import web
+
+from botkit.clock import OffsetClock
+from botkit.events import Channel
+from botkit.sandbox.applications import Application, ApplicationBook
+from botkit.sandbox.config import SandboxConfig, WebhookVersion
+from botkit.sandbox.faults import DELAYING, REFUSING, Fault, FaultBook
+from botkit.sandbox.journal import Journal, iso_time
+from botkit.sandbox.problems import ProblemAnswer
+from botkit.sandbox.rules import (
+    READ_RECEIPT_CHANNELS,
+    WINDOW_CHANNELS,
+    WINDOW_SECONDS,
+    ProviderCode,
+    delivery_refusal,
+    provider_code,
+)
+from botkit.sandbox.submissions import Submission, SubmissionApi
+from botkit.sandbox.users import UserMessage, check_user
+from botkit.sandbox.webhooks import (
+    WebhookSender,
+    inbound_payload,
+    sms_dlr_params,
+    status_payload,
+)
+
+Direction = Literal["inbound", "outbound"]
+
+_DLR: dict[str, tuple[str, str]] = {
+    "delivered": ("delivered", "0"),
+    "undeliverable": ("failed", "99"),
+}
+"""SMS API delivery receipt ``status`` and ``err-code`` per Messages status (no receipt for
+``submitted``)."""
+
+_DLR_ERR_CODES = {
+    1180: "2",
+    1190: "3",
+    1200: "5",
+    1210: "6",
+    1220: "7",
+    1230: "8",
+    1240: "9",
+    1250: "11",
+    1260: "12",
+    1270: "13",
+    1280: "14",
+    1290: "15",
+}
+"""SMS delivery-receipt ``err-code`` for the Messages API codes that have one."""
+
+
+@dataclass(eq=False)
+class MessageRecord:
+    """One message of a conversation, either way, and where it stands.
+
+    ``api`` is how an outbound message was sent (``v1``, ``v0.1`` or ``sms`` for the SMS API).
+    ``statuses`` lists every status reported, in order.
+    """
+
+    message_uuid: str
+    direction: Direction
+    channel: Channel
+    user: str
+    bot: str
+    time: float
+    content: dict[str, Any]
+    api: SubmissionApi | None = None
+    client_ref: str | None = None
+    webhook_url: str | None = None
+    webhook_version: WebhookVersion | None = None
+    application_id: str | None = None
+    sms_message_ids: tuple[str, ...] = ()
+    status: str | None = None
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def view(self) -> dict[str, Any]:
+        """The message as the conversation log shows it."""
+        return {
+            "message_uuid": self.message_uuid,
+            "direction": self.direction,
+            "channel": self.channel.value,
+            "user": self.user,
+            "bot": self.bot,
+            "at": iso_time(self.time),
+            "time": self.time,
+            "message": self.content,
+            "api": self.api,
+            "client_ref": self.client_ref,
+            "status": self.status,
+            "statuses": list(self.statuses),
+        }
+
+
+def error_json(error: ProviderCode | None) -> dict[str, Any] | None:
+    """A provider error as the journal shows it."""
+    if error is None:
+        return None
+    return {"code": error.code, "title": error.title, "detail": error.description}
+
+
+class Sandbox:
+    """The simulated provider: state plus the behaviour of sends, users, faults and clock."""
+
+    def __init__(self, config: SandboxConfig, clock: OffsetClock) -> None:
+        self.config = config
+        self.clock = clock
+        self.journal = Journal(clock, config.max_events)
+        self.faults = FaultBook()
+        self.applications = ApplicationBook(config)
+        self.messages: dict[str, MessageRecord] = {}
+        self._conversations: dict[tuple[Channel, str], list[MessageRecord]] = {}
+        self._last_inbound: dict[tuple[Channel, str], float] = {}
+        self._offline: dict[str, asyncio.Event] = {}
+        self._parked: set[asyncio.Task[Any]] = set()
+        self._inbound_order: dict[tuple[Channel, str], asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._sender: WebhookSender | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self, session: aiohttp.ClientSession) -> None:
+        """Begin posting webhooks with ``session``."""
+        self._sender = WebhookSender(
+            session,
+            self.journal,
+            signature_secret=self.config.signature_secret,
+            api_key=self.config.api_key,
+            retry_delays=self.config.webhook_retry_delays,
+            sms_signature_method=self.config.sms_signature_method,
+        )
+
+    async def stop(self) -> None:
+        """End the live feeds and cancel every pending delivery."""
+        self.journal.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def settle(self) -> None:
+        """Wait until every pending status, read and webhook has been handled (messages held
+        by an ``offline`` fault excepted)."""
+        while pending := [task for task in self._tasks if task not in self._parked]:
+            # A task may park while waited on, so look again often rather than gather them.
+            await asyncio.wait(pending, timeout=0.01, return_when=asyncio.FIRST_COMPLETED)
+
+    @property
+    def _webhooks(self) -> WebhookSender:
+        if self._sender is None:
+            raise RuntimeError("the sandbox has not been started")
+        return self._sender
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- sends ---------------------------------------------------------------------------------
+
+    def refusing_fault(self, channel: Channel, user: str) -> Fault | None:
+        """The ``throttle`` or ``error`` fault a send to ``user`` meets now, if any (using it
+        up)."""
+        fault, used_up = self.faults.take(channel, user, REFUSING)
+        if fault is not None and used_up:
+            self.journal.record("fault", channel, user, action="used up", fault=fault.as_json())
+        return fault
+
+    def record_rejection(
+        self,
+        api: SubmissionApi,
+        answer: ProblemAnswer,
+        request_body: object,
+        *,
+        channel: Channel | None,
+        user: str | None,
+        fault: Fault | None = None,
+    ) -> None:
+        """Log a send the provider refused at once."""
+        self.journal.record(
+            "rejected",
+            channel,
+            user,
+            api=api,
+            http_status=answer.status,
+            problem=answer.body,
+            request=request_body,
+            fault_id=fault.id if fault is not None else None,
+        )
+
+    def accept(
+        self,
+        submission: Submission,
+        *,
+        application_id: str | None = None,
+        sms_message_ids: tuple[str, ...] = (),
+    ) -> MessageRecord:
+        """Take a send that passed every synchronous check; its statuses follow in the
+        background. ``application_id`` is the application of the JWT it came with (None for
+        Basic credentials)."""
+        now = self.clock.now()
+        record = MessageRecord(
+            message_uuid=sms_message_ids[0] if sms_message_ids else str(uuid.uuid4()),
+            direction="outbound",
+            channel=submission.channel,
+            user=submission.to,
+            bot=submission.sender,
+            time=now,
+            content=submission.content,
+            api=submission.api,
+            client_ref=submission.client_ref,
+            webhook_url=submission.webhook_url,
+            webhook_version=submission.webhook_version,
+            application_id=application_id,
+            sms_message_ids=sms_message_ids,
+        )
+        self._remember(record)
+        self.journal.record(
+            "outbound",
+            record.channel,
+            record.user,
+            message_uuid=record.message_uuid,
+            bot=record.bot,
+            api=record.api,
+            message=record.content,
+            client_ref=record.client_ref,
+            request=_without_secrets(submission.body),
+        )
+        refusal = delivery_refusal(
+            submission, self._last_inbound.get((submission.channel, submission.to)), now
+        )
+        fault, used_up = None, False
+        if refusal is None:
+            fault, used_up = self.faults.take(submission.channel, submission.to, DELAYING)
+            if fault is not None and fault.kind == "offline" and not used_up:
+                self._offline.setdefault(fault.id, asyncio.Event())
+            if fault is not None:
+                self.journal.record(
+                    "fault",
+                    record.channel,
+                    record.user,
+                    action="used up" if used_up else "applied",
+                    fault=fault.as_json(),
+                    message_uuid=record.message_uuid,
+                )
+        self._spawn(self._outbound_life(record, refusal, fault, used_up))
+        return record
+
+    async def _outbound_life(
+        self,
+        record: MessageRecord,
+        refusal: ProviderCode | None,
+        fault: Fault | None,
+        fault_used_up: bool,
+    ) -> None:
+        await asyncio.sleep(self.config.delays.submitted)
+        if refusal is not None:
+            await self._set_status(record, "rejected", refusal)
+            return
+        await self._set_status(record, "submitted")
+        if fault is not None and fault.kind == "offline":
+            cleared = self._offline.get(fault.id)
+            if fault_used_up or cleared is None:
+                return
+            await self._park(cleared)
+        await asyncio.sleep(self.config.delays.delivered)
+        if fault is not None and fault.kind == "undeliverable":
+            await self._set_status(record, "undeliverable", provider_code(fault.code))
+            return
+        await self._delivered(record)
+
+    async def _delivered(self, record: MessageRecord) -> None:
+        await self._set_status(record, "delivered", after=frozenset({"submitted"}))
+        if self.config.auto_read and record.channel in READ_RECEIPT_CHANNELS:
+            await asyncio.sleep(self.config.delays.read)
+            await self._set_status(record, "read", after=frozenset({"delivered"}))
+
+    async def _park(self, cleared: asyncio.Event) -> None:
+        """Wait for an ``offline`` fault to be cleared, without holding up :meth:`settle`."""
+        task = asyncio.current_task()
+        if task is None:
+            await cleared.wait()
+            return
+        self._parked.add(task)
+        try:
+            await cleared.wait()
+        finally:
+            self._parked.discard(task)
+
+    async def _set_status(
+        self,
+        record: MessageRecord,
+        status: str,
+        error: ProviderCode | None = None,
+        *,
+        after: frozenset[str] | None = None,
+    ) -> bool:
+        """Move ``record`` to ``status`` (only from one of ``after`` when given), log it and
+        post it to the bot; False when the record was not in a state to move."""
+        async with record.lock:
+            if after is not None and record.status not in after:
+                return False
+            now = self.clock.now()
+            record.status = status
+            record.statuses.append(
+                {"status": status, "at": iso_time(now), "time": now, "error": error_json(error)}
+            )
+            self.journal.record(
+                "status",
+                record.channel,
+                record.user,
+                message_uuid=record.message_uuid,
+                bot=record.bot,
+                status=status,
+                error=error_json(error),
+            )
+            if record.api == "sms":
+                await self._post_receipt(record, status, error, now)
+            else:
+                await self._post_status(record, status, error, now)
+            return True
+
+    async def _post_status(
+        self, record: MessageRecord, status: str, error: ProviderCode | None, now: float
+    ) -> None:
+        application = self._application_of(record)
+        messages = application.messages
+        version = record.webhook_version or (messages.version if messages else "v1")
+        url = record.webhook_url or (messages.status_url if messages else None)
+        payload = status_payload(
+            version,
+            message_uuid=record.message_uuid,
+            channel=record.channel,
+            user=record.user,
+            bot=record.bot,
+            status=status,
+            timestamp=now,
+            client_ref=record.client_ref,
+            error=error,
+        )
+        await self._webhooks.post_messages_webhook(
+            "status",
+            url,
+            payload,
+            application_id=application.id,
+            channel=record.channel,
+            user=record.user,
+            message_uuid=record.message_uuid,
+        )
+
+    async def _post_receipt(
+        self, record: MessageRecord, status: str, error: ProviderCode | None, now: float
+    ) -> None:
+        if status not in _DLR or record.webhook_url is None:
+            return
+        dlr_status, err_code = _DLR[status]
+        if error is not None:
+            err_code = _DLR_ERR_CODES.get(error.code, err_code)
+        for message_id in record.sms_message_ids:
+            params = sms_dlr_params(
+                message_id=message_id,
+                user=record.user,
+                sender=record.bot,
+                status=dlr_status,
+                err_code=err_code,
+                api_key=self.config.api_key,
+                client_ref=record.client_ref,
+                timestamp=now,
+            )
+            await self._webhooks.post_sms_receipt(
+                record.webhook_url, params, user=record.user, message_uuid=record.message_uuid
+            )
+
+    def _application_of(self, record: MessageRecord) -> Application:
+        if record.application_id is not None:
+            application = self.applications.get(record.application_id)
+            if application is not None:
+                return application
+        return self.applications.linked
+
+    def _remember(self, record: MessageRecord) -> None:
+        self.messages[record.message_uuid] = record
+        self._conversations.setdefault((record.channel, record.user), []).append(record)
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def user_writes(self, channel: Channel, user: str, message: UserMessage) -> MessageRecord:
+        """A simulated user sends ``message``: record it, open the window, post the webhook.
+
+        Raises :class:`~botkit.sandbox.users.UserMessageError` for an address that is not a
+        user of ``channel``.
+        """
+        check_user(channel, user)
+        now = self.clock.now()
+        record = MessageRecord(
+            message_uuid=str(uuid.uuid4()),
+            direction="inbound",
+            channel=channel,
+            user=user,
+            bot=self.config.bot_address(channel),
+            time=now,
+            content=message.content,
+        )
+        self._remember(record)
+        self._last_inbound[(channel, user)] = now
+        self.journal.record(
+            "inbound",
+            channel,
+            user,
+            message_uuid=record.message_uuid,
+            bot=record.bot,
+            message=record.content,
+            profile_name=message.profile_name,
+            context=message.context,
+        )
+        lock = self._inbound_order.setdefault((channel, user), asyncio.Lock())
+        self._spawn(self._post_inbound(record, message, lock))
+        return record
+
+    async def _post_inbound(
+        self, record: MessageRecord, message: UserMessage, lock: asyncio.Lock
+    ) -> None:
+        async with lock:
+            application = self.applications.linked
+            messages = application.messages
+            payload = inbound_payload(
+                messages.version if messages else "v1",
+                message,
+                message_uuid=record.message_uuid,
+                channel=record.channel,
+                user=record.user,
+                bot=record.bot,
+                timestamp=record.time,
+            )
+            await self._webhooks.post_messages_webhook(
+                "inbound",
+                messages.inbound_url if messages else None,
+                payload,
+                application_id=application.id,
+                channel=record.channel,
+                user=record.user,
+                message_uuid=record.message_uuid,
+            )
+
+    def user_reads(self, channel: Channel, user: str) -> list[str]:
+        """The user reads the conversation: every ``delivered`` message to them turns
+        ``read`` (on channels with read receipts). Returns the uuids of those messages."""
+        if channel not in READ_RECEIPT_CHANNELS:
+            return []
+        delivered = [
+            record
+            for record in self._conversations.get((channel, user), [])
+            if record.direction == "outbound" and record.status == "delivered"
+        ]
+        for record in delivered:
+            self._spawn(self._set_status(record, "read", after=frozenset({"delivered"})))
+        return [record.message_uuid for record in delivered]
+
+    # --- faults and clock ------------------------------------------------------------------------
+
+    def add_fault(self, **spec: Any) -> Fault:
+        """Set a fault (the keyword arguments of :meth:`FaultBook.add`)."""
+        fault = self.faults.add(**spec)
+        self.journal.record("fault", fault.channel, fault.user, action="set", fault=fault.as_json())
+        return fault
+
+    def clear_fault(self, fault_id: str) -> Fault | None:
+        """Remove a fault; an ``offline`` one delivers the messages it held."""
+        fault = self.faults.remove(fault_id)
+        if fault is None:
+            return None
+        self.journal.record(
+            "fault", fault.channel, fault.user, action="cleared", fault=fault.as_json()
+        )
+        cleared = self._offline.pop(fault_id, None)
+        if cleared is not None:
+            cleared.set()
+        return fault
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the sandbox clock forward by ``seconds`` (positive)."""
+        self.clock.advance(seconds)
+        self.journal.record(
+            "clock", None, None, advanced_seconds=seconds, offset_seconds=self.clock.offset
+        )
+
+    def clock_json(self) -> dict[str, Any]:
+        now = self.clock.now()
+        return {"now": iso_time(now), "time": now, "offset_seconds": self.clock.offset}
+
+    # --- views ---------------------------------------------------------------------------------
+
+    def window(self, channel: Channel, user: str) -> dict[str, Any] | None:
+        """Whether the 24-hour window is open, on the channels that have one."""
+        if channel not in WINDOW_CHANNELS:
+            return None
+        last = self._last_inbound.get((channel, user))
+        closes = None if last is None else last + WINDOW_SECONDS
+        return {
+            "open": closes is not None and self.clock.now() < closes,
+            "last_inbound_at": None if last is None else iso_time(last),
+            "closes_at": None if closes is None else iso_time(closes),
+        }
+
+    def conversation(self, channel: Channel, user: str) -> dict[str, Any]:
+        """One conversation: its messages with their statuses, and every event of it."""
+        return {
+            "channel": channel.value,
+            "user": user,
+            "bot": self.config.bot_address(channel),
+            "window": self.window(channel, user),
+            "messages": [r.view() for r in self._conversations.get((channel, user), [])],
+            "events": [e.as_json() for e in self.journal.events(channel=channel, user=user)],
+            "last_seq": self.journal.last_seq,
+        }
+
+    def conversations(self) -> list[dict[str, Any]]:
+        """A summary of every conversation, oldest first."""
+        keys = list(self._conversations)
+        keys += [key for key in self.journal.conversations() if key not in self._conversations]
+        out = []
+        for channel, user in keys:
+            records = self._conversations.get((channel, user), [])
+            events = self.journal.events(channel=channel, user=user)
+            out.append(
+                {
+                    "channel": channel.value,
+                    "user": user,
+                    "bot": self.config.bot_address(channel),
+                    "window": self.window(channel, user),
+                    "messages": len(records),
+                    "last_message": records[-1].view() if records else None,
+                    "last_seq": events[-1].seq if events else None,
+                }
+            )
+        return out
+
+
+_SECRET_FIELDS = frozenset({"api_secret", "sig"})
+
+
+def _without_secrets(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key not in _SECRET_FIELDS}
+
+
+SANDBOX = web.AppKey("sandbox", Sandbox)
+"""The app's :class:`Sandbox`."""
