@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
+import asyncio
+import contextlib
+import socket
 import sys
 from collections.abc import Sequence
-from typing import Any
 
+import aiohttp
 from aiohttp import web
 
-from botkit.bot import Bot
+from botkit.devserver import DevServer
 from botkit.errors import ConfigError
+from botkit.events import Channel
 from botkit.log import configure_logging, get_logger
 from botkit.server import create_app
 from botkit.settings import load_settings
+from botkit.targets import load_bot_class
+from botkit.terminal import TerminalChat
 
 log = get_logger("botkit.cli")
-
-
-def load_bot_class(target: str) -> type[Bot[Any]]:
-    """Import ``module:BotClass`` (the current directory is importable, like ``python -m``)."""
-    module_name, sep, class_name = target.partition(":")
-    if not sep or not module_name or not class_name:
-        raise ConfigError(f"{target!r} is not module:BotClass; for example bots.echo:EchoBot")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"cannot import {module_name!r} ({exc}); run botkit from the folder that holds it"
-        ) from exc
-    cls = getattr(module, class_name, None)
-    if not isinstance(cls, type) or not issubclass(cls, Bot):
-        raise ConfigError(f"{module_name} has no Bot subclass named {class_name!r}")
-    return cls
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -59,6 +44,71 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dev(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(
+        level=settings.log_level, fmt=settings.effective_log_format, mask=settings.log_mask_numbers
+    )
+
+    async def run() -> None:
+        server = DevServer(
+            args.bot, settings, host=args.host, port=args.port, sandbox_port=args.sandbox_port
+        )
+        await server.start()
+        store = "Redis at REDIS_URL" if settings.redis_url else "the embedded memory store"
+        print(
+            f"\n  botkit dev: {args.bot} with a local sandbox playing Vonage\n\n"
+            f"  Chat with your bot:   {server.sandbox_url}/\n"
+            f"  Inspector:            {server.sandbox_url}/inspector\n"
+            f"  Bot webhooks:         {server.bot_url}/webhooks/inbound\n"
+            f"  Conversations live in {store}; the bot reloads when its file changes.\n"
+            "  Press Ctrl+C to stop.\n",
+            flush=True,
+        )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(level="error", fmt="console", mask=settings.log_mask_numbers)
+    channel = Channel(args.channel)
+
+    async def run() -> None:
+        server = DevServer(
+            args.bot,
+            settings,
+            port=_free_port(),
+            sandbox_port=_free_port(),
+            delays=(0.0, 0.05, 0.2),
+        )
+        await server.start(watch=False)
+        chat = TerminalChat(server, channel, args.user, sys.stdout)
+        chat.say(f"Chatting with {args.bot} on {channel.value} as {args.user}. /quit to leave.")
+        try:
+            async with aiohttp.ClientSession() as session:
+                await chat.run(session)
+        finally:
+            await server.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def _graph(args: argparse.Namespace) -> int:
     bot_class = load_bot_class(args.bot)
     print(bot_class.mermaid(current=args.state), end="")
@@ -76,6 +126,23 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help="port to listen on (default: $PORT, else 8080)"
     )
     serve.set_defaults(run=_serve)
+    dev = commands.add_parser(
+        "dev", help="run a bot with a local sandbox that plays Vonage, a web chat and an inspector"
+    )
+    dev.add_argument("bot", help="the bot class, as module:BotClass (e.g. bots.pizza:PizzaBot)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    dev.add_argument("--port", type=int, default=8080, help="the bot's port (default 8080)")
+    dev.add_argument(
+        "--sandbox-port", type=int, default=8090, help="the sandbox's port (default 8090)"
+    )
+    dev.set_defaults(run=_dev)
+    chat = commands.add_parser("chat", help="chat with a bot from the terminal, over the sandbox")
+    chat.add_argument("bot", help="the bot class, as module:BotClass")
+    chat.add_argument(
+        "--channel", default="whatsapp", choices=[c.value for c in Channel], help="the channel"
+    )
+    chat.add_argument("--user", default="447700900001", help="the user's number or PSID")
+    chat.set_defaults(run=_chat)
     graph = commands.add_parser(
         "graph", help="print a bot's state machine as a Mermaid stateDiagram-v2"
     )

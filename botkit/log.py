@@ -81,6 +81,8 @@ def configure_logging(
     root.setLevel(numeric)
     # Every request is already logged with its outcome by botkit; the access log would repeat it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # transitions narrates every callback at info; botkit's own lines say what matters.
+    logging.getLogger("transitions").setLevel(max(numeric, logging.WARNING))
 
 
 def get_logger(name: str) -> FilteringBoundLogger:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,7 +37,7 @@ from botkit.store import open_store
 from botkit.store.base import Store, StoreUnavailable
 from botkit.vonage.client import transport_from_settings
 from botkit.vonage.inbound.concat import MemoryPartsBuffer, PartsBuffer, assemble_parts
-from botkit.vonage.inbound.detect import parse_messages_webhook
+from botkit.vonage.inbound.detect import parse_messages_webhook, read_at
 from botkit.vonage.inbound.sms_api import SmsPart, parse_sms_delivery_receipt, parse_sms_inbound
 from botkit.vonage.signing import verify_sms_signature, verify_webhook_jwt
 from botkit.vonage.transport import Transport
@@ -48,6 +49,7 @@ BOT = web.AppKey("bot", Bot)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 TRANSPORT = web.AppKey("transport", Transport)
 STORE = web.AppKey("store", Store)
+CLOCK = web.AppKey("clock", Clock)
 RUNTIME = web.AppKey("runtime", Runtime)
 SMS_PARTS = web.AppKey("sms_parts", PartsBuffer)
 
@@ -75,8 +77,9 @@ def create_app(
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_answer_errors])
     app[SETTINGS] = settings
     app[BOT] = bot
+    app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_http_session)
-    app.cleanup_ctx.append(_make_runtime(transport, store, clock or SystemClock()))
+    app.cleanup_ctx.append(_make_runtime(transport, store, app[CLOCK]))
     app.router.add_post("/webhooks/inbound", messages_webhook)
     app.router.add_post("/webhooks/status", messages_webhook)
     for path, handler in (("/webhooks/sms/inbound", sms_inbound), ("/webhooks/sms/dlr", sms_dlr)):
@@ -165,7 +168,8 @@ async def messages_webhook(request: web.Request) -> web.Response:
             max_age=settings.signature_max_age,
         )
     payload = _decode_json(request, body)
-    event = parse_messages_webhook(payload)
+    with read_at(datetime.fromtimestamp(request.app[CLOCK].now(), UTC)):
+        event = parse_messages_webhook(payload)
     return await _accept(request, event)
 
 

@@ -71,7 +71,7 @@ class PizzaBot(Bot[Order]):
 
     @on.message(state="greeting", then="start_order")
     async def greet(self, ctx: Context[Order]) -> None:
-        await ctx.reply("Welcome to Botkit Pizza! 🍕")
+        await ctx.reply("Welcome to Botkit Pizza!")
 
     async def on_enter_size(self, ctx: Context[Order]) -> None:
         await ctx.reply("What size would you like?", buttons=[(s, s.title()) for s in SIZES])

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -68,11 +70,26 @@ def _message_id(value: Any) -> str:
     return value
 
 
+_READ_AT: ContextVar[datetime | None] = ContextVar("botkit_webhook_read_at", default=None)
+
+
+@contextmanager
+def read_at(now: datetime) -> Iterator[None]:
+    """Judge webhook timestamps against ``now`` (the app's clock) instead of the machine's,
+    so a sandbox whose clock was moved a day forward is not refused."""
+    token = _READ_AT.set(now)
+    try:
+        yield
+    finally:
+        _READ_AT.reset(token)
+
+
 def parse_timestamp(value: Any, *, now: datetime | None = None) -> datetime:
     """An ISO 8601 string (``Z``, an offset or none, read as UTC) to an aware UTC datetime.
 
     Raises :class:`PydanticCustomError` for anything else, and for instants before 2000 or more
-    than a day after ``now`` (default: the current time): no real webhook carries those.
+    than a day after ``now`` (default: the time set by :func:`read_at`, else the current time):
+    no real webhook carries those.
     """
     what = (
         "an ISO 8601 date-time such as 2020-01-01T14:00:00.000Z, after 2000 and not in the future"
@@ -89,7 +106,8 @@ def parse_timestamp(value: Any, *, now: datetime | None = None) -> datetime:
         parsed = parsed.astimezone(UTC)
     except OverflowError:
         raise expected(what) from None
-    if parsed < _EARLIEST or parsed > (now or datetime.now(UTC)) + _MAX_AHEAD:
+    reference = now or _READ_AT.get() or datetime.now(UTC)
+    if parsed < _EARLIEST or parsed > reference + _MAX_AHEAD:
         raise expected(what)
     return parsed
 

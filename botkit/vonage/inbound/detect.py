@@ -13,7 +13,9 @@ from typing import Any
 from botkit.errors import InvalidPayload, Problem
 from botkit.events import Event, EventKind, WebhookFormat
 from botkit.vonage.inbound import dispatch, messages_v0, messages_v1
-from botkit.vonage.inbound._common import require_object
+from botkit.vonage.inbound._common import read_at, require_object
+
+__all__ = ["detect", "parse_messages_webhook", "read_at"]
 
 _FORMAT_NAME = "Messages API"
 

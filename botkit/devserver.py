@@ -1,0 +1,192 @@
+"""``botkit dev``: the bot and a sandbox provider in one process, wired to each other.
+
+    sandbox (127.0.0.1:8090)  --signed webhooks-->  bot server (127.0.0.1:8080)
+            ^                                              |
+            +------------- Messages API sends -------------+
+
+The sandbox plays Vonage (it checks every send against the provider's rules) and serves the web
+chat and the inspector. Both share one clock, so moving the sandbox's clock a day forward moves
+the bot's too. The bot runs on the embedded memory store unless ``REDIS_URL`` is set; the store
+outlives reloads, so editing the bot's file keeps every conversation where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from botkit.bot import Bot
+from botkit.clock import OffsetClock
+from botkit.errors import ConfigError
+from botkit.events import Channel
+from botkit.log import get_logger
+from botkit.sandbox.pages import add_pages
+from botkit.sandbox.provider import create_sandbox_app
+from botkit.server import create_app
+from botkit.settings import Settings
+from botkit.store import open_store
+from botkit.store.base import Store
+from botkit.targets import load_bot_class
+
+log = get_logger("botkit.dev")
+
+SANDBOX_KEY = "abcd1234"  # the SMS API takes 8-character keys
+BOT_ADDRESSES = {
+    Channel.WHATSAPP: "447700900000",
+    Channel.SMS: "447700900000",
+    Channel.MMS: "14155550100",
+    Channel.MESSENGER: "107083064136738",
+    Channel.VIBER: "botkit-pizza",
+}
+
+
+@dataclass
+class DevServer:
+    """The bot at ``target`` (``module:Class``) and its sandbox, started by :meth:`start`."""
+
+    target: str
+    settings: Settings
+    host: str = "127.0.0.1"
+    port: int = 8080
+    sandbox_port: int = 8090
+    delays: tuple[float, float, float] = (0.2, 0.6, 1.5)
+    clock: OffsetClock = field(default_factory=OffsetClock)
+    bot_class: type[Bot[Any]] | None = None
+    _store: Store | None = None
+    _bot_runner: web.AppRunner | None = None
+    _sandbox_runner: web.AppRunner | None = None
+    _watcher: asyncio.Task[None] | None = None
+    _secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    _api_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+
+    @property
+    def bot_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://{self.host}:{self.sandbox_port}"
+
+    async def start(self, *, watch: bool = True) -> None:
+        """Start the sandbox and the bot; with ``watch``, reload the bot when its file changes."""
+        if self.settings.env == "production":
+            raise ConfigError(
+                "botkit dev runs a sandbox that plays the provider; it refuses to start with "
+                "BOTKIT_ENV=production"
+            )
+        self.bot_class = load_bot_class(self.target)
+        self._store = open_store(self.settings)
+        sandbox = create_sandbox_app(
+            clock=self.clock,
+            signature_secret=self._secret,
+            api_key=SANDBOX_KEY,
+            api_secret=self._api_secret,
+            inbound_url=f"{self.bot_url}/webhooks/inbound",
+            status_url=f"{self.bot_url}/webhooks/status",
+            delays=self.delays,
+            bot_addresses=BOT_ADDRESSES,
+            env=self.settings.env,
+        )
+        add_pages(
+            sandbox,
+            bot_name=self.bot_class.__name__,
+            bot_url=self.bot_url,
+            bot_addresses=BOT_ADDRESSES,
+        )
+        self._sandbox_runner = await _serve(sandbox, self.host, self.sandbox_port)
+        await self._start_bot()
+        if watch:
+            self._watcher = asyncio.create_task(self._watch())
+
+    def _bot_settings(self) -> Settings:
+        return self.settings.model_copy(
+            update={
+                "vonage_api_url": self.sandbox_url,
+                "vonage_sms_api_url": self.sandbox_url,
+                "vonage_api_key": SANDBOX_KEY,
+                "vonage_api_secret": _secret(self._api_secret),
+                "vonage_application_id": None,
+                "vonage_private_key": None,
+                "vonage_signature_secret": _secret(self._secret),
+            }
+        )
+
+    async def _start_bot(self) -> None:
+        assert self.bot_class is not None
+        assert self._store is not None
+        app = create_app(
+            self._bot_settings(), self.bot_class(), store=self._store, clock=self.clock
+        )
+        self._bot_runner = await _serve(app, self.host, self.port)
+
+    async def reload(self) -> None:
+        """Import the bot's module afresh and restart its server (the store stays)."""
+        module_name = self.target.partition(":")[0]
+        module = sys.modules.get(module_name)
+        try:
+            if module is not None:
+                importlib.reload(module)
+            self.bot_class = load_bot_class(self.target)
+        except Exception as exc:  # a half-edited file: keep the running bot
+            log.error("the bot did not reload; still running the last good version", error=str(exc))
+            return
+        if self._bot_runner is not None:
+            await self._bot_runner.cleanup()
+        await self._start_bot()
+        log.warning("bot reloaded", bot=self.target)
+
+    async def _watch(self, every: float = 0.5) -> None:
+        path = _module_file(self.target)
+        if path is None:
+            return
+        seen = path.stat().st_mtime
+        while True:
+            await asyncio.sleep(every)
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                continue
+            if mtime != seen:
+                seen = mtime
+                await self.reload()
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self._bot_runner is not None:
+            await self._bot_runner.cleanup()
+        if self._sandbox_runner is not None:
+            await self._sandbox_runner.cleanup()
+        if self._store is not None:
+            await self._store.close()
+
+
+async def _serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another port"
+        ) from None
+    return runner
+
+
+def _module_file(target: str) -> Path | None:
+    module = sys.modules.get(target.partition(":")[0])
+    file = getattr(module, "__file__", None)
+    return Path(file) if file else None
+
+
+def _secret(value: str) -> SecretStr:
+    return SecretStr(value)
