@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -127,7 +128,7 @@ def webhook(user: str, n: int) -> bytes:
             "message_uuid": str(uuid.uuid4()),
             "to": "447700900000",
             "from": user,
-            "timestamp": "2026-01-01T00:00:00Z",
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "message_type": "text",
             "text": f"hello {n}",
         }
@@ -206,7 +207,6 @@ def percentile(values: list[float], p: float) -> float:
 
 async def round_trips_per_turn(redis_url: str, turns: int) -> tuple[float, float]:
     """Drive the runtime in this process on Redis and read the store's own traffic counters."""
-    from datetime import UTC, datetime
 
     from botkit import Channel, Event, EventKind, Text, WebhookFormat
     from botkit.runtime import Runtime
