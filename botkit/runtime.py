@@ -122,6 +122,8 @@ class Runtime:
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
         self._parsed: dict[str, Event] = {}
+        self._in_hand: dict[str, int] = {}
+        """Conversations this process's workers hold, with how many workers (one, normally)."""
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -154,9 +156,17 @@ class Runtime:
     # --- working -----------------------------------------------------------------------------
 
     def _spawn(self, claim: Claim) -> None:
-        task = asyncio.create_task(self._work(claim), name=f"botkit:{claim.lease.key}")
+        key = claim.lease.key
+        task = asyncio.create_task(self._work(claim), name=f"botkit:{key}")
         self._workers.add(task)
+        self._in_hand[key] = self._in_hand.get(key, 0) + 1
         task.add_done_callback(self._workers.discard)
+        task.add_done_callback(lambda _: self._release(key))
+
+    def _release(self, key: str) -> None:
+        left = self._in_hand.pop(key, 1) - 1
+        if left > 0:
+            self._in_hand[key] = left
 
     async def _work(self, claim: Claim) -> None:
         lease = claim.lease
@@ -168,11 +178,11 @@ class Runtime:
             while current is not None:
                 if current.outbox:
                     records = await self._send_all(current.outbox)
-                    current = await self.store.ack(lease, len(current.outbox), records)
+                    current = await self._ack(lease, len(current.outbox), records)
                 elif current.event is not None:
                     current = await self._turn(current)
                 else:
-                    current = await self.store.ack(lease, 0)
+                    current = await self._ack(lease, 0, {})
         except LeaseLost:
             log.warning("lease lost: another worker took this conversation over", key=lease.key)
         except StoreUnavailable as exc:
@@ -236,9 +246,26 @@ class Runtime:
                 await self._status_update(claim.lease.key, event),
             ),
         )
-        return await self.store.ack(
-            claim.lease, len(replies), await self._send_all(outcome.replies)
-        )
+        return await self._ack(claim.lease, len(replies), await self._send_all(outcome.replies))
+
+    async def _ack(self, lease: Lease, sent: int, records: dict[str, str]) -> Claim | None:
+        """Mark sent messages sent. Messages that left must not leave again, so while the
+        store is away this keeps trying (bounded) instead of letting another worker resend
+        them; the store takes the lease back if nobody took it in the meantime."""
+        deadline = time.monotonic() + 4 * self.store.lease_seconds
+        delay = 0.05
+        while True:
+            try:
+                claim = await self.store.ack(lease, sent, records)
+            except StoreUnavailable as exc:
+                self.outage.failed(exc)
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.25)
+                continue
+            self.outage.ok()
+            return claim
 
     async def _status_update(self, key: str, event: Event) -> dict[str, str]:
         """The message record a status event changes, to commit with its turn."""
@@ -304,7 +331,7 @@ class Runtime:
         while True:
             await asyncio.sleep(self.sweep_interval * random.uniform(0.8, 1.2))
             try:
-                claims = await self.store.sweep(owner=self.owner)
+                claims = await self.store.sweep(owner=self.owner, skip=set(self._in_hand))
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
                 continue

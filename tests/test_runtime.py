@@ -169,3 +169,53 @@ async def test_statuses_update_the_message_record_and_never_regress(
     assert record.status is DeliveryStatus.READ
     assert [h.original for h in record.history] == ["submitted", "read", "delivered"]
     assert record.summary == "1:hello"
+
+
+async def test_a_reply_sent_just_before_redis_went_away_is_not_sent_again(
+    provider: ProviderStandIn, tmp_path: Any
+) -> None:
+    """Redis stops between the reply leaving and its ack: the worker keeps acking until Redis
+    is back, and the conversation is not taken over to send the reply a second time."""
+    from tests.conftest import RedisServer, _free_port, _spawn_redis
+
+    port = _free_port()
+    redis = RedisServer(f"redis://127.0.0.1:{port}/0", None, port, tmp_path)
+    redis.process = _spawn_redis(port, tmp_path, durable=True)
+    store = RedisStore.from_url(redis.url, lease_seconds=0.6, socket_timeout=1.0)
+    session = aiohttp.ClientSession()
+    inner = MessagesV1Transport(session, base_url=provider.url, api_key="k", api_secret="s")
+
+    class RedisDiesAfterSending:
+        restarted: asyncio.Task[None] | None = None
+
+        async def send(self, message: Any) -> Any:
+            receipt = await inner.send(message)
+            if self.restarted is None:
+                redis.stop()
+
+                async def back() -> None:
+                    await asyncio.sleep(1.5)  # past the 0.6 s lease
+                    redis.process = await asyncio.to_thread(
+                        _spawn_redis, port, tmp_path, durable=True
+                    )
+
+                self.restarted = asyncio.create_task(back())
+            return receipt
+
+    transport = RedisDiesAfterSending()
+    runtime = Runtime(LedgerBot(), store, transport, sweep_interval=0.1)
+    await runtime.start()
+    try:
+        await runtime.accept(text("once"))
+        await runtime.wait_idle(timeout=20)
+        assert transport.restarted is not None
+        await transport.restarted
+        await asyncio.sleep(1.5)  # several sweeps, past another lease
+        await runtime.wait_idle(timeout=20)
+        assert [s.text for s in provider.sent] == ["1:once"]
+    finally:
+        await runtime.close()
+        await store.close()
+        await session.close()
+        if redis.process is not None:
+            redis.process.kill()

@@ -29,7 +29,7 @@ The store never interprets events or replies: they are opaque strings to it.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from botkit.errors import BotkitError
@@ -142,7 +142,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def extend(self, lease: Lease) -> bool:
-        """Push the lease's expiry ``lease_seconds`` ahead; False when it was lost."""
+        """Push the lease's expiry ``lease_seconds`` ahead; False when another holder has it.
+        A lease that expired with nobody taking it since is taken back, as :meth:`ack` does."""
 
     @abc.abstractmethod
     async def commit(self, lease: Lease, turn: Turn) -> None:
@@ -157,8 +158,12 @@ class Store(abc.ABC):
     ) -> Claim | None:
         """Drop the ``sent`` oldest outbox entries and write ``messages`` (records of what was
         sent, by provider message id); then release the lease when inbox and outbox are empty
-        (returning None), else extend it and return what is next. Raises :class:`LeaseLost`
-        (nothing written) when the lease is no longer held."""
+        (returning None), else extend it and return what is next.
+
+        What was sent must be marked sent even when the store was away long enough for the
+        lease to expire: a lease that expired with nobody taking it since (its fence unchanged)
+        is taken back. Raises :class:`LeaseLost` (nothing written) when another holder took
+        the conversation in between."""
 
     @abc.abstractmethod
     async def messages(self, key: str) -> dict[str, str]:
@@ -166,9 +171,13 @@ class Store(abc.ABC):
         kept ``messages_seconds`` after their last write."""
 
     @abc.abstractmethod
-    async def sweep(self, *, owner: str, limit: int = 100) -> list[Claim]:
+    async def sweep(
+        self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
+    ) -> list[Claim]:
         """Find conversations whose work nobody is doing (their holder died, or a hand-over
-        was missed) and take their leases for ``owner``, at most ``limit``.
+        was missed) and take their leases for ``owner``, at most ``limit``. Conversations in
+        ``skip`` (the caller is still working on them, say through a store outage that let
+        their lease expire) are left alone and looked at again a lease later.
 
         Every accepted event marks its conversation as due a little after a lease would have
         expired; a sweep claims due conversations that have work and no lease, forgets those

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from botkit.store.base import (
@@ -152,6 +152,19 @@ class MemoryStore(Store):
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
         return conversation
 
+    def _held_or_unmoved(self, lease: Lease, now: float) -> _Conversation:
+        """The conversation when ``lease`` is held, or expired with nobody taking it since
+        (the fence has not moved): then the lease is taken back."""
+        conversation = self._peek(lease.key, now)
+        if (
+            conversation is not None
+            and conversation.token is None
+            and conversation.fence == lease.fence
+        ):
+            conversation.token = lease.token
+            conversation.lease_expires = now + self.lease_seconds
+        return self._held(lease, now)
+
     # --- the contract ------------------------------------------------------------------------
 
     async def accept(self, key: str, dedup_key: str, event: str, *, owner: str) -> Accepted:
@@ -183,10 +196,11 @@ class MemoryStore(Store):
         return self._take(key, conversation, owner, now)
 
     async def extend(self, lease: Lease) -> bool:
-        """Move the lease's expiry ``lease_seconds`` from now; False if it is not held."""
+        """Move the lease's expiry ``lease_seconds`` from now; take it back if it expired with
+        nobody taking it since; False if another holder has it."""
         now = self._now()
         try:
-            conversation = self._held(lease, now)
+            conversation = self._held_or_unmoved(lease, now)
         except LeaseLost:
             return False
         conversation.lease_expires = now + self.lease_seconds
@@ -210,10 +224,11 @@ class MemoryStore(Store):
         self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
     ) -> Claim | None:
         """Drop ``sent`` outbox entries and write ``messages``; release the lease and return
-        None when nothing is left, else extend it and return what is next. Raises
-        :class:`LeaseLost` (nothing written) when the lease is not held."""
+        None when nothing is left, else extend it and return what is next. A lease that expired
+        without anyone taking it since is taken back (what was sent must not be sent again).
+        Raises :class:`LeaseLost` (nothing written) when another holder came in between."""
         now = self._now()
-        conversation = self._held(lease, now)
+        conversation = self._held_or_unmoved(lease, now)
         for _ in range(min(max(sent, 0), len(conversation.outbox))):
             conversation.outbox.popleft()
         conversation.write_messages(messages or {}, now + self.messages_seconds)
@@ -224,7 +239,9 @@ class MemoryStore(Store):
         conversation.lease_expires = now + self.lease_seconds
         return self._work(lease, conversation)
 
-    async def sweep(self, *, owner: str, limit: int = 100) -> list[Claim]:
+    async def sweep(
+        self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
+    ) -> list[Claim]:
         """Claim due conversations with work and a free lease, look again later at leased
         ones (due ``grace_seconds`` after their lease expires) and forget idle ones."""
         now = self._now()
@@ -232,7 +249,9 @@ class MemoryStore(Store):
         claims: list[Claim] = []
         for _, key in due[:limit]:
             conversation = self._peek(key, now)
-            if conversation is not None and conversation.token is not None:
+            if key in skip:
+                self._due[key] = now + self.lease_seconds + self.grace_seconds
+            elif conversation is not None and conversation.token is not None:
                 self._due[key] = conversation.lease_expires + self.grace_seconds
             elif conversation is not None and conversation.has_work():
                 claims.append(self._take(key, conversation, owner, now))

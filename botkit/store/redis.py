@@ -19,7 +19,7 @@ and dedup. An idle conversation leaves only its record once its dedup window is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import unquote
@@ -158,7 +158,14 @@ _ACK: Final = (
 -- KEYS: record, inbox, outbox, lease, messages.
 -- ARGV: token, fence, sent, lease_ms, messages_ms, then (id, json) pairs.
 -- Reply {0} lost, {1} released, {2, work...} next.
-if redis.call('GET', KEYS[4]) ~= ARGV[1] then
+-- A lease that expired with nobody taking it since (the fence has not moved) is taken back:
+-- what was sent must be marked sent, or it would go again.
+local holder = redis.call('GET', KEYS[4])
+if not holder and redis.call('HGET', KEYS[1], 'f') == ARGV[2] then
+  redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[4])
+  holder = ARGV[1]
+end
+if holder ~= ARGV[1] then
   return {0}
 end
 local sent = tonumber(ARGV[3])
@@ -176,8 +183,14 @@ return work({2}, ARGV[1], tonumber(ARGV[2]))
 )
 
 _EXTEND: Final = """
--- KEYS: lease. ARGV: token, lease_ms.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+-- KEYS: lease, record. ARGV: token, lease_ms, fence. A lease that expired with nobody taking
+-- it since (the fence has not moved: the store was away, not a rival) is taken back.
+local holder = redis.call('GET', KEYS[1])
+if not holder and redis.call('HGET', KEYS[2], 'f') == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder ~= ARGV[1] then
   return 0
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -547,9 +560,11 @@ class RedisStore(Store):
         return self._work(key, reply, 1) if reply[0] == 2 else None
 
     async def extend(self, lease: Lease) -> bool:
-        """Move the lease's expiry ``lease_seconds`` from now; False if it is not held."""
-        lease_key = self._keys(lease.key)[3]
-        return bool(await self._eval(self._extend, [lease_key], [lease.token, self._lease_ms]))
+        """Move the lease's expiry ``lease_seconds`` from now; take it back if it expired with
+        nobody taking it since; False if another holder has it."""
+        record_key, _, _, lease_key = self._keys(lease.key)
+        args = [lease.token, self._lease_ms, lease.fence]
+        return bool(await self._eval(self._extend, [lease_key, record_key], args))
 
     async def commit(self, lease: Lease, turn: Turn) -> None:
         """One script: check the lease, write the record, pop the oldest event, append the
@@ -582,9 +597,10 @@ class RedisStore(Store):
     async def ack(
         self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
     ) -> Claim | None:
-        """One script: check the lease, drop ``sent`` outbox entries, write ``messages``, then
-        release the lease and return None when nothing is left, else extend it and return what
-        is next. Raises :class:`LeaseLost` (nothing written) when the lease is not held."""
+        """One script: check the lease (or take it back if it expired and nobody took it
+        since), drop ``sent`` outbox entries, write ``messages``, then release the lease and
+        return None when nothing is left, else extend it and return what is next. Raises
+        :class:`LeaseLost` (nothing written) when another holder came in between."""
         args = [
             lease.token,
             lease.fence,
@@ -598,16 +614,25 @@ class RedisStore(Store):
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
         return self._work(lease.key, reply, 1) if reply[0] == 2 else None
 
-    async def sweep(self, *, owner: str, limit: int = 100) -> list[Claim]:
-        """Read up to ``limit`` due conversations, try to claim each, then in one script on
-        the due index: make claimed and still-leased ones due again after their lease, and
-        forget idle ones unless an accept has marked them since they were read.
+    async def sweep(
+        self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
+    ) -> list[Claim]:
+        """Read up to ``limit`` due conversations, try to claim each (but those in ``skip``),
+        then in one script on the due index: make claimed, skipped and still-leased ones due
+        again after a lease, and forget idle ones unless an accept has marked them since they
+        were read.
 
         Three round trips when something is due, one otherwise. If the last one fails, the
         claims taken are not returned; their leases expire and a later sweep retakes them.
         """
         found = await self._eval(self._due_read, [self._due], [limit])
         members, scores = found[0::2], found[1::2]
+        later = [m for m in members if _untag(m) in skip]
+        if later:
+            kept = [(m, sc) for m, sc in zip(members, scores, strict=True) if m not in later]
+            members, scores = [m for m, _ in kept], [sc for _, sc in kept]
+            again = [x for m in later for x in ("t", m, self._lease_ms + self._grace_ms)]
+            await self._eval(self._due_set, [self._due], again)
         if not members:
             return []
         args = [owner, self._lease_ms, self._idle_ms]

@@ -236,12 +236,28 @@ async def test_extend_keeps_the_lease_past_its_first_expiry(backend: Backend) ->
     assert await drain(store, claim) == ["e1", "e2"]
 
 
-async def test_extend_fails_once_the_lease_is_gone(backend: Backend) -> None:
+async def test_extend_fails_once_another_holder_took_the_lease(backend: Backend) -> None:
     store = backend.make()
     claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
     assert claim is not None
     await backend.advance(LEASE)
+    assert await backend.another(store).claim(KEY, owner="b") is not None
     assert not await store.extend(claim.lease)
+
+
+async def test_an_expired_lease_nobody_took_is_taken_back(backend: Backend) -> None:
+    """The store was away (or the holder slow) past the lease, and no one else came: the holder
+    keeps its turn, so what it already sent is marked sent instead of going again."""
+    store = backend.make()
+    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    assert claim is not None
+    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("reply",)))
+    await backend.advance(LEASE)
+    assert await store.extend(claim.lease)
+    await backend.advance(LEASE)
+    assert await store.ack(claim.lease, 1, {"uuid-1": "{}"}) is None
+    assert await store.messages(KEY) == {"uuid-1": "{}"}
+    assert await backend.another(store).claim(KEY, owner="b") is None, "nothing left to resend"
 
 
 # --- commit and ack ------------------------------------------------------------------------------
@@ -300,10 +316,10 @@ async def test_ack_of_a_lost_lease_drops_nothing(backend: Backend) -> None:
     assert claim is not None
     await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("r1", "r2")))
     await backend.advance(LEASE)
+    taken = await backend.another(store).claim(KEY, owner="b")
+    assert taken is not None
     with pytest.raises(LeaseLost):
         await store.ack(claim.lease, 2)
-    taken = await store.claim(KEY, owner="b")
-    assert taken is not None
     assert taken.outbox == ("r1", "r2")
     assert taken.event is None
 
