@@ -26,14 +26,7 @@ from aiohttp.test_utils import TestServer
 
 from botkit.events import Channel
 from botkit.server import RUNTIME
-
-_WIRE = {
-    Channel.WHATSAPP: "whatsapp",
-    Channel.MESSENGER: "messenger",
-    Channel.VIBER: "viber_service",
-    Channel.SMS: "sms",
-    Channel.MMS: "mms",
-}
+from botkit.vonage.outbound.messages_v1 import WIRE_CHANNEL
 
 DEFAULT_BOT_ADDRESS = {
     Channel.WHATSAPP: "447700900000",
@@ -180,14 +173,14 @@ class Chat:
             "from": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
             "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "status": status,
-            "channel": _WIRE[self.channel],
+            "channel": WIRE_CHANNEL[self.channel],
         }
         return await self._post("/webhooks/status", payload)
 
     async def send(self, message_type: str, fields: dict[str, Any]) -> list[Sent]:
         """Post any v1 inbound message of this user's; return the bot's replies to it."""
         payload = {
-            "channel": _WIRE[self.channel],
+            "channel": WIRE_CHANNEL[self.channel],
             "message_uuid": str(uuid.uuid4()),
             "to": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
             "from": self.user,

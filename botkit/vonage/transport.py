@@ -32,7 +32,7 @@ import aiohttp
 
 from botkit.clock import Clock
 from botkit.errors import BotkitError, ConfigError
-from botkit.events import Channel, Text
+from botkit.events import Text
 from botkit.outbound import Outbound
 from botkit.ratelimit import ChannelLimiter
 from botkit.settings import SmsSignatureMethod
@@ -47,6 +47,7 @@ from botkit.vonage.errors import (
     from_response,
     from_sms_status,
 )
+from botkit.vonage.outbound.messages_v1 import WIRE_CHANNEL
 
 __all__ = [
     "BodyBuilder",
@@ -457,15 +458,6 @@ class MessagesV1Transport(MessagesTransport):
         return Prepared(message, message.effective_client_ref, _build(_text_body, message))
 
 
-_WIRE_CHANNEL = {
-    Channel.WHATSAPP: "whatsapp",
-    Channel.MESSENGER: "messenger",
-    Channel.VIBER: "viber_service",
-    Channel.SMS: "sms",
-    Channel.MMS: "mms",
-}
-
-
 def _text_body(message: Outbound) -> dict[str, Any]:
     if not isinstance(message.content, Text):
         raise UnsendableMessage(f"this transport sends text only, not {message.content.type}")
@@ -475,7 +467,7 @@ def _text_body(message: Outbound) -> dict[str, Any]:
         text = f"{text}\n{options}"
     body = {
         "message_type": "text",
-        "channel": _WIRE_CHANNEL[message.channel],
+        "channel": WIRE_CHANNEL[message.channel],
         "to": message.to,
         "from": message.sender,
         "text": text,
