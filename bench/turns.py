@@ -212,11 +212,12 @@ async def round_trips_per_turn(redis_url: str, turns: int) -> tuple[float, float
     from botkit.runtime import Runtime
     from botkit.store.redis import RedisStore
     from botkit.testing import ProviderStandIn
-    from botkit.vonage.transport import MessagesV1Transport
+    from botkit.vonage.auth import BasicAuth
+    from botkit.vonage.transport import MessagesTransport
 
     store = RedisStore.from_url(redis_url, prefix="rt")
     async with ProviderStandIn() as provider, aiohttp.ClientSession() as session:
-        transport = MessagesV1Transport(session, base_url=provider.url, api_key="k", api_secret="s")
+        transport = MessagesTransport(session, base_url=provider.url, auth=BasicAuth("k", "s"))
         runtime = Runtime(CountingEchoBot(), store, transport)
         store.traffic.reset()
         for n in range(turns):

@@ -38,15 +38,15 @@ from pydantic import BaseModel, ValidationError
 
 from botkit.channels.errors import ChannelRuleError
 from botkit.channels.rules import Facts, apply_rules, resolve_numbered_reply
-from botkit.context import Context, User
+from botkit.context import Context
 from botkit.errors import BotkitError
 from botkit.events import ButtonReply, Channel, Event, EventKind, Text
-from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec, on
+from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec
 from botkit.log import get_logger
 from botkit.machine import BotMachine, Callback, InvalidTrigger, TransitionSpec
 from botkit.outbound import Outbound, Template
 
-__all__ = ["Bot", "BotDefinitionError", "Context", "TurnOutcome", "User", "on"]
+__all__ = ["Bot", "BotDefinitionError", "TurnOutcome"]
 
 log = get_logger("botkit.bot")
 
@@ -478,14 +478,3 @@ def _describe(event: Event) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).splitlines()
     return text[0][:200] if text else type(exc).__name__
-
-
-def user_of(event: Event) -> User:
-    """The user an event is about."""
-    if event.user is None:
-        raise LookupError("this event names no user")
-    return User(event.channel, event.user)
-
-
-# Re-exported for `from botkit.bot import on`.
-_ = on

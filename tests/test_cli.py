@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import sys
 from pathlib import Path
 
@@ -15,17 +14,10 @@ import pytest
 from botkit.cli import load_bot_class, main
 from botkit.errors import ConfigError
 from botkit.testing import ProviderStandIn
-from tests.conftest import basic
+from tests.conftest import _free_port, basic
 from tests.test_server import now_iso
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
@@ -44,7 +36,7 @@ async def wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
 
 
 async def test_serve_echo_bot_answers_a_whatsapp_text(provider: ProviderStandIn) -> None:
-    port = free_port()
+    port = _free_port()
     env = {
         **os.environ,
         "PORT": str(port),
@@ -94,7 +86,7 @@ async def test_serve_echo_bot_answers_a_whatsapp_text(provider: ProviderStandIn)
 
 
 async def test_port_flag_beats_the_environment(provider: ProviderStandIn) -> None:
-    port = free_port()
+    port = _free_port()
     env = {**os.environ, "PORT": "1", "BOTKIT_HOST": "127.0.0.1"}
     process = await asyncio.create_subprocess_exec(
         sys.executable,

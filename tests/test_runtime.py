@@ -20,7 +20,8 @@ from botkit.store.base import Store
 from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
-from botkit.vonage.transport import MessagesV1Transport
+from botkit.vonage.auth import BasicAuth
+from botkit.vonage.transport import MessagesTransport
 from tests.ledger import LedgerBot
 
 
@@ -44,7 +45,7 @@ async def runtime_for(store: Store, provider: ProviderStandIn) -> AsyncIterator[
     runtimes: list[Runtime] = []
 
     async def make(**kwargs: Any) -> Runtime:
-        transport = MessagesV1Transport(session, base_url=provider.url, api_key="k", api_secret="s")
+        transport = MessagesTransport(session, base_url=provider.url, auth=BasicAuth("k", "s"))
         runtime = Runtime(LedgerBot(), store, transport, sweep_interval=0.2, **kwargs)
         await runtime.start()
         runtimes.append(runtime)
@@ -183,7 +184,7 @@ async def test_a_reply_sent_just_before_redis_went_away_is_not_sent_again(
     redis.process = _spawn_redis(port, tmp_path, durable=True)
     store = RedisStore.from_url(redis.url, lease_seconds=0.6, socket_timeout=1.0)
     session = aiohttp.ClientSession()
-    inner = MessagesV1Transport(session, base_url=provider.url, api_key="k", api_secret="s")
+    inner = MessagesTransport(session, base_url=provider.url, auth=BasicAuth("k", "s"))
 
     class RedisDiesAfterSending:
         restarted: asyncio.Task[None] | None = None

@@ -32,11 +32,10 @@ import aiohttp
 
 from botkit.clock import Clock
 from botkit.errors import BotkitError, ConfigError
-from botkit.events import Text
 from botkit.outbound import Outbound
 from botkit.ratelimit import ChannelLimiter
 from botkit.settings import SmsSignatureMethod
-from botkit.vonage.auth import Authenticator, BasicAuth
+from botkit.vonage.auth import Authenticator
 from botkit.vonage.errors import (
     MalformedResponse,
     ProviderError,
@@ -47,12 +46,10 @@ from botkit.vonage.errors import (
     from_response,
     from_sms_status,
 )
-from botkit.vonage.outbound.messages_v1 import WIRE_CHANNEL
 
 __all__ = [
     "BodyBuilder",
     "MessagesTransport",
-    "MessagesV1Transport",
     "ParamsBuilder",
     "Prepared",
     "PreparingTransport",
@@ -428,53 +425,6 @@ class RateLimitedTransport:
 
     async def send(self, message: Outbound) -> SendReceipt:
         return await self.deliver(self.prepare(message))
-
-
-class MessagesV1Transport(MessagesTransport):
-    """The Messages API v1 with Basic authentication, sending text only (offered choices as
-    numbered lines). Kept for the callers written before :class:`MessagesTransport`; new code
-    builds a :class:`MessagesTransport` with :func:`~botkit.vonage.auth.choose_auth`."""
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        base_url: str,
-        api_key: str,
-        api_secret: str,
-        timeout: float = 10.0,
-    ) -> None:
-        super().__init__(
-            session,
-            base_url=base_url,
-            auth=BasicAuth(api_key, api_secret),
-            version="v1",
-            timeout=timeout,
-            body=_text_body,
-        )
-
-    def prepare(self, message: Outbound) -> Prepared:
-        # The body carries client_ref only when the bot set one, as it always did.
-        return Prepared(message, message.effective_client_ref, _build(_text_body, message))
-
-
-def _text_body(message: Outbound) -> dict[str, Any]:
-    if not isinstance(message.content, Text):
-        raise UnsendableMessage(f"this transport sends text only, not {message.content.type}")
-    text = message.content.text
-    if message.buttons:
-        options = "\n".join(f"{n}. {b.title}" for n, b in enumerate(message.buttons, 1))
-        text = f"{text}\n{options}"
-    body = {
-        "message_type": "text",
-        "channel": WIRE_CHANNEL[message.channel],
-        "to": message.to,
-        "from": message.sender,
-        "text": text,
-    }
-    if message.client_ref:
-        body["client_ref"] = message.client_ref
-    return body
 
 
 def _default_body(version: Literal["v1", "v0.1"]) -> BodyBuilder:

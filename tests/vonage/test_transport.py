@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from botkit.events import Channel, Image, Text
+from botkit.events import Channel, Text
 from botkit.outbound import Button, Outbound
 from botkit.ratelimit import ChannelLimiter
 from botkit.vonage.auth import BasicAuth, OAuth2ClientCredentials
@@ -26,7 +26,6 @@ from botkit.vonage.errors import (
     PaymentRequired,
     ProviderError,
     ProviderUnavailable,
-    SendError,
     Throttled,
     TimedOut,
     Unauthorized,
@@ -37,7 +36,6 @@ from botkit.vonage.outbound import messages_v0, messages_v1
 from botkit.vonage.signing import sms_signature
 from botkit.vonage.transport import (
     MessagesTransport,
-    MessagesV1Transport,
     RateLimitedTransport,
     RetryingTransport,
     SendReceipt,
@@ -485,28 +483,6 @@ async def test_connections_are_reused(session: aiohttp.ClientSession, provider: 
     assert len(provider.seen) == 20
     assert provider.connections < len(provider.seen)
     assert provider.connections <= 10
-
-
-async def test_the_old_v1_transport_still_sends_text_with_numbered_choices(
-    session: aiohttp.ClientSession, provider: Provider
-) -> None:
-    transport = MessagesV1Transport(
-        session, base_url=provider.url, api_key="key", api_secret="secret"
-    )
-    message = whatsapp("Size?").model_copy(
-        update={"buttons": (Button(id="s", title="Small"), Button(id="l", title="Large"))}
-    )
-    assert (await transport.send(message)).message_id == "uuid-1"
-    assert provider.seen[0].body == {
-        "message_type": "text",
-        "channel": "whatsapp",
-        "to": "447700900001",
-        "from": "447700900000",
-        "text": "Size?\n1. Small\n2. Large",
-    }
-    image = whatsapp().model_copy(update={"content": Image(url="https://example.com/a.png")})
-    with pytest.raises(SendError, match="text only"):
-        await transport.send(image)
 
 
 async def test_a_plain_transport_is_retried_with_a_pinned_client_ref(fake: FakeTime) -> None:
