@@ -344,3 +344,28 @@ class Event(_Model):
         if isinstance(self.content, ButtonReply):
             return self.content.title
         return None
+
+    def private_texts(self) -> list[str]:
+        """The strings of this event that quote the user or name them other than by number:
+        every text of its content (texts, captions, titles, names) and a user id that is not a
+        phone number. Logs hide them (see :func:`botkit.log.private`)."""
+        found: list[str] = []
+        if self.user and not self.user.isdigit():
+            found.append(self.user)
+        if self.profile_name:
+            found.append(self.profile_name)
+        if self.content is not None:
+            _strings(self.content.model_dump(), found)
+        return found
+
+
+def _strings(value: Any, found: list[str]) -> None:
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key != "type":  # the content's kind, not the user's words
+                _strings(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, found)

@@ -29,7 +29,7 @@ from typing import Literal
 from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
 from botkit.events import Channel, Event, EventKind
-from botkit.log import get_logger
+from botkit.log import get_logger, keep_private
 from botkit.outbound import Outbound
 from botkit.records import MessageRecord
 from botkit.store.base import Claim, Lease, LeaseLost, Record, Store, StoreUnavailable, Turn
@@ -198,6 +198,7 @@ class Runtime:
     async def _turn(self, claim: Claim) -> Claim | None:
         assert claim.event is not None
         event = self._parsed.pop(claim.event, None) or Event.model_validate_json(claim.event)
+        keep_private(event.private_texts())
         record = claim.record
         facts = replace(
             self.bot.facts_for(event, last_inbound_at=record.last_inbound_at, now=self.clock.now()),

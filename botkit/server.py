@@ -30,7 +30,7 @@ from botkit.clock import Clock, SystemClock
 from botkit.errors import InvalidPayload, Problem, SignatureError
 from botkit.events import Channel, Event
 from botkit.inspector import inspector_app
-from botkit.log import get_logger
+from botkit.log import get_logger, private
 from botkit.runtime import Runtime
 from botkit.settings import Settings
 from botkit.store import open_store
@@ -201,7 +201,11 @@ async def sms_dlr(request: web.Request) -> web.Response:
 
 
 async def _accept(request: web.Request, event: Event) -> web.Response:
-    with bound_contextvars(message_id=event.message_id, channel=event.channel.value):
+    with (
+        bound_contextvars(message_id=event.message_id, channel=event.channel.value),
+        private(event.private_texts()),
+    ):
+        log.debug("webhook content", user=event.user, text=event.text)
         new = await request.app[RUNTIME].accept(event)
         log.info(
             "webhook accepted" if new else "webhook was a duplicate delivery",

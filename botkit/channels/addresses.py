@@ -33,16 +33,6 @@ TERRITORY_NAMES = {
 """Names for the territories some channel does not serve."""
 
 
-def mask(address: str) -> str:
-    """``address`` with all but its first two and last two characters hidden: ``44********00``.
-
-    Addresses of four characters or fewer are hidden whole.
-    """
-    if len(address) <= 4:
-        return "*" * len(address)
-    return address[:2] + "*" * (len(address) - 4) + address[-2:]
-
-
 @functools.lru_cache(maxsize=65536)
 def normalise_number(raw: str) -> str | None:
     """The E.164 digits (no ``+``) of a phone number in international form, or None.

@@ -10,7 +10,6 @@ from __future__ import annotations
 from botkit.channels.addresses import (
     TERRITORY_NAMES,
     looks_like_number,
-    mask,
     normalise,
     territory_of,
 )
@@ -26,6 +25,7 @@ from botkit.channels.facts import Facts, Media, Stage, each_message
 from botkit.channels.templates import match_template
 from botkit.channels.words import ADDRESS_FORMS, NOUNS, hours
 from botkit.events import Text
+from botkit.masking import mask
 from botkit.outbound import Custom, Outbound, Template, WhatsAppOptions
 
 # --- 1. addresses --------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import pytest
 
 from botkit.channels.addresses import (
     looks_like_number,
-    mask,
     normalise,
     normalise_number,
     normalise_sender_id,
@@ -37,12 +36,6 @@ def test_numbers_become_e164_digits(written: str) -> None:
 )
 def test_what_is_not_an_international_number_is_refused(written: str) -> None:
     assert normalise_number(written) is None
-
-
-def test_mask_keeps_only_the_ends() -> None:
-    assert mask("447700900000") == "44********00"
-    assert mask("1234") == "****"
-    assert mask("") == ""
 
 
 @pytest.mark.parametrize(
