@@ -1,10 +1,27 @@
 """botkit: conversational bots on WhatsApp, Messenger, Viber and SMS through the Vonage APIs.
 
-The names below are the public API; everything else is internal and may change.
+The names below are the public API; everything else is internal and may change. A bot needs
+nothing else: its class (:class:`Bot`, :data:`on`, :class:`Context`), what arrives
+(:class:`Event` and its content types), what it sends (:class:`Outbound`, :class:`Template`,
+the per-channel options), what the channel rules answer (:class:`Plan`, or a
+:class:`ChannelRuleError`), the clock, and the app to run it in (:func:`create_app`).
+Test helpers are in :mod:`botkit.testing`.
 """
 
-from botkit.bot import Bot, BotDefinitionError
+from botkit.bot import Bot
+from botkit.channels.errors import (
+    ChannelRuleError,
+    CountryNotSupported,
+    InvalidAddress,
+    RecipientNotAllowed,
+    TooLong,
+    UnsupportedOnChannel,
+    WindowClosed,
+)
+from botkit.channels.rules import Plan
+from botkit.clock import Clock, OffsetClock, SystemClock
 from botkit.context import Context, NotAwaited, User
+from botkit.definition import BotDefinitionError
 from botkit.errors import BotkitError, ConfigError, InvalidPayload, SignatureError
 from botkit.events import (
     Audio,
@@ -17,21 +34,43 @@ from botkit.events import (
     EventKind,
     File,
     Image,
+    InboundTemplate,
     Location,
     MultiPart,
     Order,
+    OrderItem,
     ProviderError,
     Reaction,
+    ReplyContext,
+    SmsInfo,
+    StatusInfo,
     Sticker,
-    Template,
     Text,
     Unsupported,
+    Usage,
     Video,
     WebhookFormat,
+    WorkflowInfo,
+    WorkflowMessage,
 )
 from botkit.handlers import on
 from botkit.machine import InvalidTrigger
-from botkit.outbound import Button, Outbound
+from botkit.outbound import (
+    Button,
+    Choices,
+    ChoiceStyle,
+    Custom,
+    MessengerOptions,
+    Outbound,
+    OutboundContent,
+    SmsOptions,
+    Template,
+    ViberAction,
+    ViberOptions,
+    WhatsAppOptions,
+)
+from botkit.server import create_app
+from botkit.settings import Settings, load_settings
 
 __all__ = [
     "Audio",
@@ -41,31 +80,62 @@ __all__ = [
     "Button",
     "ButtonReply",
     "Channel",
+    "ChannelRuleError",
+    "ChoiceStyle",
+    "Choices",
+    "Clock",
     "ConfigError",
     "Contact",
     "Content",
     "Context",
+    "CountryNotSupported",
+    "Custom",
     "DeliveryStatus",
     "Event",
     "EventKind",
     "File",
     "Image",
+    "InboundTemplate",
+    "InvalidAddress",
     "InvalidPayload",
     "InvalidTrigger",
     "Location",
+    "MessengerOptions",
     "MultiPart",
     "NotAwaited",
+    "OffsetClock",
     "Order",
+    "OrderItem",
     "Outbound",
+    "OutboundContent",
+    "Plan",
     "ProviderError",
     "Reaction",
+    "RecipientNotAllowed",
+    "ReplyContext",
+    "Settings",
     "SignatureError",
+    "SmsInfo",
+    "SmsOptions",
+    "StatusInfo",
     "Sticker",
+    "SystemClock",
     "Template",
     "Text",
+    "TooLong",
     "Unsupported",
+    "UnsupportedOnChannel",
+    "Usage",
     "User",
+    "ViberAction",
+    "ViberOptions",
     "Video",
     "WebhookFormat",
+    "WhatsAppOptions",
+    "WindowClosed",
+    "WorkflowInfo",
+    "WorkflowMessage",
+    "create_app",
+    "load_settings",
     "on",
 ]

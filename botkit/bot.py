@@ -18,9 +18,11 @@ handlers as async methods decorated with :data:`~botkit.on`::
         async def size(self, ctx: Context[Order]) -> None:
             ctx.data.size = ctx.event.content.id
 
-The class is checked when Python creates it: a handler bound to a state the class does not
-have, a ``then`` naming a trigger that does not exist, an ``on_enter_<state>`` for an unknown
-state all raise :class:`BotDefinitionError` naming the file and line to fix.
+The class is checked when Python creates it (:mod:`botkit.definition`): a handler bound to a
+state the class does not have, a ``then`` naming a trigger that does not exist, an
+``on_enter_<state>`` for an unknown state, a class setting of the wrong kind (a ``templates``
+value that is not a :class:`~botkit.Template`, say) all raise :class:`BotDefinitionError`
+naming the file and line to fix.
 
 One turn (what happens to one event) is :meth:`Bot.take_turn`; the runtime saves its outcome.
 """
@@ -29,7 +31,6 @@ from __future__ import annotations
 
 import json
 import time
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
@@ -39,22 +40,18 @@ from pydantic import BaseModel, ValidationError
 from botkit.channels.errors import ChannelRuleError
 from botkit.channels.rules import Facts, apply_rules, resolve_numbered_reply
 from botkit.context import Context
-from botkit.errors import BotkitError
+from botkit.definition import ClassSite, class_site, define
 from botkit.events import ButtonReply, Channel, Event, EventKind, Text
-from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec
+from botkit.handlers import HandlerSpec
 from botkit.log import get_logger
-from botkit.machine import BotMachine, Callback, InvalidTrigger, TransitionSpec
+from botkit.machine import BotMachine, InvalidTrigger, TransitionSpec
 from botkit.outbound import Outbound, Template
 
-__all__ = ["Bot", "BotDefinitionError", "TurnOutcome"]
+__all__ = ["Bot", "TurnOutcome"]
 
 log = get_logger("botkit.bot")
 
 DataT = TypeVar("DataT")
-
-
-class BotDefinitionError(BotkitError):
-    """A bot class that cannot work as written; the message names the line to fix."""
 
 
 @dataclass
@@ -153,12 +150,15 @@ class Bot(Generic[DataT]):
     data_model: ClassVar[type[BaseModel] | None] = None
     machine: ClassVar[BotMachine]
     _specs: ClassVar[tuple[HandlerSpec, ...]] = ()
+    _defined_at: ClassVar[ClassSite | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.data_model = _data_model(cls)
-        cls._specs = _collect_specs(cls)
-        cls.machine = _build_machine(cls)
+        cls._defined_at = class_site()
+        definition = define(cls, Bot, cls._defined_at)
+        cls.data_model = definition.data_model
+        cls._specs = definition.specs
+        cls.machine = definition.machine
 
     # --- loading and saving the conversation's data ----------------------------------------
 
@@ -351,120 +351,6 @@ class Bot(Generic[DataT]):
     def mermaid(cls, current: str | None = None) -> str:
         """The bot's state machine as a Mermaid ``stateDiagram-v2``."""
         return cls.machine.mermaid(title=cls.__name__, current=current)
-
-
-# --- class construction ------------------------------------------------------------------------
-
-
-def _data_model(cls: type) -> type[BaseModel] | None:
-    for base in getattr(cls, "__orig_bases__", ()):
-        if typing.get_origin(base) is Bot:
-            (arg,) = typing.get_args(base)
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                return arg
-            return None
-    inherited: type[BaseModel] | None = getattr(cls, "data_model", None)
-    return inherited
-
-
-def _collect_specs(cls: type) -> tuple[HandlerSpec, ...]:
-    specs: list[HandlerSpec] = []
-    seen: set[str] = set()
-    for klass in cls.__mro__:
-        for name, value in vars(klass).items():
-            if name in seen:
-                continue
-            seen.add(name)
-            specs.extend(getattr(value, SPEC_ATTRIBUTE, ()))
-    return tuple(specs)
-
-
-def _where(cls: type, name: str) -> str:
-    for klass in cls.__mro__:
-        if name in vars(klass):
-            spec = getattr(vars(klass)[name], SPEC_ATTRIBUTE, ())
-            if spec:
-                return str(spec[0].where)
-            code = getattr(vars(klass)[name], "__code__", None)
-            if code is not None:
-                return f"{code.co_filename}:{code.co_firstlineno}"
-    return cls.__qualname__
-
-
-def _build_machine(cls: type[Bot[Any]]) -> BotMachine:
-    name = cls.__name__
-    states = list(cls.states)
-    if not states or not all(isinstance(s, str) and s for s in states):
-        raise BotDefinitionError(f"{name}.states must be a non-empty list of state names")
-    if len(set(states)) != len(states):
-        raise BotDefinitionError(f"{name}.states lists a state twice: {states}")
-    initial = cls.initial or states[0]
-    if initial not in states:
-        raise BotDefinitionError(f"{name}.initial {initial!r} is not one of {name}.states")
-
-    def check_state(state: str, what: str) -> None:
-        if state not in states:
-            raise BotDefinitionError(
-                f"{what}: state {state!r} is not one of {name}.states: {', '.join(states)}"
-            )
-
-    triggers: dict[str, set[str]] = {}
-    for transition in cls.transitions:
-        spec = (
-            transition
-            if isinstance(transition, dict)
-            else dict(zip(("trigger", "source", "dest"), transition, strict=False))
-        )
-        trigger, source, dest = spec.get("trigger"), spec.get("source"), spec.get("dest")
-        shown = transition if isinstance(transition, dict) else list(transition)
-        where = f"{name}.transitions entry {shown}"
-        if not isinstance(trigger, str) or not trigger:
-            raise BotDefinitionError(f"{where}: needs a trigger name")
-        sources = states if source == "*" else [source] if isinstance(source, str) else source
-        for s in sources or []:
-            check_state(s, where)
-        if dest is not None and dest != "=":
-            check_state(dest, where)
-        triggers.setdefault(trigger, set()).update(sources or [])
-
-    enter: dict[str, list[Callback]] = {}
-    exit: dict[str, list[Callback]] = {}
-    for spec_ in cls._specs:
-        where = f"{name}.{spec_.name} ({spec_.where})"
-        for state in spec_.states or ():
-            check_state(state, where)
-        if spec_.then is not None:
-            if spec_.then not in triggers:
-                raise BotDefinitionError(
-                    f"{where}: then={spec_.then!r} is not a trigger of {name}; triggers: "
-                    f"{', '.join(sorted(triggers)) or 'none'}"
-                )
-            unreachable = (spec_.states or set(states)) - triggers[spec_.then]
-            if spec_.states is not None and unreachable:
-                raise BotDefinitionError(
-                    f"{where}: then={spec_.then!r} is not valid from state(s) "
-                    f"{', '.join(sorted(unreachable))}"
-                )
-        if spec_.role in ("enter", "exit"):
-            target = enter if spec_.role == "enter" else exit
-            for state in spec_.states or ():
-                target.setdefault(state, []).append(_callback(spec_.name))
-    for attr in dir(cls):
-        for prefix, target in (("on_enter_", enter), ("on_exit_", exit)):
-            if attr.startswith(prefix) and callable(getattr(cls, attr)):
-                state = attr[len(prefix) :]
-                check_state(state, f"{name}.{attr} ({_where(cls, attr)})")
-                target.setdefault(state, []).append(_callback(attr))
-    return BotMachine(states, list(cls.transitions), initial, enter=enter, exit=exit)
-
-
-def _callback(method: str) -> Callback:
-    async def run(event_data: Any) -> None:
-        model = event_data.model
-        await getattr(model.bot, method)(model.ctx)
-
-    run.__qualname__ = method
-    return run
 
 
 def _describe(event: Event) -> str:

@@ -177,7 +177,10 @@ class Order(_Model):
     items: tuple[OrderItem, ...] = ()
 
 
-class Template(_Model):
+class InboundTemplate(_Model):
+    """A template message as it arrived in a webhook (Messages API v0.1 reports a WhatsApp
+    template's name and parameters). What a bot sends is :class:`botkit.Template`."""
+
     type: Literal["template"] = "template"
     name: str
     parameters: tuple[str, ...] = ()
@@ -211,7 +214,7 @@ Content = Annotated[
     | Reaction
     | ButtonReply
     | Order
-    | Template
+    | InboundTemplate
     | MultiPart
     | Unsupported,
     Field(discriminator="type"),

@@ -34,7 +34,9 @@ class _Model(BaseModel):
 
 
 class Template(_Model):
-    """An approved WhatsApp template: ``parameters`` fill ``{{1}}``, ``{{2}}``, ... in order.
+    """An approved WhatsApp template a bot sends: ``parameters`` fill ``{{1}}``, ``{{2}}``, ...
+    in order. This is ``botkit.Template``, what a bot's ``templates`` map its replies to (a
+    template message that arrives in a webhook is :class:`~botkit.events.InboundTemplate`).
 
     ``locale`` and ``policy`` go to the provider's ``whatsapp`` options.
     """

@@ -12,7 +12,6 @@ from pydantic import BaseModel
 
 from botkit import (
     Bot,
-    BotDefinitionError,
     ButtonReply,
     Channel,
     Context,
@@ -239,57 +238,6 @@ async def test_no_model_stays_attached_to_the_class_machine() -> None:
     machine = Desk.machine._machine
     assert machine.models == []
     assert machine._transition_queue_dict == {}
-
-
-def test_a_handler_bound_to_an_unknown_state_fails_at_class_creation() -> None:
-    with pytest.raises(
-        BotDefinitionError, match=r"Broken\.greet \(.*test_bot\.py:\d+\): state 'nope'"
-    ):
-
-        class Broken(Bot):
-            states = ("a", "b")
-
-            @on.text(state="nope")
-            async def greet(self, ctx: Context[dict[str, Any]]) -> None: ...
-
-
-def test_then_naming_a_missing_trigger_fails_at_class_creation() -> None:
-    with pytest.raises(BotDefinitionError, match="then='go' is not a trigger of Broken"):
-
-        class Broken(Bot):
-            states = ("a", "b")
-            transitions = (["move", "a", "b"],)
-
-            @on.text(state="a", then="go")
-            async def greet(self, ctx: Context[dict[str, Any]]) -> None: ...
-
-
-def test_then_not_valid_from_the_bound_state_fails_at_class_creation() -> None:
-    with pytest.raises(BotDefinitionError, match="not valid from state"):
-
-        class Broken(Bot):
-            states = ("a", "b")
-            transitions = (["move", "a", "b"],)
-
-            @on.text(state="b", then="move")
-            async def greet(self, ctx: Context[dict[str, Any]]) -> None: ...
-
-
-def test_on_enter_for_an_unknown_state_fails_at_class_creation() -> None:
-    with pytest.raises(BotDefinitionError, match="on_enter_sise"):
-
-        class Broken(Bot):
-            states = ("size",)
-
-            async def on_enter_sise(self, ctx: Context[dict[str, Any]]) -> None: ...
-
-
-def test_transitions_to_unknown_states_fail_at_class_creation() -> None:
-    with pytest.raises(BotDefinitionError, match="state 'c' is not one of"):
-
-        class Broken(Bot):
-            states = ("a", "b")
-            transitions = (["move", "a", "c"],)
 
 
 def test_handlers_must_be_async() -> None:

@@ -28,13 +28,13 @@ from botkit.events import (
     Event,
     File,
     Image,
+    InboundTemplate,
     Location,
     MultiPart,
     Order,
     OrderItem,
     Reaction,
     Sticker,
-    Template,
     Text,
     Unsupported,
     Usage,
@@ -453,7 +453,7 @@ def content_of(kind: str, value: Any, path: str, format_name: str) -> Content:
         return Order(catalog_id=order.catalog_id, items=items)
     if kind == "template":
         template = validate(WireTemplate, value, path, format_name)
-        return Template(name=template.name, parameters=tuple(template.parameters))
+        return InboundTemplate(name=template.name, parameters=tuple(template.parameters))
     raise ValueError(f"not a known message type: {kind!r}")
 
 

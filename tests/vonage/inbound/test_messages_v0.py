@@ -13,9 +13,9 @@ from botkit.events import (
     DeliveryStatus,
     EventKind,
     Image,
+    InboundTemplate,
     Location,
     ProviderError,
-    Template,
     Text,
     Unsupported,
     WebhookFormat,
@@ -163,7 +163,7 @@ def test_template_parameters_in_either_shape() -> None:
 
     event = parse_inbound(inbound(content=content))
 
-    assert event.content == Template(name="ns:verify", parameters=("a", "b"))
+    assert event.content == InboundTemplate(name="ns:verify", parameters=("a", "b"))
 
 
 def test_an_unknown_content_type_is_unsupported_with_its_content() -> None:
