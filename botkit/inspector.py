@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from botkit.bot import Bot
-from botkit.records import MessageRecord
+from botkit.records import DeliveryRecord
 from botkit.store.base import Record, Store, StoreUnavailable
 
 BotKey = web.AppKey[Bot[Any]]
@@ -103,7 +103,7 @@ async def show_conversation(request: web.Request) -> web.Response:
         )
     conversation = _conversation(key, record, bot)
     messages = sorted(
-        (MessageRecord.model_validate_json(text) for text in stored.values()),
+        (DeliveryRecord.model_validate_json(text) for text in stored.values()),
         key=lambda m: m.sent_at,
     )
     conversation["messages"] = [m.model_dump(mode="json") for m in messages]

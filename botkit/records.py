@@ -3,8 +3,8 @@
 Each message the provider accepted gets a record, stored with its conversation (see
 :meth:`~botkit.store.base.Store.messages`): botkit's id, the provider's message id, the
 ``client_ref``, the channel, a one-line summary of the content, and every status reported since.
-Statuses may arrive out of order; the record's :attr:`MessageRecord.status` never moves back
-(a late ``delivered`` does not undo ``read``), while :attr:`MessageRecord.history` keeps them all.
+Statuses may arrive out of order; the record's :attr:`DeliveryRecord.status` never moves back
+(a late ``delivered`` does not undo ``read``), while :attr:`DeliveryRecord.history` keeps them all.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ class StatusEntry(BaseModel):
     error: ProviderError | None = None
 
 
-class MessageRecord(BaseModel):
-    """One sent message and its statuses."""
+class DeliveryRecord(BaseModel):
+    """One message the bot sent, and the statuses the provider reported for it (the sandbox's
+    own view of a message, as the provider holds it, is :class:`~botkit.sandbox.SandboxMessage`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -41,7 +42,7 @@ class MessageRecord(BaseModel):
     history: tuple[StatusEntry, ...] = ()
 
     @classmethod
-    def sent(cls, message: Outbound, message_id: str, at: float) -> MessageRecord:
+    def sent(cls, message: Outbound, message_id: str, at: float) -> DeliveryRecord:
         """The record of ``message``, just accepted by the provider as ``message_id``."""
         return cls(
             id=message.id,
@@ -53,7 +54,7 @@ class MessageRecord(BaseModel):
             sent_at=at,
         )
 
-    def with_status(self, event: Event) -> MessageRecord:
+    def with_status(self, event: Event) -> DeliveryRecord:
         """This record after the status ``event``: appended to the history; the current status
         moves only forward (by :attr:`DeliveryStatus.rank`), and a final status stays."""
         assert event.status is not None
@@ -77,7 +78,7 @@ class MessageRecord(BaseModel):
         )
 
     @classmethod
-    def unknown(cls, event: Event) -> MessageRecord:
+    def unknown(cls, event: Event) -> DeliveryRecord:
         """A record for a status of a message botkit has no record of (sent elsewhere, or its
         record expired), so the status is not lost."""
         assert event.status is not None

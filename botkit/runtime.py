@@ -31,7 +31,7 @@ from botkit.clock import Clock, SystemClock
 from botkit.events import Channel, Event, EventKind
 from botkit.log import get_logger, keep_private
 from botkit.outbound import Outbound
-from botkit.records import MessageRecord
+from botkit.records import DeliveryRecord
 from botkit.store.base import Claim, Lease, LeaseLost, Record, Store, StoreUnavailable, Turn
 from botkit.vonage.transport import SendError, SendReceipt, Transport
 
@@ -274,9 +274,9 @@ class Runtime:
             return {}
         stored = (await self.store.messages(key)).get(event.message_id)
         before = (
-            MessageRecord.model_validate_json(stored)
+            DeliveryRecord.model_validate_json(stored)
             if stored is not None
-            else MessageRecord.unknown(event)
+            else DeliveryRecord.unknown(event)
         )
         after = before.with_status(event)
         return {} if after is before else {event.message_id: after.model_dump_json()}
@@ -290,7 +290,7 @@ class Runtime:
             message = Outbound.model_validate_json(entry) if isinstance(entry, str) else entry
             receipt = await self._send(message)
             if receipt is not None:
-                record = MessageRecord.sent(message, receipt.message_id, self.clock.now())
+                record = DeliveryRecord.sent(message, receipt.message_id, self.clock.now())
                 records[receipt.message_id] = record.model_dump_json()
         return records
 

@@ -9,7 +9,7 @@ import pytest
 from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookFormat
 from botkit.events import ProviderError, StatusInfo
 from botkit.outbound import Button, Outbound, Template
-from botkit.records import MessageRecord, summarise
+from botkit.records import DeliveryRecord, summarise
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,11 +32,11 @@ def status(value: str, minutes: int, code: int | None = None) -> Event:
     )
 
 
-def sent() -> MessageRecord:
+def sent() -> DeliveryRecord:
     message = Outbound(
         channel=Channel.WHATSAPP, to="447700900001", sender="447700900000", content=Text(text="hi")
     )
-    return MessageRecord.sent(message, "uuid-1", T0.timestamp())
+    return DeliveryRecord.sent(message, "uuid-1", T0.timestamp())
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_a_rejection_keeps_its_error() -> None:
 
 
 def test_unknown_messages_get_a_record() -> None:
-    record = MessageRecord.unknown(status("delivered", 3)).with_status(status("delivered", 3))
+    record = DeliveryRecord.unknown(status("delivered", 3)).with_status(status("delivered", 3))
     assert record.message_id == "uuid-1"
     assert record.status is DeliveryStatus.DELIVERED
 

@@ -14,7 +14,7 @@ import structlog
 
 from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookFormat
 from botkit.events import StatusInfo
-from botkit.records import MessageRecord
+from botkit.records import DeliveryRecord
 from botkit.runtime import Runtime
 from botkit.store.base import Store
 from botkit.store.memory import MemoryStore
@@ -166,7 +166,7 @@ async def test_statuses_update_the_message_record_and_never_regress(
     for value in ("submitted", "read", "delivered"):
         await runtime.accept(status(value))
     await runtime.wait_idle()
-    record = MessageRecord.model_validate_json((await store.messages(key))[message_id])
+    record = DeliveryRecord.model_validate_json((await store.messages(key))[message_id])
     assert record.status is DeliveryStatus.READ
     assert [h.original for h in record.history] == ["submitted", "read", "delivered"]
     assert record.summary == "1:hello"

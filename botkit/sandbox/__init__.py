@@ -25,17 +25,17 @@ from botkit.sandbox.config import (
     WebhookVersion,
 )
 from botkit.sandbox.provider import DEFAULT_PORT, build_app, create_sandbox_app, run_sandbox
-from botkit.sandbox.state import SANDBOX, MessageRecord, Sandbox
+from botkit.sandbox.state import SANDBOX, Sandbox, SandboxMessage
 
 __all__ = [
     "DEFAULT_BOT_ADDRESSES",
     "DEFAULT_PORT",
     "SANDBOX",
     "Delays",
-    "MessageRecord",
     "ProductionRefusedError",
     "Sandbox",
     "SandboxConfig",
+    "SandboxMessage",
     "WebhookVersion",
     "build_app",
     "create_sandbox_app",

@@ -1,7 +1,7 @@
 """The sandbox's world: its messages, users, faults and clock, and what happens to each send.
 
 :class:`Sandbox` is what the HTTP handlers act on. An accepted send becomes an outbound
-:class:`MessageRecord` whose life runs in a background task, one status at a time:
+:class:`SandboxMessage` whose life runs in a background task, one status at a time:
 
     accepted -> (delays.submitted) -> submitted -> (delays.delivered) -> delivered
              -> (delays.read, when auto_read, on WhatsApp/Messenger/Viber) -> read
@@ -80,8 +80,9 @@ _DLR_ERR_CODES = {
 
 
 @dataclass(eq=False)
-class MessageRecord:
-    """One message of a conversation, either way, and where it stands.
+class SandboxMessage:
+    """One message of a conversation, either way, as the emulated provider holds it, and where
+    it stands (the bot's own record of what it sent is :class:`~botkit.records.DeliveryRecord`).
 
     ``api`` is how an outbound message was sent (``v1``, ``v0.1`` or ``sms`` for the SMS API).
     ``statuses`` lists every status reported, in order.
@@ -138,8 +139,8 @@ class Sandbox:
         self.journal = Journal(clock, config.max_events)
         self.faults = FaultBook()
         self.applications = ApplicationBook(config)
-        self.messages: dict[str, MessageRecord] = {}
-        self._conversations: dict[tuple[Channel, str], list[MessageRecord]] = {}
+        self.messages: dict[str, SandboxMessage] = {}
+        self._conversations: dict[tuple[Channel, str], list[SandboxMessage]] = {}
         self._last_inbound: dict[tuple[Channel, str], float] = {}
         self._offline: dict[str, asyncio.Event] = {}
         self._parked: set[asyncio.Task[Any]] = set()
@@ -226,12 +227,12 @@ class Sandbox:
         *,
         application_id: str | None = None,
         sms_message_ids: tuple[str, ...] = (),
-    ) -> MessageRecord:
+    ) -> SandboxMessage:
         """Take a send that passed every synchronous check; its statuses follow in the
         background. ``application_id`` is the application of the JWT it came with (None for
         Basic credentials)."""
         now = self.clock.now()
-        record = MessageRecord(
+        record = SandboxMessage(
             message_uuid=sms_message_ids[0] if sms_message_ids else str(uuid.uuid4()),
             direction="outbound",
             channel=submission.channel,
@@ -280,7 +281,7 @@ class Sandbox:
 
     async def _outbound_life(
         self,
-        record: MessageRecord,
+        record: SandboxMessage,
         refusal: ProviderCode | None,
         fault: Fault | None,
         fault_used_up: bool,
@@ -301,7 +302,7 @@ class Sandbox:
             return
         await self._delivered(record)
 
-    async def _delivered(self, record: MessageRecord) -> None:
+    async def _delivered(self, record: SandboxMessage) -> None:
         await self._set_status(record, "delivered", after=frozenset({"submitted"}))
         if self.config.auto_read and record.channel in READ_RECEIPT_CHANNELS:
             await asyncio.sleep(self.config.delays.read)
@@ -321,7 +322,7 @@ class Sandbox:
 
     async def _set_status(
         self,
-        record: MessageRecord,
+        record: SandboxMessage,
         status: str,
         error: ProviderCode | None = None,
         *,
@@ -353,7 +354,7 @@ class Sandbox:
             return True
 
     async def _post_status(
-        self, record: MessageRecord, status: str, error: ProviderCode | None, now: float
+        self, record: SandboxMessage, status: str, error: ProviderCode | None, now: float
     ) -> None:
         application = self._application_of(record)
         messages = application.messages
@@ -381,7 +382,7 @@ class Sandbox:
         )
 
     async def _post_receipt(
-        self, record: MessageRecord, status: str, error: ProviderCode | None, now: float
+        self, record: SandboxMessage, status: str, error: ProviderCode | None, now: float
     ) -> None:
         if status not in _DLR or record.webhook_url is None:
             return
@@ -403,20 +404,20 @@ class Sandbox:
                 record.webhook_url, params, user=record.user, message_uuid=record.message_uuid
             )
 
-    def _application_of(self, record: MessageRecord) -> Application:
+    def _application_of(self, record: SandboxMessage) -> Application:
         if record.application_id is not None:
             application = self.applications.get(record.application_id)
             if application is not None:
                 return application
         return self.applications.linked
 
-    def _remember(self, record: MessageRecord) -> None:
+    def _remember(self, record: SandboxMessage) -> None:
         self.messages[record.message_uuid] = record
         self._conversations.setdefault((record.channel, record.user), []).append(record)
 
     # --- users ---------------------------------------------------------------------------------
 
-    def user_writes(self, channel: Channel, user: str, message: UserMessage) -> MessageRecord:
+    def user_writes(self, channel: Channel, user: str, message: UserMessage) -> SandboxMessage:
         """A simulated user sends ``message``: record it, open the window, post the webhook.
 
         Raises :class:`~botkit.sandbox.users.UserMessageError` for an address that is not a
@@ -424,7 +425,7 @@ class Sandbox:
         """
         check_user(channel, user)
         now = self.clock.now()
-        record = MessageRecord(
+        record = SandboxMessage(
             message_uuid=str(uuid.uuid4()),
             direction="inbound",
             channel=channel,
@@ -450,7 +451,7 @@ class Sandbox:
         return record
 
     async def _post_inbound(
-        self, record: MessageRecord, message: UserMessage, lock: asyncio.Lock
+        self, record: SandboxMessage, message: UserMessage, lock: asyncio.Lock
     ) -> None:
         async with lock:
             application = self.applications.linked
