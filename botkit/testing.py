@@ -4,6 +4,9 @@
 records them. :class:`Chat` plays one user on one channel: it posts the webhooks the provider
 would post to a running botkit app and returns the bot's replies once the bot is done::
 
+    from botkit import Channel, create_app, load_settings
+    from botkit.testing import Chat, ProviderStandIn
+
     async def test_greeting(aiohttp_client):
         async with ProviderStandIn() as provider:
             app = create_app(load_settings({"VONAGE_API_URL": provider.url}), PizzaBot())

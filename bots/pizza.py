@@ -10,8 +10,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from botkit import Bot, ButtonReply, Context, Location, on
-from botkit.outbound import Template
+from botkit import Bot, ButtonReply, Context, Location, Template, on
 
 
 class Order(BaseModel):

@@ -6,13 +6,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from redis import asyncio as redis
 
-from botkit import Channel
-from botkit.clock import OffsetClock
-from botkit.server import create_app
-from botkit.store.base import Store
-from botkit.store.memory import MemoryStore
-from botkit.store.redis import RedisStore
+from botkit import Channel, OffsetClock, create_app
 from botkit.testing import Chat, ProviderStandIn
 from bots.pizza import PizzaBot
 
@@ -25,29 +21,35 @@ USERS = {
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Store]:
-    store: Store
+def store_settings(request: pytest.FixtureRequest, redis_prefix: str) -> dict[str, str]:
+    """The settings that choose the store: none for the embedded memory store, else Redis."""
     if request.param == "memory":
-        store = MemoryStore()
-    else:
-        server = request.getfixturevalue("redis_server")
-        store = RedisStore.from_url(server.url, prefix=redis_prefix)
-    yield store
-    await store.close()
+        return {}
+    server = request.getfixturevalue("redis_server")
+    return {"REDIS_URL": server.url, "BOTKIT_REDIS_PREFIX": redis_prefix}
 
 
 @pytest.fixture
 async def chat_for(
-    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn, store: Store
-) -> Any:
-    client = await aiohttp_client(
-        create_app(settings_for(VONAGE_API_URL=provider.url), PizzaBot(), store=store)
-    )
+    aiohttp_client: Any,
+    settings_for: Any,
+    provider: ProviderStandIn,
+    store_settings: dict[str, str],
+) -> AsyncIterator[Any]:
+    settings = settings_for(VONAGE_API_URL=provider.url, **store_settings)
+    client = await aiohttp_client(create_app(settings, PizzaBot()))
 
     def make(channel: Channel) -> Chat:
         return Chat(client, provider, channel=channel, user=USERS[channel])
 
-    return make
+    yield make
+    if "REDIS_URL" in store_settings:  # the conversations really went to Redis
+        stored = redis.Redis.from_url(store_settings["REDIS_URL"])
+        try:
+            prefix = store_settings["BOTKIT_REDIS_PREFIX"]
+            assert [key async for key in stored.scan_iter(match=f"{prefix}*")]
+        finally:
+            await stored.aclose()
 
 
 def texts(replies: list[Any]) -> list[str]:

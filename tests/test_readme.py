@@ -1,0 +1,62 @@
+"""The README's bot code works as written: a bot made from it alone sends its template once
+WhatsApp's window has closed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from botkit import Bot, Channel, OffsetClock, create_app
+from botkit.testing import Chat, ProviderStandIn
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+DAY = 24 * 3600
+
+
+def readme_bot() -> type[Bot[Any]]:
+    """The bot class of the README's template example, created from the README's own text."""
+    text = README.read_text()
+    (found,) = [
+        block
+        for block in re.finditer(r"```python\n(.*?)```", text, flags=re.S)
+        if "Template(" in block.group(1)
+    ]
+    # Padded to its place in the README, so that errors name the README's own lines.
+    code = "\n" * text.count("\n", 0, found.start(1)) + found.group(1)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    bots = [v for v in namespace.values() if isinstance(v, type) and issubclass(v, Bot)]
+    (bot,) = [b for b in bots if b is not Bot]
+    return bot
+
+
+async def chat_with(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn, clock: OffsetClock
+) -> Chat:
+    app = create_app(settings_for(VONAGE_API_URL=provider.url), readme_bot()(), clock=clock)
+    return Chat(await aiohttp_client(app), provider, channel=Channel.WHATSAPP)
+
+
+async def test_the_readme_bot_sends_its_template_once_the_window_closed(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
+) -> None:
+    clock = OffsetClock()
+    chat = await chat_with(aiohttp_client, settings_for, provider, clock)
+    (confirmation,) = await chat.say("large")
+    assert confirmation.text == "One large pizza, coming up!"
+    clock.advance(DAY + 3600)
+    (feedback,) = await chat.status(confirmation, "read")
+    assert feedback.message_type == "template"
+    assert feedback.body["template"] == {"name": "pizza_feedback", "parameters": ["large"]}
+    assert feedback.body["whatsapp"] == {"policy": "deterministic", "locale": "en_US"}
+
+
+async def test_the_readme_bot_writes_freely_inside_the_window(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
+) -> None:
+    chat = await chat_with(aiohttp_client, settings_for, provider, OffsetClock())
+    (confirmation,) = await chat.say("small")
+    (feedback,) = await chat.status(confirmation, "read")
+    assert feedback.message_type == "text"
+    assert feedback.text == "How was your small pizza? Reply with a mark from 1 to 5."
