@@ -18,6 +18,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -47,12 +48,13 @@ def _pair(example: SpecExample) -> tuple[Callable[[], Any], Callable[[], Any]]:
 
         return sms_baseline, sms_botkit
     raw = json.dumps(example.payload).encode()
+    now = datetime.now(UTC)
 
     def baseline() -> Any:
         return json.loads(raw)
 
     def botkit() -> Any:
-        return parse_messages_webhook(json.loads(raw))
+        return parse_messages_webhook(json.loads(raw), now=now)
 
     return baseline, botkit
 

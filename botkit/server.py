@@ -37,7 +37,7 @@ from botkit.store import open_store
 from botkit.store.base import Store, StoreUnavailable
 from botkit.vonage.client import transport_from_settings
 from botkit.vonage.inbound.concat import MemoryPartsBuffer, PartsBuffer, assemble_parts
-from botkit.vonage.inbound.detect import parse_messages_webhook, read_at
+from botkit.vonage.inbound.detect import parse_messages_webhook
 from botkit.vonage.inbound.sms_api import SmsPart, parse_sms_delivery_receipt, parse_sms_inbound
 from botkit.vonage.signing import verify_sms_signature, verify_webhook_jwt
 from botkit.vonage.transport import Transport
@@ -168,8 +168,8 @@ async def messages_webhook(request: web.Request) -> web.Response:
             max_age=settings.signature_max_age,
         )
     payload = _decode_json(request, body)
-    with read_at(datetime.fromtimestamp(request.app[CLOCK].now(), UTC)):
-        event = parse_messages_webhook(payload)
+    now = datetime.fromtimestamp(request.app[CLOCK].now(), UTC)
+    event = parse_messages_webhook(payload, now=now)
     return await _accept(request, event)
 
 

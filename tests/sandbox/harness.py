@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -89,8 +90,9 @@ class Received:
             self.headers.get("Authorization"), self.body, SIGNATURE_SECRET, max_age=300
         )
 
-    def event(self) -> Event:
-        return parse_messages_webhook(self.json)
+    def event(self, now: datetime | None = None) -> Event:
+        """The webhook as botkit parses it, read at ``now`` (default: the machine's time)."""
+        return parse_messages_webhook(self.json, now=now or datetime.now(UTC))
 
 
 class BotStandIn:

@@ -16,13 +16,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from botkit.errors import InvalidPayload, Problem
-from botkit.events import Channel, Event, EventKind, SmsInfo, Text, WebhookFormat
-from botkit.vonage.inbound.sms_api import (
-    FORMAT_NAME,
-    MAX_CONCAT_PARTS,
-    SmsPart,
-    validation_as_invalid_payload,
-)
+from botkit.events import Channel, Event, SmsInfo, Text
+from botkit.vonage.inbound.envelope import Envelope
+from botkit.vonage.inbound.sms_api import FORMAT_NAME, INBOUND, MAX_CONCAT_PARTS, SmsPart
 
 DEFAULT_TTL = 24 * 60 * 60.0
 """How long the parts of an incomplete message are kept, in seconds: the provider's retry span."""
@@ -92,19 +88,14 @@ def assemble_parts(parts: Sequence[SmsPart]) -> Event:
             f"parts {[p.part for p in ordered]} are not parts 1..{first.total} of one message"
         )
     encoding = "unicode" if any(p.encoding == "unicode" for p in ordered) else "text"
-    with validation_as_invalid_payload():
-        return Event(
-            kind=EventKind.MESSAGE,
-            channel=Channel.SMS,
-            user=first.user,
-            bot=first.bot,
-            message_id=first.message_id,
-            timestamp=first.timestamp,
-            format=WebhookFormat.SMS_API,
-            raw={"parts": [dict(p.raw) for p in ordered]},
-            content=Text(text="".join(p.text for p in ordered)),
-            sms=SmsInfo(keyword=first.keyword, num_messages=first.total, encoding=encoding),
-        )
+    raw = {"parts": [dict(p.raw) for p in ordered]}
+    envelope = Envelope(
+        INBOUND, Channel.SMS, first.user, first.bot, first.message_id, first.timestamp, raw
+    )
+    return envelope.event(
+        content=Text(text="".join(p.text for p in ordered)),
+        sms=SmsInfo(keyword=first.keyword, num_messages=first.total, encoding=encoding),
+    )
 
 
 @dataclass

@@ -7,19 +7,25 @@ by shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
 from botkit.errors import InvalidPayload, Problem
 from botkit.events import Event, EventKind, WebhookFormat
 from botkit.vonage.inbound import dispatch, messages_v0, messages_v1
-from botkit.vonage.inbound._common import read_at, require_object
+from botkit.vonage.inbound.problems import require_object
 
-__all__ = ["detect", "parse_messages_webhook", "read_at"]
+__all__ = ["detect", "parse_messages_webhook"]
 
 _FORMAT_NAME = "Messages API"
 
-_PARSERS: Mapping[tuple[WebhookFormat, EventKind], Callable[[object], Event]] = {
+
+class _Parser(Protocol):
+    def __call__(self, payload: object, *, now: datetime) -> Event: ...
+
+
+_PARSERS: Mapping[tuple[WebhookFormat, EventKind], _Parser] = {
     (WebhookFormat.V1, EventKind.MESSAGE): messages_v1.parse_inbound,
     (WebhookFormat.V1, EventKind.STATUS): messages_v1.parse_status,
     (WebhookFormat.V0_1, EventKind.MESSAGE): messages_v0.parse_inbound,
@@ -62,12 +68,14 @@ def detect(payload: Mapping[str, Any]) -> tuple[WebhookFormat, EventKind]:
     )
 
 
-def parse_messages_webhook(payload: object) -> Event:
+def parse_messages_webhook(payload: object, *, now: datetime) -> Event:
     """The :class:`~botkit.events.Event` of any Messages API (v1 or v0.1) or Dispatch webhook.
 
-    ``payload`` is the decoded JSON body. The format and kind come from :func:`detect`; the
+    ``payload`` is the decoded JSON body and ``now`` the time it was read, by the app's clock
+    (timestamps more than a day after it are refused, so a sandbox whose clock was moved
+    forward is judged by its own time). The format and kind come from :func:`detect`; the
     matching parser of :mod:`messages_v1`, :mod:`messages_v0` or :mod:`dispatch` does the rest.
     Whatever ``payload`` is, the only exception raised is :class:`~botkit.errors.InvalidPayload`.
     """
     data = require_object(payload, _FORMAT_NAME)
-    return _PARSERS[detect(data)](data)
+    return _PARSERS[detect(data)](data, now=now)

@@ -7,6 +7,7 @@ usage, _links.messages[]}``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field
@@ -21,20 +22,14 @@ from botkit.events import (
     WorkflowMessage,
 )
 from botkit.vonage.inbound import messages_v0
-from botkit.vonage.inbound._common import (
-    MessageId,
-    Timestamp,
-    WireModel,
-    WireUsage,
-    channel_field,
-    make_event,
-    one_of,
-    require_object,
-    validate,
-)
+from botkit.vonage.inbound.channels import channel_field
+from botkit.vonage.inbound.envelope import Webhook
+from botkit.vonage.inbound.problems import make_event, require_object, validate
+from botkit.vonage.inbound.values import MessageId, Timestamp, one_of
+from botkit.vonage.inbound.wire import WireModel, WireUsage
 
-STATUS = "dispatch message status"
-FINAL_REPORT = "dispatch final report"
+STATUS = Webhook("dispatch message status", WebhookFormat.DISPATCH, EventKind.STATUS)
+FINAL_REPORT = Webhook("dispatch final report", WebhookFormat.DISPATCH, EventKind.WORKFLOW)
 
 _SPEC_CHANNELS = ("messenger", "viber_service_msg", "sms", "whatsapp", "mms")
 
@@ -77,55 +72,52 @@ class _FinalReport(WireModel):
     links: _ReportLinks = Field(alias="_links")
 
 
-def parse_status(payload: object) -> Event:
+def parse_status(payload: object, *, now: datetime) -> Event:
     """A Dispatch message-status webhook as a ``STATUS`` event.
 
     Parsed as a v0.1 status (see :func:`botkit.vonage.inbound.messages_v0.parse_status`), with
-    ``format`` ``DISPATCH`` and ``workflow`` naming ``_links.workflow.dispatch_uuid``. Raises
-    :class:`~botkit.errors.InvalidPayload` (and nothing else) for an impossible payload.
+    ``format`` ``DISPATCH`` and ``workflow`` naming ``_links.workflow.dispatch_uuid``. ``now``
+    is the time the webhook was read. Raises :class:`~botkit.errors.InvalidPayload` (and
+    nothing else) for an impossible payload.
     """
-    data = require_object(payload, STATUS)
-    links = validate(_Status, data, "", STATUS).links
-    event = messages_v0.parse_status(data, format_name=STATUS)
-    return event.model_copy(
-        update={
-            "format": WebhookFormat.DISPATCH,
-            "workflow": WorkflowInfo(workflow_id=links.workflow.dispatch_uuid),
-        }
-    )
+    data = require_object(payload, STATUS.name)
+    links = validate(_Status, data, "", STATUS.name).links
+    workflow = WorkflowInfo(workflow_id=links.workflow.dispatch_uuid)
+    return messages_v0.status_event(data, STATUS, now=now, workflow=workflow)
 
 
-def parse_final_report(payload: object) -> Event:
+def parse_final_report(payload: object, *, now: datetime) -> Event:
     """A Dispatch final report as a ``WORKFLOW`` event.
 
     ``message_id`` is ``dispatch_uuid``; ``user`` and ``bot`` are None. ``channel`` is the
     channel of the last message in ``_links.messages`` that names one (the message the workflow
     ended on); ``workflow`` carries ``status`` as ``outcome`` and every linked message. Viber may
     be spelled ``viber_service_msg``, ``viber_service`` or (as in the published enum)
-    ``viber_sevice_msg``. Raises :class:`~botkit.errors.InvalidPayload` (and nothing else) for
-    an impossible payload, including one whose messages name no channel.
+    ``viber_sevice_msg``. ``now`` is the time the webhook was read. Raises
+    :class:`~botkit.errors.InvalidPayload` (and nothing else) for an impossible payload,
+    including one whose messages name no channel.
     """
-    data = require_object(payload, FINAL_REPORT)
-    wire = validate(_FinalReport, data, "", FINAL_REPORT)
+    data = require_object(payload, FINAL_REPORT.name)
+    wire = validate(_FinalReport, data, "", FINAL_REPORT.name, now=now)
     channels = [message.channel for message in wire.links.messages if message.channel]
     if not channels:
         raise InvalidPayload(
             Problem("_links.messages", "an array of the workflow's messages, naming their channel"),
-            format_name=FINAL_REPORT,
+            format_name=FINAL_REPORT.name,
         )
     messages = tuple(
         WorkflowMessage(message_id=m.message_uuid, channel=m.channel, status=m.status)
         for m in wire.links.messages
     )
     return make_event(
-        FINAL_REPORT,
-        kind=EventKind.WORKFLOW,
+        FINAL_REPORT.name,
+        kind=FINAL_REPORT.kind,
+        format=FINAL_REPORT.format,
         channel=channels[-1],
         user=None,
         bot=None,
         message_id=wire.dispatch_uuid,
         timestamp=wire.timestamp,
-        format=WebhookFormat.DISPATCH,
         raw=data,
         usage=wire.usage.event_usage() if wire.usage else None,
         workflow=WorkflowInfo(

@@ -7,47 +7,28 @@ the bot's service id, the other channels numbers. A status error is ``{code, rea
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from botkit.errors import InvalidPayload, Problem
-from botkit.events import (
-    Channel,
-    Content,
-    Event,
-    EventKind,
-    ProviderError,
-    SmsInfo,
-    StatusInfo,
-    WebhookFormat,
-)
-from botkit.vonage.inbound._common import (
-    BOT_RULE,
+from botkit.events import Channel, Content, Event, EventKind, ProviderError, SmsInfo, WebhookFormat
+from botkit.vonage.inbound.addresses import (
     CHANNEL_ID,
-    KNOWN_TYPES,
-    SENDER_RULE,
-    STATUSES,
-    USER_RULE,
+    Address,
     AddressRule,
-    CodeOrText,
-    Count,
-    MessageId,
-    Timestamp,
-    WireModel,
-    WireUsage,
-    channel_field,
-    content_of,
-    make_event,
-    numeric_code,
-    one_of,
-    require_object,
-    unsupported,
-    validate,
+    rules,
+    user_and_bot,
 )
+from botkit.vonage.inbound.channels import STATUSES, channel_field
+from botkit.vonage.inbound.content import KNOWN_TYPES, content_in, unsupported
+from botkit.vonage.inbound.envelope import Webhook, WireEnvelope, read_envelope, status_info
+from botkit.vonage.inbound.values import CodeOrText, Count, numeric_code, one_of
+from botkit.vonage.inbound.wire import WireModel, WireProfile
 
-INBOUND = "v0.1 inbound message"
-STATUS = "v0.1 message status"
+INBOUND = Webhook("v0.1 inbound message", WebhookFormat.V0_1, EventKind.MESSAGE)
+STATUS = Webhook("v0.1 message status", WebhookFormat.V0_1, EventKind.STATUS)
 
 _V0Channel = Annotated[
     Channel, channel_field(("sms", "mms", "whatsapp", "messenger", "viber_service_msg"))
@@ -74,19 +55,14 @@ class _Message(WireModel):
     sms: _SmsMeta | None = None
 
 
-class _Profile(WireModel):
-    name: str | None = None
-
-
-class _Inbound(WireModel):
-    message_uuid: MessageId
-    timestamp: Timestamp
+class _Envelope(WireEnvelope):
     to: _Address
     sender: _Address = Field(alias="from")
+
+
+class _Inbound(_Envelope):
     message: _Message
-    usage: WireUsage | None = None
-    client_ref: str | None = None
-    profile: _Profile | None = None
+    profile: WireProfile | None = None
 
 
 class _Error(WireModel):
@@ -94,18 +70,12 @@ class _Error(WireModel):
     reason: str | None = None
 
 
-class _Status(WireModel):
-    message_uuid: MessageId
-    timestamp: Timestamp
-    to: _Address
-    sender: _Address = Field(alias="from")
+class _Status(_Envelope):
     status: Annotated[str, one_of(*STATUSES)]
     error: _Error | None = None
-    usage: WireUsage | None = None
-    client_ref: str | None = None
 
 
-def parse_inbound(payload: object) -> Event:
+def parse_inbound(payload: object, *, now: datetime) -> Event:
     """A v0.1 inbound-message webhook as a ``MESSAGE`` event.
 
     ``user`` is the ``from`` address and ``bot`` the ``to`` address. ``message.content.type``
@@ -114,117 +84,64 @@ def parse_inbound(payload: object) -> Event:
     (0.3.x); a template quick-reply ``button {payload, text}`` becomes a
     :class:`~botkit.events.ButtonReply`; unknown types become
     :class:`~botkit.events.Unsupported`. ``message.sms`` becomes
-    :class:`~botkit.events.SmsInfo`. Raises :class:`~botkit.errors.InvalidPayload` (and nothing
-    else) for a payload the provider would not send.
+    :class:`~botkit.events.SmsInfo`. ``now`` is the time the webhook was read: a ``timestamp``
+    more than a day after it is refused. Raises :class:`~botkit.errors.InvalidPayload` (and
+    nothing else) for a payload the provider would not send.
     """
-    data = require_object(payload, INBOUND)
-    wire = validate(_Inbound, data, "", INBOUND)
-    channel = _channel(wire.to, wire.sender, INBOUND)
-    user, bot = _addresses(
-        (wire.sender, "from", USER_RULE[channel]), (wire.to, "to", BOT_RULE[channel]), INBOUND
-    )
+    wire, envelope = read_envelope(_Inbound, payload, INBOUND, _locate, now=now)
     sms = wire.message.sms
-    return make_event(
-        INBOUND,
-        kind=EventKind.MESSAGE,
-        channel=channel,
-        user=user,
-        bot=bot,
-        message_id=wire.message_uuid,
-        timestamp=wire.timestamp,
-        format=WebhookFormat.V0_1,
-        raw=data,
-        client_ref=wire.client_ref,
-        content=_content(wire.message.content.type, data["message"]["content"]),
+    return envelope.event(
+        content=_content(wire.message.content.type, envelope.raw["message"]["content"]),
         profile_name=wire.profile.name if wire.profile else None,
         sms=SmsInfo(keyword=sms.keyword, num_messages=sms.num_messages) if sms else None,
-        usage=wire.usage.event_usage() if wire.usage else None,
     )
 
 
-def parse_status(payload: object, *, format_name: str = STATUS) -> Event:
+def parse_status(payload: object, *, now: datetime) -> Event:
     """A v0.1 message-status webhook as a ``STATUS`` event about the bot's message.
 
     ``user`` is the ``to`` address (the recipient) and ``bot`` the ``from`` address; an SMS
     sender may be alphanumeric. ``error {code, reason}`` becomes a
-    :class:`~botkit.events.ProviderError` with ``title`` = ``reason``. ``format_name`` names
-    the webhook in problems (Dispatch reuses this parser). Raises
-    :class:`~botkit.errors.InvalidPayload` (and nothing else) for an impossible payload.
+    :class:`~botkit.events.ProviderError` with ``title`` = ``reason``. ``now`` is as for
+    :func:`parse_inbound`. Raises :class:`~botkit.errors.InvalidPayload` (and nothing else) for
+    an impossible payload.
     """
-    data = require_object(payload, format_name)
-    wire = validate(_Status, data, "", format_name)
-    channel = _channel(wire.to, wire.sender, format_name)
-    user, bot = _addresses(
-        (wire.to, "to", USER_RULE[channel]),
-        (wire.sender, "from", SENDER_RULE[channel]),
-        format_name,
-    )
-    return make_event(
-        format_name,
-        kind=EventKind.STATUS,
-        channel=channel,
-        user=user,
-        bot=bot,
-        message_id=wire.message_uuid,
-        timestamp=wire.timestamp,
-        format=WebhookFormat.V0_1,
-        raw=data,
-        client_ref=wire.client_ref,
-        status=StatusInfo(
-            status=STATUSES[wire.status], original=wire.status, error=_error(wire.error)
-        ),
-        usage=wire.usage.event_usage() if wire.usage else None,
-    )
+    return status_event(payload, STATUS, now=now)
 
 
-def _channel(to: _Address, sender: _Address, format_name: str) -> Channel:
-    if sender.type is not to.type:
+def status_event(payload: object, webhook: Webhook, *, now: datetime, **fields: Any) -> Event:
+    """A status shaped as v0.1's, as ``webhook`` (v0.1's own, or Dispatch's, which adds
+    ``fields``); see :func:`parse_status`."""
+    wire, envelope = read_envelope(_Status, payload, webhook, _locate, now=now)
+    return envelope.event(status=status_info(wire.status, _error(wire.error)), **fields)
+
+
+def _locate(wire: _Envelope, webhook: Webhook) -> tuple[Channel, Address, Address]:
+    if wire.sender.type is not wire.to.type:
         raise InvalidPayload(
-            Problem("from.type", f"the channel of to.type ({to.type.value})"),
-            format_name=format_name,
+            Problem("from.type", f"the channel of to.type ({wire.to.type.value})"),
+            format_name=webhook.name,
         )
-    return to.type
+    channel = wire.to.type
+    user_rule, bot_rule = rules(channel, webhook.kind)
+    (user, user_side), (bot, bot_side) = user_and_bot(
+        webhook.kind, (wire.sender, "from"), (wire.to, "to")
+    )
+    return channel, _address(user, user_side, user_rule), _address(bot, bot_side, bot_rule)
 
 
-_Side = tuple[_Address, str, AddressRule]
-
-
-def _addresses(user: _Side, bot: _Side, format_name: str) -> tuple[str, str]:
-    """The user's and the bot's address, each checked against its rule."""
-    values, problems = [], []
-    for address, side, rule in (user, bot):
-        value_or_problem = _address(address, side, rule)
-        if isinstance(value_or_problem, Problem):
-            problems.append(value_or_problem)
-        else:
-            values.append(value_or_problem)
-    if problems:
-        raise InvalidPayload(problems, format_name=format_name)
-    return values[0], values[1]
-
-
-def _address(address: _Address, side: str, rule: AddressRule) -> str | Problem:
+def _address(address: _Address, side: str, rule: AddressRule) -> Address:
     """The ``number`` or ``id`` the channel uses on this side (else the other one)."""
     preferred, other = ("id", "number") if rule == CHANNEL_ID else ("number", "id")
     key = preferred if getattr(address, preferred) is not None else other
     value: str | None = getattr(address, key)
-    if value is None:
-        return Problem(f"{side}.{preferred}", rule.expected)
-    if not rule.accepts(value):
-        return Problem(f"{side}.{key}", rule.expected)
-    return value
+    return Address(f"{side}.{key if value is not None else preferred}", value, rule)
 
 
 def _content(kind: str, content: dict[str, Any]) -> Content:
     if kind not in KNOWN_TYPES:
         return unsupported(kind, content)
-    path = f"message.content.{kind}"
-    if kind not in content:
-        raise InvalidPayload(
-            Problem(path, f"the content of the {kind} message (content.type is {kind})"),
-            format_name=INBOUND,
-        )
-    return content_of(kind, content[kind], path, INBOUND)
+    return content_in(kind, content, "message.content", "content.type", INBOUND.name)
 
 
 def _error(error: _Error | None) -> ProviderError | None:

@@ -7,6 +7,7 @@ bot sent, with an RFC 7807-style ``error``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -20,53 +21,31 @@ from botkit.events import (
     ProviderError,
     ReplyContext,
     SmsInfo,
-    StatusInfo,
     WebhookFormat,
     WorkflowInfo,
 )
-from botkit.vonage.inbound._common import (
-    BOT_RULE,
-    KNOWN_TYPES,
-    SENDER_RULE,
-    STATUSES,
-    USER_RULE,
-    CodeOrText,
-    Count,
-    MessageId,
-    Timestamp,
-    WireModel,
-    WireUsage,
-    address_problems,
-    channel_field,
-    content_of,
-    make_event,
-    multipart_of,
-    numeric_code,
-    one_of,
-    require_object,
-    unsupported,
-    validate,
-)
+from botkit.vonage.inbound.addresses import Address, rules, user_and_bot
+from botkit.vonage.inbound.channels import STATUSES, channel_field
+from botkit.vonage.inbound.content import KNOWN_TYPES, content_in, multipart_of, unsupported
+from botkit.vonage.inbound.envelope import Webhook, WireEnvelope, read_envelope, status_info
+from botkit.vonage.inbound.values import CodeOrText, Count, numeric_code, one_of
+from botkit.vonage.inbound.wire import WireModel, WireProfile
 
-INBOUND = "v1 inbound message"
-STATUS = "v1 message status"
+INBOUND = Webhook("v1 inbound message", WebhookFormat.V1, EventKind.MESSAGE)
+STATUS = Webhook("v1 message status", WebhookFormat.V1, EventKind.STATUS)
 
 _V1Channel = Annotated[
     Channel, channel_field(("sms", "mms", "whatsapp", "messenger", "viber_service"))
 ]
 
 
-class _Envelope(WireModel):
+class _Channel(WireModel):
     channel: _V1Channel
-    message_uuid: MessageId
+
+
+class _Envelope(WireEnvelope, _Channel):  # fields in this order: channel first, as on the wire
     to: str
     sender: str = Field(alias="from")
-    timestamp: Timestamp
-    client_ref: str | None = None
-
-
-class _Profile(WireModel):
-    name: str | None = None
 
 
 class _Context(WireModel):
@@ -88,11 +67,10 @@ class _SmsMeta(WireModel):
 
 class _Inbound(_Envelope):
     message_type: str | None = None
-    profile: _Profile | None = None
+    profile: WireProfile | None = None
     context: _Context | None = None
     whatsapp: _WhatsappInbound | None = None
     sms: _SmsMeta | None = None
-    usage: WireUsage | None = None
 
 
 class _Error(WireModel):
@@ -111,11 +89,10 @@ class _Workflow(WireModel):
 class _Status(_Envelope):
     status: Annotated[str, one_of(*STATUSES)]
     error: _Error | None = None
-    usage: WireUsage | None = None
     workflow: _Workflow | None = None
 
 
-def parse_inbound(payload: object) -> Event:
+def parse_inbound(payload: object, *, now: datetime) -> Event:
     """A v1 inbound-message webhook as a ``MESSAGE`` event.
 
     ``user`` is ``from`` and ``bot`` is ``to``. Content comes from ``message_type`` and the field
@@ -123,70 +100,43 @@ def parse_inbound(payload: object) -> Event:
     becomes :class:`~botkit.events.MultiPart`; a type botkit does not know becomes
     :class:`~botkit.events.Unsupported`. WhatsApp's ``profile.name`` becomes ``profile_name`` and
     ``context`` a :class:`~botkit.events.ReplyContext`; SMS ``sms`` metadata becomes
-    :class:`~botkit.events.SmsInfo`. Raises :class:`~botkit.errors.InvalidPayload` (and nothing
-    else) for a payload the provider would not send.
+    :class:`~botkit.events.SmsInfo`. ``now`` is the time the webhook was read: a ``timestamp``
+    more than a day after it is refused. Raises :class:`~botkit.errors.InvalidPayload` (and
+    nothing else) for a payload the provider would not send.
     """
-    data = require_object(payload, INBOUND)
-    wire = validate(_Inbound, data, "", INBOUND)
-    _check_addresses(wire.channel, user=("from", wire.sender), bot=("to", wire.to), sending=False)
-    return make_event(
-        INBOUND,
-        kind=EventKind.MESSAGE,
-        channel=wire.channel,
-        user=wire.sender,
-        bot=wire.to,
-        message_id=wire.message_uuid,
-        timestamp=wire.timestamp,
-        format=WebhookFormat.V1,
-        raw=data,
-        client_ref=wire.client_ref,
-        content=_content(wire, data),
+    wire, envelope = read_envelope(_Inbound, payload, INBOUND, _locate, now=now)
+    return envelope.event(
+        content=_content(wire, envelope.raw),
         context=_context(wire),
         profile_name=wire.profile.name if wire.profile else None,
         sms=_sms(wire.sms),
-        usage=wire.usage.event_usage() if wire.usage else None,
     )
 
 
-def parse_status(payload: object) -> Event:
+def parse_status(payload: object, *, now: datetime) -> Event:
     """A v1 message-status webhook as a ``STATUS`` event about the bot's message.
 
     ``user`` is ``to`` (the recipient) and ``bot`` is ``from``; ``status`` keeps the provider's
     word in ``original``. ``error.title`` holds the error code, as a string or a number: when it
     is numeric it becomes :attr:`~botkit.events.ProviderError.code`. A failover ``workflow``
-    object becomes :class:`~botkit.events.WorkflowInfo`. Raises
-    :class:`~botkit.errors.InvalidPayload` (and nothing else) for an impossible payload.
+    object becomes :class:`~botkit.events.WorkflowInfo`. ``now`` is as for
+    :func:`parse_inbound`. Raises :class:`~botkit.errors.InvalidPayload` (and nothing else) for
+    an impossible payload.
     """
-    data = require_object(payload, STATUS)
-    wire = validate(_Status, data, "", STATUS)
-    _check_addresses(wire.channel, user=("to", wire.to), bot=("from", wire.sender), sending=True)
+    wire, envelope = read_envelope(_Status, payload, STATUS, _locate, now=now)
     workflow_id = (wire.workflow.workflow_id or wire.workflow.id) if wire.workflow else None
-    return make_event(
-        STATUS,
-        kind=EventKind.STATUS,
-        channel=wire.channel,
-        user=wire.to,
-        bot=wire.sender,
-        message_id=wire.message_uuid,
-        timestamp=wire.timestamp,
-        format=WebhookFormat.V1,
-        raw=data,
-        client_ref=wire.client_ref,
-        status=StatusInfo(
-            status=STATUSES[wire.status], original=wire.status, error=_error(wire.error)
-        ),
-        usage=wire.usage.event_usage() if wire.usage else None,
+    return envelope.event(
+        status=status_info(wire.status, _error(wire.error)),
         workflow=WorkflowInfo(workflow_id=workflow_id) if workflow_id else None,
     )
 
 
-def _check_addresses(
-    channel: Channel, *, user: tuple[str, str], bot: tuple[str, str], sending: bool
-) -> None:
-    bot_rule = (SENDER_RULE if sending else BOT_RULE)[channel]
-    problems = address_problems([(*user, USER_RULE[channel]), (*bot, bot_rule)])
-    if problems:
-        raise InvalidPayload(problems, format_name=STATUS if sending else INBOUND)
+def _locate(wire: _Envelope, webhook: Webhook) -> tuple[Channel, Address, Address]:
+    user_rule, bot_rule = rules(wire.channel, webhook.kind)
+    (user_path, user), (bot_path, bot) = user_and_bot(
+        webhook.kind, ("from", wire.sender), ("to", wire.to)
+    )
+    return wire.channel, Address(user_path, user, user_rule), Address(bot_path, bot, bot_rule)
 
 
 def _content(wire: _Inbound, data: dict[str, Any]) -> Content:
@@ -195,20 +145,15 @@ def _content(wire: _Inbound, data: dict[str, Any]) -> Content:
         if "text" not in data and not isinstance(data.get("content"), list):
             raise InvalidPayload(
                 Problem("message_type", "a string naming the type of message"),
-                format_name=INBOUND,
+                format_name=INBOUND.name,
             )
         kind = "text" if "text" in data else "content"
     if kind == "content" or (kind not in KNOWN_TYPES and isinstance(data.get("content"), list)):
-        parts = multipart_of(data.get("content"), "content", INBOUND)
+        parts = multipart_of(data.get("content"), "content", INBOUND.name)
         return parts if parts is not None else unsupported(kind, {"content": data.get("content")})
     if kind not in KNOWN_TYPES:
         return unsupported(kind, {kind: data[kind]} if kind in data else {})
-    if kind not in data:
-        raise InvalidPayload(
-            Problem(kind, f"the content of the {kind} message (message_type is {kind})"),
-            format_name=INBOUND,
-        )
-    return content_of(kind, data[kind], kind, INBOUND)
+    return content_in(kind, data, "", "message_type", INBOUND.name)
 
 
 def _context(wire: _Inbound) -> ReplyContext | None:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal
-
-from pydantic import ValidationError
 
 from botkit.errors import InvalidPayload, Problem
 from botkit.events import (
@@ -35,8 +32,11 @@ from botkit.events import (
     WebhookFormat,
 )
 from botkit.vonage.codes import SMS_DLR_ERRORS
+from botkit.vonage.inbound.envelope import Envelope, Webhook
 
 FORMAT_NAME = WebhookFormat.SMS_API.value
+INBOUND = Webhook(FORMAT_NAME, WebhookFormat.SMS_API, EventKind.MESSAGE)
+RECEIPT = Webhook(FORMAT_NAME, WebhookFormat.SMS_API, EventKind.STATUS)
 MAX_CONCAT_PARTS = 255
 """The most parts a concatenated message may declare (the GSM limit of the concatenation UDH)."""
 
@@ -154,7 +154,8 @@ def parse_sms_inbound(params: Mapping[str, str]) -> Event | SmsPart:
         content = _binary_content(params, problems)
         if problems or timestamp is None:
             raise InvalidPayload(problems, format_name=FORMAT_NAME)
-        return _message(user, bot, message_id, timestamp, params, content, keyword, "binary")
+        sms = SmsInfo(keyword=keyword, num_messages=1, encoding="binary")
+        return _message(user, bot, message_id, timestamp, params, content, sms)
 
     text = params.get("text")
     if text is None:
@@ -163,9 +164,8 @@ def parse_sms_inbound(params: Mapping[str, str]) -> Event | SmsPart:
     if problems or timestamp is None or encoding is None or text is None:
         raise InvalidPayload(problems, format_name=FORMAT_NAME)
     if concat is None or concat[2] == 1:
-        return _message(
-            user, bot, message_id, timestamp, params, Text(text=text), keyword, encoding
-        )
+        sms = SmsInfo(keyword=keyword, num_messages=1, encoding=encoding)
+        return _message(user, bot, message_id, timestamp, params, Text(text=text), sms)
     ref, number, total = concat
     return SmsPart(
         user=user,
@@ -212,35 +212,12 @@ def parse_sms_delivery_receipt(params: Mapping[str, str]) -> Event:
     if problems or status is None or timestamp is None:
         raise InvalidPayload(problems, format_name=FORMAT_NAME)
 
-    with validation_as_invalid_payload():
-        return Event(
-            kind=EventKind.STATUS,
-            channel=Channel.SMS,
-            user=user,
-            bot=bot,
-            message_id=message_id,
-            timestamp=timestamp,
-            format=WebhookFormat.SMS_API,
-            raw=dict(params),
-            client_ref=params.get("client-ref") or None,
-            status=StatusInfo(status=status, original=word, error=error),
-            usage=None if price is None else Usage(price=price),
-        )
-
-
-@contextmanager
-def validation_as_invalid_payload() -> Iterator[None]:
-    """Report a pydantic validation failure inside the block as InvalidPayload (sms-api)."""
-    try:
-        yield
-    except ValidationError as exc:
-        raise InvalidPayload(
-            [
-                Problem(".".join(str(loc) for loc in err["loc"]) or "(event)", err["msg"])
-                for err in exc.errors()
-            ],
-            format_name=FORMAT_NAME,
-        ) from None
+    client_ref = params.get("client-ref") or None
+    usage = None if price is None else Usage(price=price)
+    envelope = Envelope(RECEIPT, Channel.SMS, user, bot, message_id, timestamp, dict(params))
+    return replace(envelope, client_ref=client_ref, usage=usage).event(
+        status=StatusInfo(status=status, original=word, error=error)
+    )
 
 
 def _message(
@@ -250,22 +227,10 @@ def _message(
     timestamp: datetime,
     params: Mapping[str, str],
     content: Text | Unsupported,
-    keyword: str | None,
-    encoding: Literal["text", "unicode", "binary"],
+    sms: SmsInfo,
 ) -> Event:
-    with validation_as_invalid_payload():
-        return Event(
-            kind=EventKind.MESSAGE,
-            channel=Channel.SMS,
-            user=user,
-            bot=bot,
-            message_id=message_id,
-            timestamp=timestamp,
-            format=WebhookFormat.SMS_API,
-            raw=dict(params),
-            content=content,
-            sms=SmsInfo(keyword=keyword, num_messages=1, encoding=encoding),
-        )
+    envelope = Envelope(INBOUND, Channel.SMS, user, bot, message_id, timestamp, dict(params))
+    return envelope.event(content=content, sms=sms)
 
 
 def _check_unicode(params: Mapping[str, str]) -> None:

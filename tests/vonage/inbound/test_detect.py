@@ -4,6 +4,7 @@ nothing but InvalidPayload whatever arrives."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from botkit.errors import InvalidPayload
 from botkit.events import Event, EventKind, WebhookFormat
 from botkit.vonage.inbound.detect import detect, parse_messages_webhook
 from botkit.vonage.openapi.examples import webhook_examples
+
+NOW = datetime(2025, 2, 4, 12, 0, tzinfo=UTC)
+"""When the webhooks of these tests are read."""
 
 EXAMPLES = {
     example.id: example.payload
@@ -33,7 +37,7 @@ JSON = st.recursive(
 def outcome(payload: Any) -> Event | InvalidPayload:
     """The event, or the InvalidPayload raised; any other exception fails the test."""
     try:
-        return parse_messages_webhook(payload)
+        return parse_messages_webhook(payload, now=NOW)
     except InvalidPayload as error:
         return error
 
@@ -55,7 +59,7 @@ def test_the_shape_tells_the_format_and_the_kind(
     payload = EXAMPLES[example]
 
     assert detect(payload) == shape
-    event = parse_messages_webhook(payload)
+    event = parse_messages_webhook(payload, now=NOW)
     assert (event.format, event.kind) == shape
 
 
@@ -67,7 +71,7 @@ def test_a_v0_message_is_recognised_by_its_content_alone() -> None:
 
 def test_a_payload_of_no_known_shape_is_invalid() -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_messages_webhook({"hello": "world"})
+        parse_messages_webhook({"hello": "world"}, now=NOW)
 
     assert [p.field for p in caught.value.problems] == ["channel"]
 
@@ -75,7 +79,7 @@ def test_a_payload_of_no_known_shape_is_invalid() -> None:
 @pytest.mark.parametrize("payload", [None, "x", 1, [], [{"channel": "sms"}]])
 def test_a_body_that_is_not_an_object_is_invalid(payload: Any) -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_messages_webhook(payload)
+        parse_messages_webhook(payload, now=NOW)
 
     assert [p.field for p in caught.value.problems] == ["body"]
 
@@ -88,7 +92,7 @@ def test_deep_nesting_in_a_field_botkit_keeps_raw_is_harmless() -> None:
         node = node["a"]
     payload = {**EXAMPLES["v1/inbound/whatsapp/text"], "extra": deep}
 
-    assert parse_messages_webhook(payload).raw["extra"] is deep
+    assert parse_messages_webhook(payload, now=NOW).raw["extra"] is deep
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))

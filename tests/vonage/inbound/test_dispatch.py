@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from botkit.events import (
     WorkflowMessage,
 )
 from botkit.vonage.inbound.dispatch import parse_final_report, parse_status
+
+NOW = datetime(2025, 2, 4, 12, 0, tzinfo=UTC)
+"""When the webhooks of these tests are read."""
 
 WORKFLOW = "bbbbbbbb-bbbb-4ccc-8ddd-0123456789ab"
 
@@ -55,7 +59,7 @@ def status(**fields: Any) -> dict[str, Any]:
 
 
 def test_a_dispatch_status_is_a_v0_status_of_a_workflow() -> None:
-    event = parse_status(status())
+    event = parse_status(status(), now=NOW)
 
     assert event.kind is EventKind.STATUS
     assert event.format is WebhookFormat.DISPATCH
@@ -68,7 +72,7 @@ def test_a_dispatch_status_is_a_v0_status_of_a_workflow() -> None:
 
 def test_a_dispatch_status_without_its_workflow_id_is_invalid() -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_status(status(_links={"workflow": {"href": "/workflows/x"}}))
+        parse_status(status(_links={"workflow": {"href": "/workflows/x"}}), now=NOW)
 
     assert caught.value.problems == [
         Problem("_links.workflow.dispatch_uuid", "a value (the field is required)")
@@ -78,7 +82,7 @@ def test_a_dispatch_status_without_its_workflow_id_is_invalid() -> None:
 
 def test_a_dispatch_status_problem_names_the_dispatch_webhook() -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_status(status(status="seen"))
+        parse_status(status(status="seen"), now=NOW)
 
     assert caught.value.format_name == "dispatch message status"
 
@@ -91,7 +95,7 @@ def test_a_final_report_is_a_workflow_event_on_the_last_channel() -> None:
         linked(sms, "sms", "delivered"),
     )
 
-    event = parse_final_report(payload)
+    event = parse_final_report(payload, now=NOW)
 
     assert event.kind is EventKind.WORKFLOW
     assert event.format is WebhookFormat.DISPATCH
@@ -113,7 +117,9 @@ def test_a_final_report_is_a_workflow_event_on_the_last_channel() -> None:
 
 @pytest.mark.parametrize("spelling", ["viber_service_msg", "viber_sevice_msg", "viber_service"])
 def test_a_final_report_accepts_every_spelling_of_viber(spelling: str) -> None:
-    event = parse_final_report(report(linked(WORKFLOW, spelling, "rejected"), status="error"))
+    event = parse_final_report(
+        report(linked(WORKFLOW, spelling, "rejected"), status="error"), now=NOW
+    )
 
     assert event.channel is Channel.VIBER
     assert event.workflow is not None
@@ -122,14 +128,14 @@ def test_a_final_report_accepts_every_spelling_of_viber(spelling: str) -> None:
 
 def test_a_final_report_without_a_channel_is_invalid() -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_final_report(report())
+        parse_final_report(report(), now=NOW)
 
     assert [p.field for p in caught.value.problems] == ["_links.messages"]
 
 
 def test_a_final_report_with_an_unknown_outcome_or_channel_is_invalid() -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_final_report(report(linked(WORKFLOW, "telegram", "read"), status="done"))
+        parse_final_report(report(linked(WORKFLOW, "telegram", "read"), status="done"), now=NOW)
 
     assert caught.value.problems == [
         Problem("status", "one of: completed, error"),

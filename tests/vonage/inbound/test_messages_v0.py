@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +22,9 @@ from botkit.events import (
     WebhookFormat,
 )
 from botkit.vonage.inbound.messages_v0 import parse_inbound, parse_status
+
+NOW = datetime(2025, 2, 4, 12, 0, tzinfo=UTC)
+"""When the webhooks of these tests are read."""
 
 UUID = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 
@@ -49,7 +53,7 @@ def status(channel: str = "sms", **fields: Any) -> dict[str, Any]:
 
 def problems(payload: Any, parse: Any = parse_inbound) -> list[Problem]:
     with pytest.raises(InvalidPayload) as caught:
-        parse(payload)
+        parse(payload, now=NOW)
     return caught.value.problems
 
 
@@ -59,7 +63,7 @@ def problems(payload: Any, parse: Any = parse_inbound) -> list[Problem]:
 def test_a_whatsapp_text_becomes_a_message_event() -> None:
     payload = inbound(profile={"name": "Jane"})
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.kind is EventKind.MESSAGE
     assert event.format is WebhookFormat.V0_1
@@ -78,7 +82,7 @@ def test_an_inbound_sms_carries_its_parts_and_price() -> None:
         usage={"currency": "EUR", "price": "0.0333"},
     )
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.channel is Channel.SMS
     assert event.sms is not None
@@ -97,7 +101,7 @@ def test_an_inbound_sms_carries_its_parts_and_price() -> None:
     ],
 )
 def test_a_whatsapp_location_in_either_shape(location: dict[str, Any]) -> None:
-    event = parse_inbound(inbound(content={"type": "location", "location": location}))
+    event = parse_inbound(inbound(content={"type": "location", "location": location}), now=NOW)
 
     assert event.content == Location(lat=37.758056, long=-122.425332, name="HQ")
 
@@ -118,7 +122,7 @@ def test_messenger_uses_ids_on_both_sides() -> None:
         content={"type": "image", "image": {"url": "https://x/i.jpg"}},
     )
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert (event.user, event.bot) == ("3214567890123456", "107083064136738")
     assert event.content == Image(url="https://x/i.jpg")
@@ -130,7 +134,7 @@ def test_viber_is_viber_service_msg_with_the_bot_as_a_service_id() -> None:
         to={"type": "viber_service_msg", "id": "654321"},
     )
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.channel is Channel.VIBER
     assert (event.user, event.bot) == ("447700900001", "654321")
@@ -143,14 +147,14 @@ def test_an_mms_arrives_at_a_short_code() -> None:
         content={"type": "image", "image": {"url": "https://x/i.jpg", "caption": "cat"}},
     )
 
-    assert parse_inbound(payload).bot == "12345"
+    assert parse_inbound(payload, now=NOW).bot == "12345"
 
 
 def test_a_template_quick_reply_button_is_a_button_reply() -> None:
     # Documented for v0.1 WhatsApp in the provider's guides, not in the 0.5.0 spec.
     content = {"type": "button", "button": {"payload": "opt-in", "text": "Yes"}}
 
-    event = parse_inbound(inbound(content=content))
+    event = parse_inbound(inbound(content=content), now=NOW)
 
     assert event.content == ButtonReply(id="opt-in", title="Yes", source="button")
 
@@ -161,7 +165,7 @@ def test_template_parameters_in_either_shape() -> None:
         "template": {"name": "ns:verify", "parameters": ["a", {"default": "b"}]},
     }
 
-    event = parse_inbound(inbound(content=content))
+    event = parse_inbound(inbound(content=content), now=NOW)
 
     assert event.content == InboundTemplate(name="ns:verify", parameters=("a", "b"))
 
@@ -169,7 +173,7 @@ def test_template_parameters_in_either_shape() -> None:
 def test_an_unknown_content_type_is_unsupported_with_its_content() -> None:
     content = {"type": "ephemeral", "ephemeral": {"x": 1}}
 
-    event = parse_inbound(inbound(content=content))
+    event = parse_inbound(inbound(content=content), now=NOW)
 
     assert event.content == Unsupported(declared_type="ephemeral", raw=content)
 
@@ -224,7 +228,7 @@ def test_a_status_with_an_error_code_and_reason() -> None:
         client_ref="my-ref",
     )
 
-    event = parse_status(payload)
+    event = parse_status(payload, now=NOW)
 
     assert event.kind is EventKind.STATUS
     assert event.format is WebhookFormat.V0_1
@@ -236,7 +240,7 @@ def test_a_status_with_an_error_code_and_reason() -> None:
 
 
 def test_a_status_error_code_may_be_a_string() -> None:
-    event = parse_status(status(error={"code": "1300"}))
+    event = parse_status(status(error={"code": "1300"}), now=NOW)
 
     assert event.status is not None
     assert event.status.error == ProviderError(code=1300, title="1300")
@@ -245,7 +249,7 @@ def test_a_status_error_code_may_be_a_string() -> None:
 def test_an_sms_status_may_come_from_an_alphanumeric_sender() -> None:
     payload = status(**{"from": {"type": "sms", "number": "AcmeInc"}})
 
-    assert parse_status(payload).bot == "AcmeInc"
+    assert parse_status(payload, now=NOW).bot == "AcmeInc"
 
 
 def test_a_messenger_status_reads_ids() -> None:
@@ -255,7 +259,7 @@ def test_a_messenger_status_reads_ids() -> None:
         **{"from": {"type": "messenger", "id": "987654321"}},
     )
 
-    event = parse_status(payload)
+    event = parse_status(payload, now=NOW)
 
     assert (event.channel, event.user, event.bot) == (
         Channel.MESSENGER,
@@ -266,7 +270,7 @@ def test_a_messenger_status_reads_ids() -> None:
 
 def test_a_status_problem_names_the_webhook() -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_status(status(status="seen"))
+        parse_status(status(status="seen"), now=NOW)
 
     assert caught.value.format_name == "v0.1 message status"
     assert caught.value.problems == [

@@ -30,6 +30,9 @@ from botkit.events import (
 )
 from botkit.vonage.inbound.messages_v1 import parse_inbound, parse_status
 
+NOW = datetime(2025, 2, 4, 12, 0, tzinfo=UTC)
+"""When the webhooks of these tests are read."""
+
 UUID = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 
 
@@ -60,7 +63,7 @@ def status(**fields: Any) -> dict[str, Any]:
 
 def problems(payload: dict[str, Any], parse: Any = parse_inbound) -> list[Problem]:
     with pytest.raises(InvalidPayload) as caught:
-        parse(payload)
+        parse(payload, now=NOW)
     return caught.value.problems
 
 
@@ -74,7 +77,7 @@ def fields(payload: dict[str, Any], parse: Any = parse_inbound) -> list[str]:
 def test_a_whatsapp_text_becomes_a_message_event() -> None:
     payload = inbound(client_ref="order-7")
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.kind is EventKind.MESSAGE
     assert event.format is WebhookFormat.V1
@@ -89,7 +92,7 @@ def test_a_whatsapp_text_becomes_a_message_event() -> None:
 
 def test_viber_service_is_viber_with_a_service_id_as_the_bot() -> None:
     event = parse_inbound(
-        inbound(channel="viber_service", to="654321", context={"message_uuid": "x"})
+        inbound(channel="viber_service", to="654321", context={"message_uuid": "x"}), now=NOW
     )
 
     assert event.channel is Channel.VIBER
@@ -98,7 +101,9 @@ def test_viber_service_is_viber_with_a_service_id_as_the_bot() -> None:
 
 
 def test_messenger_addresses_are_ids_of_up_to_50_characters() -> None:
-    event = parse_inbound(inbound(channel="messenger", to="1", **{"from": "107083064136738000"}))
+    event = parse_inbound(
+        inbound(channel="messenger", to="1", **{"from": "107083064136738000"}), now=NOW
+    )
     assert (event.user, event.bot) == ("107083064136738000", "1")
 
     assert problems(inbound(channel="messenger", to="x" * 51)) == [
@@ -114,7 +119,8 @@ def test_an_sms_without_message_type_is_text_with_its_metadata() -> None:
             text="STOP now",
             sms={"num_messages": "2", "keyword": "STOP"},
             usage={"currency": "EUR", "price": "0.0333"},
-        )
+        ),
+        now=NOW,
     )
 
     assert event.content == Text(text="STOP now")
@@ -133,7 +139,7 @@ def test_sms_total_count_stands_in_for_num_messages() -> None:
         origin={"network_code": "12345"},
     )
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.sms is not None
     assert event.sms.num_messages == 3
@@ -141,7 +147,7 @@ def test_sms_total_count_stands_in_for_num_messages() -> None:
 
 
 def test_the_bot_may_be_a_short_code_but_the_user_is_a_full_number() -> None:
-    assert parse_inbound(inbound(channel="sms", to="12345")).bot == "12345"
+    assert parse_inbound(inbound(channel="sms", to="12345"), now=NOW).bot == "12345"
 
     assert fields(inbound(channel="sms", **{"from": "123456"})) == ["from"]
     assert fields(inbound(channel="sms", **{"from": "+447700900001"})) == ["from"]
@@ -157,7 +163,7 @@ def test_whatsapp_profile_and_quoted_context() -> None:
         },
     )
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.profile_name == "Jane Smith"
     assert event.context == ReplyContext(
@@ -181,7 +187,7 @@ def test_sdk_only_whatsapp_fields_parse_and_stay_in_raw() -> None:
         _self={"href": "https://api-eu.vonage.com/v1/messages/x"},
     )
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.profile_name == "Jane"
     assert event.context == ReplyContext(
@@ -193,7 +199,7 @@ def test_sdk_only_whatsapp_fields_parse_and_stay_in_raw() -> None:
 
 def test_a_business_scoped_whatsapp_user_id_is_a_valid_sender() -> None:
     # SDK only (Java InboundMessage notes): `from` may be a BSUID rather than E.164.
-    event = parse_inbound(inbound(**{"from": "US.13491208655302741918"}))
+    event = parse_inbound(inbound(**{"from": "US.13491208655302741918"}), now=NOW)
 
     assert event.user == "US.13491208655302741918"
 
@@ -274,7 +280,9 @@ def test_a_business_scoped_whatsapp_user_id_is_a_valid_sender() -> None:
     ids=lambda value: value if isinstance(value, str) else "",
 )
 def test_content_of_each_type(message_type: str, part: dict[str, Any], content: Any) -> None:
-    event = parse_inbound(inbound(message_type=message_type, text=None, **{message_type: part}))
+    event = parse_inbound(
+        inbound(message_type=message_type, text=None, **{message_type: part}), now=NOW
+    )
 
     assert event.content == content
 
@@ -282,7 +290,7 @@ def test_content_of_each_type(message_type: str, part: dict[str, Any], content: 
 def test_an_mms_vcard_is_a_contact() -> None:
     payload = inbound(channel="mms", message_type="vcard", vcard={"url": "https://x/c.vcf"})
 
-    assert parse_inbound(payload).content == Contact(url="https://x/c.vcf")
+    assert parse_inbound(payload, now=NOW).content == Contact(url="https://x/c.vcf")
 
 
 def test_a_multi_part_mms_keeps_the_parts_botkit_knows() -> None:
@@ -295,7 +303,7 @@ def test_a_multi_part_mms_keeps_the_parts_botkit_knows() -> None:
     ]
     payload = inbound(channel="mms", message_type="content", text=None, content=parts)
 
-    event = parse_inbound(payload)
+    event = parse_inbound(payload, now=NOW)
 
     assert event.content == MultiPart(
         parts=(
@@ -311,16 +319,16 @@ def test_a_multi_part_mms_of_unknown_parts_is_unsupported() -> None:
     parts = [{"type": "hologram", "url": "https://x/c.holo"}]
     payload = inbound(channel="mms", message_type="content", text=None, content=parts)
 
-    assert parse_inbound(payload).content == Unsupported(
+    assert parse_inbound(payload, now=NOW).content == Unsupported(
         declared_type="content", raw={"content": parts}
     )
 
 
 def test_an_unknown_message_type_is_unsupported_not_an_error() -> None:
-    event = parse_inbound(inbound(message_type="ephemeral", text=None, ephemeral={"a": 1}))
+    event = parse_inbound(inbound(message_type="ephemeral", text=None, ephemeral={"a": 1}), now=NOW)
     assert event.content == Unsupported(declared_type="ephemeral", raw={"ephemeral": {"a": 1}})
 
-    event = parse_inbound(inbound(message_type="unsupported", text=None))
+    event = parse_inbound(inbound(message_type="unsupported", text=None), now=NOW)
     assert event.content == Unsupported(declared_type="unsupported")
 
 
@@ -351,7 +359,7 @@ def test_absurd_coordinates_are_invalid(location: dict[str, Any], field: str) ->
 def test_the_edges_of_the_coordinate_ranges_are_valid() -> None:
     payload = inbound(message_type="location", text=None, location={"lat": -90, "long": 180})
 
-    assert parse_inbound(payload).content == Location(lat=-90, long=180)
+    assert parse_inbound(payload, now=NOW).content == Location(lat=-90, long=180)
 
 
 # --- inbound: absurd envelopes -----------------------------------------------------------------
@@ -367,16 +375,16 @@ def test_the_edges_of_the_coordinate_ranges_are_valid() -> None:
     ],
 )
 def test_timestamps_become_aware_utc(timestamp: str, expected: datetime) -> None:
-    event = parse_inbound(inbound(timestamp=timestamp))
+    event = parse_inbound(inbound(timestamp=timestamp), now=NOW)
 
     assert event.timestamp == expected
     assert event.timestamp.utcoffset() == timedelta(0)
 
 
 def test_a_timestamp_within_a_day_ahead_is_accepted_for_clock_skew() -> None:
-    soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    soon = (NOW + timedelta(hours=2)).isoformat()
 
-    assert parse_inbound(inbound(timestamp=soon)).timestamp.year >= 2025
+    assert parse_inbound(inbound(timestamp=soon), now=NOW).timestamp.year >= 2025
 
 
 @pytest.mark.parametrize(
@@ -384,7 +392,7 @@ def test_a_timestamp_within_a_day_ahead_is_accepted_for_clock_skew() -> None:
     [
         "yesterday",
         "1999-12-31T23:59:59Z",
-        (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+        (NOW + timedelta(days=2)).isoformat(),
         1738584865,
         "",
     ],
@@ -396,13 +404,21 @@ def test_unparseable_or_absurd_timestamps_are_invalid(timestamp: Any) -> None:
     assert "ISO 8601" in problem.expected
 
 
+def test_timestamps_are_judged_by_the_time_the_webhook_was_read() -> None:
+    payload = inbound(timestamp=(NOW + timedelta(days=2)).isoformat())
+
+    with pytest.raises(InvalidPayload):
+        parse_inbound(payload, now=NOW)
+    assert parse_inbound(payload, now=NOW + timedelta(days=1, hours=1)).timestamp > NOW
+
+
 @pytest.mark.parametrize("message_uuid", ["", "   ", "x" * 201, 42])
 def test_absurd_message_ids_are_invalid(message_uuid: Any) -> None:
     assert fields(inbound(message_uuid=message_uuid)) == ["message_uuid"]
 
 
 def test_a_message_id_of_200_characters_is_valid() -> None:
-    assert parse_inbound(inbound(message_uuid="x" * 200)).message_id == "x" * 200
+    assert parse_inbound(inbound(message_uuid="x" * 200), now=NOW).message_id == "x" * 200
 
 
 def test_every_problem_is_reported_at_once_in_words() -> None:
@@ -417,7 +433,7 @@ def test_every_problem_is_reported_at_once_in_words() -> None:
 
 def test_the_error_names_the_webhook() -> None:
     with pytest.raises(InvalidPayload) as caught:
-        parse_inbound(inbound(channel=None))
+        parse_inbound(inbound(channel=None), now=NOW)
 
     assert caught.value.format_name == "v1 inbound message"
 
@@ -433,7 +449,7 @@ def test_anything_but_an_object_is_invalid(payload: Any) -> None:
 def test_a_status_reports_on_the_bots_message() -> None:
     payload = status(client_ref="order-7", usage={"currency": "EUR", "price": "0.0333"})
 
-    event = parse_status(payload)
+    event = parse_status(payload, now=NOW)
 
     assert event.kind is EventKind.STATUS
     assert (event.user, event.bot) == ("447700900000", "447700900001")
@@ -457,7 +473,7 @@ def test_the_error_code_is_read_from_the_title(title: Any, code: int | None) -> 
         "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf",
     }
 
-    event = parse_status(status(status="rejected", error=error))
+    event = parse_status(status(status="rejected", error=error), now=NOW)
 
     assert event.status is not None
     assert event.status.error is not None
@@ -468,7 +484,7 @@ def test_the_error_code_is_read_from_the_title(title: Any, code: int | None) -> 
 
 
 def test_an_sms_status_may_come_from_an_alphanumeric_sender() -> None:
-    assert parse_status(status(**{"from": "AcmeInc"})).bot == "AcmeInc"
+    assert parse_status(status(**{"from": "AcmeInc"}), now=NOW).bot == "AcmeInc"
 
     assert fields(status(to="AcmeInc"), parse_status) == ["to"]
 
@@ -486,7 +502,7 @@ def test_a_failover_workflow_is_named_whichever_key_the_sdk_uses() -> None:
     java = {"id": "3TcNjgu", "item_number": "1", "total_items": "2"}
 
     for workflow in (dotnet, java):
-        event = parse_status(status(workflow=workflow))
+        event = parse_status(status(workflow=workflow), now=NOW)
         assert event.workflow is not None
         assert event.workflow.workflow_id == "3TcNjgu"
 
@@ -504,7 +520,7 @@ def test_sdk_only_status_extras_are_kept_in_raw() -> None:
         destination={"network_code": "12345"},
     )
 
-    event = parse_status(payload)
+    event = parse_status(payload, now=NOW)
 
     assert event.status is not None
     assert event.status.status is DeliveryStatus.READ
@@ -512,6 +528,8 @@ def test_sdk_only_status_extras_are_kept_in_raw() -> None:
 
 
 def test_a_messenger_status_addresses_page_and_user_ids() -> None:
-    event = parse_status(status(channel="messenger", to="1234567890123456", **{"from": "9876"}))
+    event = parse_status(
+        status(channel="messenger", to="1234567890123456", **{"from": "9876"}), now=NOW
+    )
 
     assert (event.channel, event.user, event.bot) == (Channel.MESSENGER, "1234567890123456", "9876")

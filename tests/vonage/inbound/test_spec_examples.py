@@ -7,7 +7,7 @@ restate them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
@@ -32,6 +32,9 @@ from botkit.events import (
 from botkit.vonage.inbound.detect import parse_messages_webhook
 from botkit.vonage.openapi import SPEC_NAMES, load_spec, to_json_schema
 from botkit.vonage.openapi.examples import SpecExample, webhook_examples, webhook_schemas
+
+NOW = datetime(2025, 2, 4, 12, 0, tzinfo=UTC)
+"""When the webhooks of these tests are read."""
 
 MESSAGES_EXAMPLES = [
     example
@@ -91,7 +94,7 @@ def inbound_content(example: SpecExample) -> tuple[str, Any]:
 def test_kind_format_id_time_and_raw_follow_the_payload(example: SpecExample) -> None:
     payload = example.payload
 
-    event = parse_messages_webhook(payload)
+    event = parse_messages_webhook(payload, now=NOW)
 
     assert event.kind is KINDS[example.webhook]
     assert event.format is FORMATS[example.spec]
@@ -104,7 +107,7 @@ def test_kind_format_id_time_and_raw_follow_the_payload(example: SpecExample) ->
 def test_v1_channel_and_addresses(example: SpecExample) -> None:
     payload = example.payload
 
-    event = parse_messages_webhook(payload)
+    event = parse_messages_webhook(payload, now=NOW)
 
     assert event.channel is WIRE_CHANNELS[payload["channel"]]
     if example.webhook == "inbound":
@@ -119,7 +122,7 @@ def test_v0_channel_and_addresses(example: SpecExample) -> None:
     channel = WIRE_CHANNELS[payload["to"]["type"]]
     user, bot = ("from", "to") if example.webhook == "inbound" else ("to", "from")
 
-    event = parse_messages_webhook(payload)
+    event = parse_messages_webhook(payload, now=NOW)
 
     assert event.channel is channel
     assert event.user == v0_address(payload[user], channel, bot=False)
@@ -130,7 +133,7 @@ def test_v0_channel_and_addresses(example: SpecExample) -> None:
 def test_inbound_content_matches_the_payload(example: SpecExample) -> None:
     kind, part = inbound_content(example)
 
-    content = parse_messages_webhook(example.payload).content
+    content = parse_messages_webhook(example.payload, now=NOW).content
 
     if kind == "text":
         text = example.payload["text"] if example.spec == "messages-v1" else part
@@ -172,7 +175,7 @@ def test_inbound_content_matches_the_payload(example: SpecExample) -> None:
 def test_v1_inbound_metadata_matches_the_payload(example: SpecExample) -> None:
     payload = example.payload
 
-    event = parse_messages_webhook(payload)
+    event = parse_messages_webhook(payload, now=NOW)
 
     assert event.client_ref == payload.get("client_ref")
     assert event.profile_name == payload.get("profile", {}).get("name")
@@ -198,7 +201,7 @@ def test_v1_inbound_metadata_matches_the_payload(example: SpecExample) -> None:
 def test_v0_inbound_metadata_matches_the_payload(example: SpecExample) -> None:
     payload = example.payload
 
-    event = parse_messages_webhook(payload)
+    event = parse_messages_webhook(payload, now=NOW)
 
     sms = payload["message"].get("sms")
     assert (event.sms.num_messages if event.sms else None) == (
@@ -211,7 +214,7 @@ def test_v0_inbound_metadata_matches_the_payload(example: SpecExample) -> None:
 def test_status_matches_the_payload(example: SpecExample) -> None:
     payload = example.payload
 
-    event = parse_messages_webhook(payload)
+    event = parse_messages_webhook(payload, now=NOW)
 
     assert event.status is not None
     assert event.status.original == payload["status"]
@@ -236,7 +239,7 @@ def test_status_matches_the_payload(example: SpecExample) -> None:
 
 @examples(webhook="status", spec="dispatch")
 def test_dispatch_status_names_its_workflow(example: SpecExample) -> None:
-    event = parse_messages_webhook(example.payload)
+    event = parse_messages_webhook(example.payload, now=NOW)
 
     assert event.workflow is not None
     assert event.workflow.workflow_id == example.payload["_links"]["workflow"]["dispatch_uuid"]
@@ -247,7 +250,7 @@ def test_final_report_matches_the_payload(example: SpecExample) -> None:
     payload = example.payload
     linked = payload["_links"]["messages"]
 
-    event: Event = parse_messages_webhook(payload)
+    event: Event = parse_messages_webhook(payload, now=NOW)
 
     assert (event.user, event.bot) == (None, None)
     assert event.channel is WIRE_CHANNELS[linked[-1]["channel"]]
@@ -276,7 +279,7 @@ def test_every_synthesised_payload_is_valid_against_its_own_schema(example: Spec
 
 def test_the_examples_cover_every_channel_and_the_main_content_types() -> None:
     inbound = [inbound_content(e)[0] for e in MESSAGES_EXAMPLES if e.webhook == "inbound"]
-    channels = {parse_messages_webhook(e.payload).channel for e in MESSAGES_EXAMPLES}
+    channels = {parse_messages_webhook(e.payload, now=NOW).channel for e in MESSAGES_EXAMPLES}
 
     assert channels == set(Channel)
     assert {
