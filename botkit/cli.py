@@ -58,8 +58,8 @@ def _dev(args: argparse.Namespace) -> int:
         store = "Redis at REDIS_URL" if settings.redis_url else "the embedded memory store"
         print(
             f"\n  botkit dev: {args.bot} with a local sandbox playing Vonage\n\n"
-            f"  Chat with your bot:   {server.sandbox_url}/\n"
-            f"  Inspector:            {server.sandbox_url}/inspector\n"
+            f"  Chat with your bot:   {server.chat_url}\n"
+            f"  Inspector:            {server.inspector_url}\n"
             f"  Bot webhooks:         {server.bot_url}/webhooks/inbound\n"
             f"  Conversations live in {store}; the bot reloads when its file changes.\n"
             "  Press Ctrl+C to stop.\n",

@@ -5,7 +5,9 @@
             +------------- Messages API sends -------------+
 
 The sandbox plays Vonage (it checks every send against the provider's rules) and serves the web
-chat and the inspector. Both share one clock, so moving the sandbox's clock a day forward moves
+chat and the inspector. A random token, fresh per run, guards the pages, the sandbox's control
+API and the bot's inspector API: :attr:`DevServer.chat_url` carries it. Both share one clock,
+so moving the sandbox's clock a day forward moves
 the bot's too. The bot runs on the embedded memory store unless ``REDIS_URL`` is set; the store
 outlives reloads, so editing the bot's file keeps every conversation where it was.
 """
@@ -64,6 +66,8 @@ class DevServer:
     _bot_runner: web.AppRunner | None = None
     _sandbox_runner: web.AppRunner | None = None
     _watcher: asyncio.Task[None] | None = None
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """Guards the pages, the sandbox's control API and the bot's inspector API (fresh per run)."""
     _secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     _api_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
@@ -74,6 +78,20 @@ class DevServer:
     @property
     def sandbox_url(self) -> str:
         return f"http://{self.host}:{self.sandbox_port}"
+
+    @property
+    def chat_url(self) -> str:
+        """The web chat, with the token: opening it once lets the browser in (a cookie)."""
+        return f"{self.sandbox_url}/?token={self.token}"
+
+    @property
+    def inspector_url(self) -> str:
+        return f"{self.sandbox_url}/inspector?token={self.token}"
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """What a program sends to the sandbox's control API."""
+        return {"Authorization": f"Bearer {self.token}"}
 
     async def start(self, *, watch: bool = True) -> None:
         """Start the sandbox and the bot; with ``watch``, reload the bot when its file changes."""
@@ -94,12 +112,14 @@ class DevServer:
             delays=self.delays,
             bot_addresses=BOT_ADDRESSES,
             env=self.settings.env,
+            token=self.token,
         )
         add_pages(
             sandbox,
             bot_name=self.bot_class.__name__,
             bot_url=self.bot_url,
             bot_addresses=BOT_ADDRESSES,
+            inspector_token=self.token,
         )
         self._sandbox_runner = await _serve(sandbox, self.host, self.sandbox_port)
         await self._start_bot()
@@ -116,6 +136,7 @@ class DevServer:
                 "vonage_application_id": None,
                 "vonage_private_key": None,
                 "vonage_signature_secret": _secret(self._secret),
+                "inspector_token": _secret(self.token),
             }
         )
 

@@ -1,7 +1,9 @@
 """What the bot thinks, as JSON: its state machine, every conversation, their message logs.
 
-Served by the bot's own app under ``/_botkit/`` outside production (the sandbox's inspector
-page reads it). It shows users' data, so it is never mounted when ``BOTKIT_ENV=production``.
+Served by the bot's own app under ``/_botkit/`` only when ``BOTKIT_INSPECTOR_TOKEN`` is set,
+in any environment, and then only to requests carrying that token (see :mod:`botkit.access`):
+it shows users' data. ``botkit dev`` sets a fresh token per run; its sandbox reads the API on
+the page's behalf, so no cross-origin access is ever granted.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from botkit.access import token_guard
 from botkit.bot import Bot
 from botkit.records import DeliveryRecord
 from botkit.store.base import Record, Store, StoreUnavailable
@@ -19,10 +22,11 @@ BotKey = web.AppKey[Bot[Any]]
 StoreKey = web.AppKey[Store]
 
 
-def inspector_app(bot_key: BotKey, store_key: StoreKey) -> web.Application:
-    """A sub-application answering the inspector API; it finds the bot and the store in its
-    parent app under ``bot_key`` and ``store_key`` (they exist once the parent started)."""
-    app = web.Application(middlewares=[_cors])
+def inspector_app(bot_key: BotKey, store_key: StoreKey, *, token: str) -> web.Application:
+    """A sub-application answering the inspector API to requests carrying ``token``; it finds
+    the bot and the store in its parent app under ``bot_key`` and ``store_key`` (they exist
+    once the parent started)."""
+    app = web.Application(middlewares=[token_guard(token)])
     app[_KEYS] = (bot_key, store_key)
     app.router.add_get("/bot", describe_bot)
     app.router.add_get("/conversations", list_conversations)
@@ -36,14 +40,6 @@ _KEYS = web.AppKey("inspector_keys", tuple)
 def _parts(request: web.Request) -> tuple[Bot[Any], Store]:
     bot_key, store_key = request.app[_KEYS]
     return request.config_dict[bot_key], request.config_dict[store_key]
-
-
-@web.middleware
-async def _cors(request: web.Request, handler: Any) -> web.StreamResponse:
-    # The inspector page is served by the sandbox, on another port of this machine.
-    response: web.StreamResponse = await handler(request)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
 
 
 async def describe_bot(request: web.Request) -> web.Response:

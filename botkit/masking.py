@@ -20,7 +20,7 @@ REDACTED = "[redacted]"
 """What replaces a user's words."""
 
 _NUMBER = re.compile(r"(?<![\w.-])\+?\d{9,20}(?![\w-])")
-_WORD_FIELDS = "text|keyword|caption|body|title|data|udh"
+_WORD_FIELDS = "text|keyword|caption|body|title|data|udh|token|sig"
 _ADDRESS_FIELDS = "msisdn|to|from|number|user|phone"
 # A raw request line may carry unencoded blanks: a value runs to the next parameter, the
 # protocol version, a quote or the end of the line.

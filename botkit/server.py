@@ -86,8 +86,9 @@ def create_app(
         app.router.add_get(path, handler, allow_head=False)
         app.router.add_post(path, handler)
     app.router.add_get("/healthz", healthz)
-    if settings.env != "production":
-        app.add_subapp("/_botkit/", inspector_app(BOT, STORE))
+    if settings.inspector_token is not None:
+        token = settings.inspector_token.get_secret_value()
+        app.add_subapp("/_botkit/", inspector_app(BOT, STORE, token=token))
     if settings.vonage_signature_secret is None:
         log.warning(
             "webhooks are unauthenticated: VONAGE_SIGNATURE_SECRET is not set, so anyone who can "

@@ -23,6 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from botkit.access import MIN_LENGTH as MIN_TOKEN_LENGTH
 from botkit.errors import ConfigError
 
 Environment = Literal["development", "test", "production"]
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
     handler_timeout: float = Field(
         30.0, gt=0, validation_alias=AliasChoices("BOTKIT_HANDLER_TIMEOUT", "handler_timeout")
     )
+
+    inspector_token: SecretStr | None = _env("BOTKIT_INSPECTOR_TOKEN")
+    """``BOTKIT_INSPECTOR_TOKEN``: when set (at least 16 characters), the inspector API under
+    ``/_botkit/`` is served, to requests carrying it; unset, it is not served at all."""
 
     vonage_api_key: str | None = _env("VONAGE_API_KEY")
     vonage_api_secret: SecretStr | None = _env("VONAGE_API_SECRET")
@@ -175,6 +180,17 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("inspector_token")
+    @classmethod
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_TOKEN_LENGTH} characters: it guards users' data"
+            )
+        return value
 
     @field_validator("redis_url")
     @classmethod
@@ -315,7 +331,7 @@ def _describe(exc: ValidationError) -> str:
             loc,
         )
         variable = _VARIABLE.get(field_name, loc.upper())
-        secret = "SECRET" in variable or "PRIVATE" in variable
+        secret = any(word in variable for word in ("SECRET", "PRIVATE", "TOKEN"))
         shown = "(hidden)" if secret else repr(error.get("input"))
         lines.append(f"{variable}={shown}: {error['msg']}")
     return "malformed settings:\n  " + "\n  ".join(lines) + "\nFix the environment and restart."

@@ -88,7 +88,7 @@ class TerminalChat:
             choice_id, title = self.choices[int(line) - 1]
             body = {"reply": {"id": choice_id, "title": title}}
         url = f"{self.server.sandbox_url}/_sandbox/users/{self.channel.value}/{self.user}/messages"
-        async with session.post(url, json=body) as response:
+        async with session.post(url, json=body, headers=self.server.auth_headers) as response:
             if response.status >= 300:
                 answer = await response.json(content_type=None)
                 self.say(f"! {answer.get('detail') or answer.get('message') or response.status}")
@@ -96,7 +96,9 @@ class TerminalChat:
     async def _follow(self, session: aiohttp.ClientSession) -> None:
         url = f"{self.server.sandbox_url}/_sandbox/events"
         params = {"channel": self.channel.value, "user": self.user}
-        async with session.get(url, params=params, timeout=aiohttp.ClientTimeout()) as response:
+        async with session.get(
+            url, params=params, headers=self.server.auth_headers, timeout=aiohttp.ClientTimeout()
+        ) as response:
             async for raw in response.content:
                 line = raw.decode().strip()
                 if not line.startswith("data:"):

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from botkit.devserver import DevServer
 from botkit.settings import Settings, load_settings
 from botkit.testing import ProviderStandIn
 
@@ -25,6 +26,22 @@ async def provider() -> AsyncIterator[ProviderStandIn]:
     """A real HTTP server on loopback playing the Messages API send endpoint."""
     async with ProviderStandIn() as stand_in:
         yield stand_in
+
+
+@pytest.fixture
+async def dev() -> AsyncIterator[DevServer]:
+    """``botkit dev`` for the pizza bot on free ports, as a person would run it."""
+    settings = load_settings({"BOTKIT_ENV": "development", "LOG_LEVEL": "warning"})
+    server = DevServer(
+        "bots.pizza:PizzaBot",
+        settings,
+        port=_free_port(),
+        sandbox_port=_free_port(),
+        delays=(0.05, 0.15, 0.4),
+    )
+    await server.start(watch=False)
+    yield server
+    await server.stop()
 
 
 def basic(key: str, secret: str) -> str:

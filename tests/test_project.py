@@ -44,8 +44,21 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_procfile_serves_a_bot_that_exists() -> None:
     procfile = (ROOT / "Procfile").read_text()
-    target = re.search(r"^web: botkit \w+ (\S+)", procfile, flags=re.M)
+    target = re.search(r"^web: (?:\w+=\S+ )*botkit \w+ (\S+)", procfile, flags=re.M)
     assert target, procfile
     from botkit.cli import load_bot_class
 
     load_bot_class(target.group(1))
+
+
+def test_procfile_runs_in_production_unless_told_otherwise() -> None:
+    procfile = (ROOT / "Procfile").read_text()
+    command = re.search(r"^web: (.*)$", procfile, flags=re.M)
+    assert command, procfile
+    # The shell the platform runs the line with, the server swapped for a look at the setting.
+    line = re.sub(r"botkit serve .*", "printenv BOTKIT_ENV", command.group(1))
+    shown = subprocess.run(["bash", "-c", line], env={}, capture_output=True, text=True)
+    assert shown.stdout.strip() == "production"
+    staging = {"BOTKIT_ENV": "test"}
+    shown = subprocess.run(["bash", "-c", line], env=staging, capture_output=True, text=True)
+    assert shown.stdout.strip() == "test"

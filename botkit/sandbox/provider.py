@@ -21,12 +21,14 @@ The control API under ``/_sandbox`` is in :mod:`~botkit.sandbox.admin`.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from botkit.access import token_guard
 from botkit.clock import OffsetClock
 from botkit.events import Channel
 from botkit.sandbox.admin import ADMIN_MIDDLEWARE, admin_routes
@@ -266,13 +268,15 @@ def create_sandbox_app(
     sms_signature_method: SmsSignatureMethod = "md5hash",
     sms_dlr_url: str | None = None,
     env: str | None = None,
+    token: str | None = None,
 ) -> web.Application:
     """An aiohttp app playing the provider for one account (see :class:`SandboxConfig`).
 
     ``clock`` is the sandbox's clock (``POST /_sandbox/clock`` moves it); ``delays`` is
     ``(submitted, delivered, read)`` in seconds (:meth:`Delays.none` for tests). The app keeps
     its :class:`~botkit.sandbox.state.Sandbox` at ``app[SANDBOX]``; its HTTP session and
-    background deliveries live in the app's ``cleanup_ctx``. Raises
+    background deliveries live in the app's ``cleanup_ctx``. With ``token``, the control API
+    and the pages answer only requests carrying it (see :mod:`botkit.access`). Raises
     :class:`~botkit.sandbox.config.ProductionRefusedError` when ``env`` is ``production``.
     """
     refuse_production(env)
@@ -292,12 +296,22 @@ def create_sandbox_app(
         sms_signature_method=sms_signature_method,
         sms_dlr_url=sms_dlr_url,
     )
-    return build_app(Sandbox(config, clock))
+    return build_app(Sandbox(config, clock), token=token)
 
 
-def build_app(sandbox: Sandbox) -> web.Application:
-    """The aiohttp app around an existing :class:`~botkit.sandbox.state.Sandbox`."""
-    app = web.Application(middlewares=[_problems, ADMIN_MIDDLEWARE], client_max_size=MAX_BODY_BYTES)
+def _shows_users(path: str) -> bool:
+    """The sandbox's own pages and APIs (not the provider's endpoints, which authenticate
+    like the provider does)."""
+    return path in ("/", "/inspector", "/config.js") or path.startswith(("/_sandbox", "/_botkit"))
+
+
+def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
+    """The aiohttp app around an existing :class:`~botkit.sandbox.state.Sandbox`; with
+    ``token``, its pages and control API answer only requests carrying it."""
+    guard = [token_guard(token, _shows_users)] if token is not None else []
+    app = web.Application(
+        middlewares=[*guard, _problems, ADMIN_MIDDLEWARE], client_max_size=MAX_BODY_BYTES
+    )
     app[SANDBOX] = sandbox
     app[APPLICATIONS] = sandbox.applications
     app[ACCOUNT] = sandbox.config
@@ -333,10 +347,13 @@ def run_sandbox(
     """Serve a sandbox on ``host:port`` (loopback by default) until interrupted.
 
     ``options`` are the keyword arguments of :func:`create_sandbox_app` (``clock`` defaults to
-    a fresh :class:`~botkit.clock.OffsetClock`). Raises
-    :class:`~botkit.sandbox.config.ProductionRefusedError` when ``env`` is ``production``.
+    a fresh :class:`~botkit.clock.OffsetClock`, ``token`` to a random one, printed with the
+    control API's address). Raises :class:`~botkit.sandbox.config.ProductionRefusedError` when
+    ``env`` is ``production``.
     """
     refuse_production(env)
     options.setdefault("clock", OffsetClock())
+    token = options.setdefault("token", secrets.token_urlsafe(24))
     app = create_sandbox_app(env=env, **options)
+    print(f"sandbox control API: http://{host}:{port}/_sandbox?token={token}", flush=True)
     web.run_app(app, host=host, port=port)

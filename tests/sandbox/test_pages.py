@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 
 from botkit.devserver import DevServer
-from botkit.settings import load_settings
-from tests.conftest import _free_port
 
 pytestmark = pytest.mark.slow
 
@@ -41,21 +39,6 @@ if CHROMIUM is None:
 
 
 @pytest.fixture
-async def dev() -> AsyncIterator[DevServer]:
-    settings = load_settings({"BOTKIT_ENV": "development", "LOG_LEVEL": "warning"})
-    server = DevServer(
-        "bots.pizza:PizzaBot",
-        settings,
-        port=_free_port(),
-        sandbox_port=_free_port(),
-        delays=(0.05, 0.15, 0.4),
-    )
-    await server.start(watch=False)
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def page() -> AsyncIterator[object]:
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
@@ -69,7 +52,7 @@ async def page() -> AsyncIterator[object]:
 
 
 async def open_chat(page: object, dev: DevServer, channel: str, user: str) -> object:
-    await page.goto(f"{dev.sandbox_url}/")  # type: ignore[attr-defined]
+    await page.goto(dev.chat_url)  # type: ignore[attr-defined]
     await page.wait_for_selector("body[data-ready=true]")  # type: ignore[attr-defined]
     await page.select_option("#channel-select", channel)  # type: ignore[attr-defined]
     await page.fill("#user-input", user)  # type: ignore[attr-defined]

@@ -1,9 +1,10 @@
-// The inspector: what the bot thinks. Reads the bot's own inspector API (/_botkit/ on the bot
-// server) and redraws when the sandbox's live feed says something happened.
+// The inspector: what the bot thinks. Reads the bot's own inspector API, which the sandbox
+// passes on under /_botkit/ (same origin, same token cookie), and redraws when the sandbox's
+// live feed says something happened.
 "use strict";
 
 const CONFIG = window.BOTKIT || {};
-const BOT = (CONFIG.bot_url || "").replace(/\/$/, "") + "/_botkit";
+const BOT = CONFIG.inspector_api || "/_botkit";
 let selected = null;
 let drawn = "";
 let renders = 0;
