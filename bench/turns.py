@@ -37,7 +37,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from redis import asyncio as aioredis
 
-from botkit import Bot, Context, on
+from botkit import Bot, Channel, Context, Event, EventKind, Text, WebhookFormat, on
 from botkit.log import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,10 +205,24 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
+def hello(user: str) -> Event:
+    """A WhatsApp "hi" from ``user`` to the bot, as the provider's webhook would bring it."""
+    return Event(
+        kind=EventKind.MESSAGE,
+        channel=Channel.WHATSAPP,
+        user=user,
+        bot="447700900000",
+        message_id=str(uuid.uuid4()),
+        timestamp=datetime.now(UTC),
+        format=WebhookFormat.V1,
+        raw={},
+        content=Text(text="hi"),
+    )
+
+
 async def round_trips_per_turn(redis_url: str, turns: int) -> tuple[float, float]:
     """Drive the runtime in this process on Redis and read the store's own traffic counters."""
 
-    from botkit import Channel, Event, EventKind, Text, WebhookFormat
     from botkit.runtime import Runtime
     from botkit.store.redis import RedisStore
     from botkit.testing import ProviderStandIn
@@ -221,19 +235,7 @@ async def round_trips_per_turn(redis_url: str, turns: int) -> tuple[float, float
         runtime = Runtime(CountingEchoBot(), store, transport)
         store.traffic.reset()
         for n in range(turns):
-            await runtime.accept(
-                Event(
-                    kind=EventKind.MESSAGE,
-                    channel=Channel.WHATSAPP,
-                    user=f"4466{n % 50:07d}",
-                    bot="447700900000",
-                    message_id=str(uuid.uuid4()),
-                    timestamp=datetime.now(UTC),
-                    format=WebhookFormat.V1,
-                    raw={},
-                    content=Text(text="hi"),
-                )
-            )
+            await runtime.accept(hello(f"4466{n % 50:07d}"))
             await runtime.wait_idle()
         trips, commands = store.traffic.round_trips, store.traffic.commands
         await runtime.close()
@@ -244,7 +246,8 @@ async def round_trips_per_turn(redis_url: str, turns: int) -> tuple[float, float
 async def memory_per_conversation(redis_url: str, conversations: int) -> tuple[float, float]:
     """Store ``conversations`` idle conversations through the store's own operations; return
     bytes each while their dedup entries live, and once the dedup window is over."""
-    from botkit.store.base import Record, Turn
+    from botkit.conversation import Conversation
+    from botkit.store.base import Commit
     from botkit.store.redis import RedisStore
 
     client = aioredis.from_url(redis_url)
@@ -260,12 +263,12 @@ async def memory_per_conversation(redis_url: str, conversations: int) -> tuple[f
         nonlocal done
         async with semaphore:
             key = f"whatsapp:447700900000:44{n:010d}"
-            accepted = await store.accept(key, f"message:{uuid.uuid4()}", "{}", owner="bench")
+            accepted = await store.accept(key, hello(f"44{n:010d}"), owner="bench")
             assert accepted.claim is not None
-            record = Record(
-                state="start", data=data, version=1, revision=1, last_inbound_at=time.time()
+            conversation = Conversation(
+                key, state="start", data=data, version=1, revision=1, last_inbound_at=time.time()
             )
-            await store.commit(accepted.claim.lease, Turn(record, ()))
+            await store.commit(accepted.claim.lease, Commit(conversation))
             await store.ack(accepted.claim.lease, 0)
             done += 1
             if done % 10000 == 0:

@@ -32,14 +32,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from botkit.channels.capabilities import ApiVersion
 from botkit.channels.errors import ChannelRuleError
+from botkit.channels.facts import ChannelSetup
 from botkit.channels.rules import Facts, apply_rules, resolve_numbered_reply
 from botkit.context import Context
+from botkit.conversation import Conversation, OutboxEntry
 from botkit.definition import ClassSite, class_site, define
 from botkit.events import ButtonReply, Channel, Event, EventKind, Text
 from botkit.handlers import HandlerSpec
@@ -54,49 +57,84 @@ log = get_logger("botkit.bot")
 DataT = TypeVar("DataT")
 
 
+Outcome = Literal["handled", "fallback", "ignored", "failed"]
+
+
 @dataclass
 class TurnOutcome:
-    """What one event did: the state and data to save and the replies to send after saving.
+    """What one event did: the conversation to commit and the replies this turn added to it.
 
-    ``outcome`` is ``handled``, ``fallback`` (no handler, or an invalid trigger), ``ignored``
-    (nothing to run) or ``failed`` (the handler raised: state and data are the ones before it,
-    and ``replies`` holds only the bot's apology, if it has one).
+    ``conversation`` is the conversation after the event: its state and data, the current
+    ``version``, one more ``revision``, the user's last message, the numbered choices a number
+    typed next refers to, and its outbox with ``replies`` appended. ``outcome`` is
+    ``handled``, ``fallback`` (no handler, or an invalid trigger), ``ignored`` (nothing to run)
+    or ``failed`` (the handler raised: state and data are the ones before it, and ``replies``
+    holds only the bot's apology, if it has one).
     """
 
-    state: str
-    data: str
+    conversation: Conversation
     replies: list[Outbound] = field(default_factory=list)
-    outcome: Literal["handled", "fallback", "ignored", "failed"] = "handled"
+    outcome: Outcome = "handled"
     handler: str | None = None
     error: BaseException | None = None
-    meta: str | None = None
-    """The runtime's facts to save with the conversation (None keeps the stored ones)."""
+
+    @property
+    def state(self) -> str:
+        """The state after the event."""
+        return self.conversation.state or ""
+
+    @property
+    def data(self) -> str:
+        """The data after the event, JSON text."""
+        return self.conversation.data or ""
 
 
 @dataclass(frozen=True)
 class _Attempt:
-    """One event being handled, with what the channel rules know while it is."""
+    """One event being handled on a conversation, with what the channel rules know."""
 
     event: Event
     facts: Facts
+    before: Conversation
+    version: int
+
+    def outcome(
+        self,
+        state: str,
+        data: str,
+        replies: Sequence[Outbound] = (),
+        outcome: Outcome = "handled",
+        handler: str | None = None,
+        error: BaseException | None = None,
+        choices: Mapping[str, str] | None = None,
+    ) -> TurnOutcome:
+        """The outcome, with the conversation after it (``choices`` None keeps the stored)."""
+        before = self.before
+        after = replace(
+            before,
+            state=state,
+            data=data,
+            version=self.version,
+            revision=before.revision + 1,
+            last_inbound_at=self.facts.last_inbound_at,
+            choices=before.choices if choices is None else choices,
+            outbox=before.outbox + tuple(OutboxEntry(message) for message in replies),
+        )
+        return TurnOutcome(after, list(replies), outcome, handler, error)
 
 
-def _done(ctx: Context[Any], data: str, outcome: Any, handler: str) -> TurnOutcome:
+def _done(
+    turn: _Attempt, ctx: Context[Any], data: str, outcome: Outcome, handler: str
+) -> TurnOutcome:
     """A finished turn; when it sent anything, the numbered choices of its last message are
     what a number typed next refers to."""
-    meta = None
-    if ctx.plans:
-        meta = json.dumps({"choices": dict(ctx.plans[-1].numbered_choices)})
-    return TurnOutcome(ctx.state, data, ctx.replies, outcome, handler, meta=meta)
+    choices = dict(ctx.plans[-1].numbered_choices) if ctx.plans else None
+    return turn.outcome(ctx.state, data, ctx.replies, outcome, handler, choices=choices)
 
 
-def _numbered_choice(event: Event, meta: str | None) -> Event:
+def _numbered_choice(event: Event, choices: Mapping[str, str]) -> Event:
     """``event`` as the button it picks when it is a number answering numbered choices."""
-    if meta is None or event.kind is not EventKind.MESSAGE or not isinstance(event.content, Text):
-        return event
-    try:
-        choices = json.loads(meta).get("choices") or {}
-    except (ValueError, AttributeError):
+    if not choices or event.kind is not EventKind.MESSAGE or not isinstance(event.content, Text):
         return event
     picked = resolve_numbered_reply(event.content.text, choices)
     if picked is None:
@@ -125,7 +163,8 @@ class Bot(Generic[DataT]):
       state the class no longer has and that is not mapped restarts at ``initial`` (logged);
     - ``apology``: sent to the user when a handler raises (None sends nothing);
     - ``senders``: the bot's own address per channel, for :meth:`Context.send` to a channel
-      other than the event's;
+      other than the event's; a setting (``VONAGE_WHATSAPP_NUMBER``...) overrides it for its
+      channel, and a message from an address that is not the bot's own is refused;
     - ``templates``: approved WhatsApp templates, keyed by the text of the reply each stands
       in for: outside the 24 h window that reply goes as its template, and a reply with no
       template raises ``WindowClosed``;
@@ -211,25 +250,19 @@ class Bot(Generic[DataT]):
     # --- one turn ----------------------------------------------------------------------------
 
     async def take_turn(
-        self,
-        event: Event,
-        *,
-        state: str | None,
-        data: str | None,
-        version: int,
-        meta: str | None = None,
-        facts: Facts | None = None,
+        self, event: Event, conversation: Conversation, facts: Facts | None = None
     ) -> TurnOutcome:
-        """Run the handler ``event`` calls for, from the stored ``state`` and ``data``.
+        """Run the handler ``event`` calls for on ``conversation`` (its stored state and data).
 
-        ``meta`` is what the runtime stored with the conversation (the numbered choices the
-        last message offered: a reply "2" then arrives as that choice's button); ``facts`` is
-        what the channel rules know (by default: only this event). Nothing is saved or sent
-        here: the caller commits the outcome atomically with the "event consumed" mark, then
-        sends its replies.
+        A text that is a number answering the numbered choices the conversation's last message
+        offered arrives as that choice's button. ``facts`` is what the channel rules know (by
+        default: :meth:`channel_setup`'s, at the current time). Nothing is saved or sent
+        here: the caller commits the outcome's conversation atomically with the "event
+        consumed" mark, then sends its outbox.
         """
-        event = _numbered_choice(event, meta)
-        turn = _Attempt(event, facts or self.facts_for(event, last_inbound_at=None, now=None))
+        event = _numbered_choice(event, conversation.choices)
+        turn = self._attempt(event, conversation, facts)
+        state, data, version = conversation.state, conversation.data, conversation.version
         loaded = self._load(state, data, version)
         for note in loaded.notes:
             log.warning("conversation reset", bot=type(self).__name__, detail=note)
@@ -240,7 +273,7 @@ class Bot(Generic[DataT]):
         spec, match = self._select(event, before)
         if spec is None:
             if event.kind is not EventKind.MESSAGE:
-                return TurnOutcome(before, saved_before, outcome="ignored")
+                return turn.outcome(before, saved_before, outcome="ignored")
             return await self._fallback(
                 turn, before, saved_before, f"no handler in state {before!r} for {_describe(event)}"
             )
@@ -257,21 +290,25 @@ class Bot(Generic[DataT]):
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, before, saved_before, spec.name, exc)
-        return _done(ctx, self.dump_data(ctx.data), "handled", spec.name)
+        return _done(turn, ctx, self.dump_data(ctx.data), "handled", spec.name)
 
-    def facts_for(self, event: Event, *, last_inbound_at: float | None, now: float | None) -> Facts:
-        """What the channel rules know when answering ``event``: the user's last message
-        (this one, when it is a message) and the bot's templates and degrade policy."""
-        if event.kind is EventKind.MESSAGE:
-            at = event.timestamp.timestamp()
-            last_inbound_at = at if last_inbound_at is None else max(last_inbound_at, at)
-        return Facts(
-            now=time.time() if now is None else now,
-            last_inbound_at=last_inbound_at,
-            user_has_written=last_inbound_at is not None,
+    def channel_setup(
+        self, *, api_version: ApiVersion = "v1", senders: Mapping[Channel, str] | None = None
+    ) -> ChannelSetup:
+        """What the channel rules know of this bot: its templates and degrade policy, and its
+        own addresses, the class's ``senders`` overridden channel by channel by ``senders``
+        (the settings')."""
+        return ChannelSetup(
             templates=dict(self.templates),
             degrade=self.unsupported,
+            api_version=api_version,
+            senders={**self.senders, **(senders or {})},
         )
+
+    def _attempt(self, event: Event, conversation: Conversation, facts: Facts | None) -> _Attempt:
+        if facts is None:
+            facts = self.channel_setup().facts(conversation, event, time.time())
+        return _Attempt(event, facts, conversation, self.version)
 
     def _select(self, event: Event, state: str) -> tuple[HandlerSpec | None, Any]:
         for spec in self._specs:
@@ -288,7 +325,7 @@ class Bot(Generic[DataT]):
         ) or next((s for s in self._specs if s.role == "fallback" and s.states is None), None)
         if spec is None:
             log.info("no handler and no fallback", bot=type(self).__name__, reason=reason)
-            return TurnOutcome(state, saved, outcome="ignored")
+            return turn.outcome(state, saved, outcome="ignored")
         ctx = self._context(turn, state, self._load(state, saved, self.version).data)
         ctx.reason = reason
         try:
@@ -297,7 +334,7 @@ class Bot(Generic[DataT]):
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, state, saved, spec.name, exc)
-        return _done(ctx, self.dump_data(ctx.data), "fallback", spec.name)
+        return _done(turn, ctx, self.dump_data(ctx.data), "fallback", spec.name)
 
     def _failed(
         self, turn: _Attempt, state: str, saved: str, handler: str | None, exc: BaseException
@@ -317,7 +354,7 @@ class Bot(Generic[DataT]):
                 replies.extend(apply_rules(apology, turn.facts).messages)
             except ChannelRuleError as refused:
                 log.warning("apology not sent", reason=str(refused))
-        return TurnOutcome(state, saved, replies, "failed", handler, exc)
+        return turn.outcome(state, saved, replies, "failed", handler, exc)
 
     def _context(self, turn: _Attempt, state: str, data: Any) -> Context[Any]:
         # Each attempt gets data loaded afresh from the stored text, so a dropped attempt
@@ -329,22 +366,19 @@ class Bot(Generic[DataT]):
             machine=type(self).machine,
             bot=self,
             facts=turn.facts,
-            sender_for=dict(self.senders),
         )
 
     def failed_turn(
         self,
         event: Event,
-        *,
-        state: str | None,
-        data: str | None,
+        conversation: Conversation,
         error: BaseException,
         facts: Facts | None = None,
     ) -> TurnOutcome:
         """The outcome for a turn that could not finish (it timed out, say): the stored state
         and data stay, and the user gets the apology."""
-        loaded = self._load(state, data, self.version)
-        turn = _Attempt(event, facts or self.facts_for(event, last_inbound_at=None, now=None))
+        loaded = self._load(conversation.state, conversation.data, conversation.version)
+        turn = self._attempt(event, conversation, facts)
         return self._failed(turn, loaded.state, self.dump_data(loaded.data), None, error)
 
     @classmethod

@@ -21,7 +21,7 @@ from botkit.channels.rules import Facts, Plan, apply_rules
 from botkit.errors import BotkitError
 from botkit.events import Channel, Event, Text
 from botkit.handlers import Match
-from botkit.machine import BotMachine, Turn
+from botkit.machine import BotMachine, TurnModel
 from botkit.outbound import (
     Choices,
     ChoiceStyle,
@@ -98,7 +98,6 @@ class Context(Generic[DataT]):
         machine: BotMachine,
         bot: Any,
         facts: Facts,
-        sender_for: dict[Channel, str] | None = None,
     ) -> None:
         self.event = event
         self.data: DataT = data
@@ -114,9 +113,8 @@ class Context(Generic[DataT]):
         """What the channel rules know of this conversation (window, whether the user wrote)."""
         self._machine = machine
         self._bot = bot
-        self._sender_for = sender_for or {}
         self._tracked: list[_Tracked[Any]] = []
-        self._turn = Turn(state, bot, self)
+        self._turn = TurnModel(state, bot, self)
 
     # --- who and where ---------------------------------------------------------------------
 
@@ -210,10 +208,13 @@ class Context(Generic[DataT]):
                 viber=viber,
                 sms=sms,
             )
+        own = self.facts.senders_on(to.channel)
         sender = (
             self.event.bot
             if to.channel == self.event.channel and self.event.bot
-            else self._sender_for.get(to.channel)
+            else own[0]
+            if own
+            else None
         )
         if sender is None:
             raise LookupError(

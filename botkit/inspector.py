@@ -15,8 +15,9 @@ from aiohttp import web
 
 from botkit.access import token_guard
 from botkit.bot import Bot
+from botkit.conversation import Conversation
 from botkit.records import DeliveryRecord
-from botkit.store.base import Record, Store, StoreUnavailable
+from botkit.store.base import Store, StoreUnavailable
 
 BotKey = web.AppKey[Bot[Any]]
 StoreKey = web.AppKey[Store]
@@ -55,7 +56,7 @@ async def describe_bot(request: web.Request) -> web.Response:
     )
 
 
-def _conversation(key: str, record: Record | None, bot: Bot[Any]) -> dict[str, Any]:
+def _conversation(key: str, record: Conversation | None, bot: Bot[Any]) -> dict[str, Any]:
     channel, _, rest = key.partition(":")
     bot_address, _, user = rest.partition(":")
     state = record.state if record and record.state else type(bot).machine.initial

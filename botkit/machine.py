@@ -1,7 +1,7 @@
 """The ``transitions`` integration: one state machine per bot class, never one per user.
 
 A bot class's states and transitions become one :class:`AsyncMachine`, built when the class is
-created. Per event, a light :class:`Turn` model (the user's state plus the handler context) is
+created. Per event, a light :class:`TurnModel` (the user's state plus the handler context) is
 driven through it with ``machine.events[trigger].trigger(model)``: no ``Machine`` is built and no
 model stays attached, so the cost per event does not grow with the number of users.
 
@@ -37,7 +37,7 @@ class InvalidTrigger(BotkitError):
         self.state = state
 
 
-class Turn:
+class TurnModel:
     """The model ``transitions`` drives for one event: the user's state, and the context the
     bot's callbacks receive. String callbacks and conditions resolve to the bot's methods,
     called with that context."""
@@ -122,7 +122,7 @@ class BotMachine:
         """Triggers that have a transition out of ``state``."""
         return sorted(self._machine.get_triggers(state))
 
-    async def fire(self, model: Turn, trigger: str, **kwargs: Any) -> None:
+    async def fire(self, model: TurnModel, trigger: str, **kwargs: Any) -> None:
         """Fire ``trigger`` on ``model``: its transition, exit and enter callbacks run in order
         before this returns. Raises :class:`InvalidTrigger` when ``trigger`` does not exist or
         is not valid in the model's state, or when a condition refused it."""

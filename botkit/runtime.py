@@ -3,11 +3,14 @@
 A webhook waits only for :meth:`Runtime.accept`, which records the event durably in the store
 (deduplicated on the provider's id) and returns. The bot's handler runs afterwards, in a worker
 task of whichever process holds the conversation's lease, so a slow handler never slows the
-webhook's answer. Per conversation, a worker does, in order::
+webhook's answer. One event goes one way, each value typed from end to end::
 
-    send the outbox left by a committed turn          (a previous holder may have died here)
-    take the oldest event -> Bot.take_turn -> commit (state + data + consumed + replies, atomic)
-    send the replies -> ack (release the lease when nothing is left)
+    verify -> parse (the server) -> accept -> claim: the Conversation and the Event
+    -> Bot.take_turn -> commit (the Conversation after it + "consumed", atomic)
+    -> send its outbox -> ack (release the lease when nothing is left, else the next claim)
+
+A claim whose conversation still has an outbox (a previous holder died before sending it) is
+sent and acked before its next event is handled.
 
 A heartbeat extends the lease while the worker runs; if the lease is lost (the process stalled
 past it and another took over), the worker is cancelled and its late commit is refused by the
@@ -23,16 +26,16 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Literal
 
 from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
+from botkit.conversation import Conversation, OutboxEntry
 from botkit.events import Channel, Event, EventKind
 from botkit.log import get_logger, keep_private
 from botkit.outbound import Outbound
 from botkit.records import DeliveryRecord
-from botkit.store.base import Claim, Lease, LeaseLost, Record, Store, StoreUnavailable, Turn
+from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
 from botkit.vonage.transport import SendError, SendReceipt, Transport
 
 log = get_logger("botkit.runtime")
@@ -108,8 +111,10 @@ class Runtime:
         handler_timeout: float = 30.0,
         clock: Clock | None = None,
         api_version: Literal["v1", "v0.1"] = "v1",
-        senders: Mapping[Channel, Sequence[str]] | None = None,
+        senders: Mapping[Channel, str] | None = None,
     ) -> None:
+        """``senders`` are the bot's own addresses from the settings; they override the bot
+        class's ``senders`` channel by channel."""
         self.bot = bot
         self.store = store
         self.transport = transport
@@ -117,11 +122,9 @@ class Runtime:
         self.sweep_interval = sweep_interval
         self.handler_timeout = handler_timeout
         self.clock = clock or SystemClock()
-        self.api_version = api_version
-        self.senders = dict(senders or {})
+        self.channels = bot.channel_setup(api_version=api_version, senders=senders)
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
-        self._parsed: dict[str, Event] = {}
         self._in_hand: dict[str, int] = {}
         """Conversations this process's workers hold, with how many workers (one, normally)."""
         self._sweeper: asyncio.Task[None] | None = None
@@ -139,17 +142,13 @@ class Runtime:
         if self._closed:
             raise StoreUnavailable("this process is shutting down")
         key = event.conversation_key or f"workflow:{event.message_id}"
-        text = event.model_dump_json()
         try:
-            accepted = await self.store.accept(key, event.dedup_key, text, owner=self.owner)
+            accepted = await self.store.accept(key, event, owner=self.owner)
         except StoreUnavailable as exc:
             self.outage.failed(exc)
             raise
         self.outage.ok()
         if accepted.claim is not None:
-            if accepted.claim.event == text and len(self._parsed) < 1000:
-                # The worker would parse back the event just written: hand it the object.
-                self._parsed[text] = event
             self._spawn(accepted.claim)
         return not accepted.duplicate
 
@@ -176,11 +175,11 @@ class Runtime:
         current: Claim | None = claim
         try:
             while current is not None:
-                if current.outbox:
-                    records = await self._send_all(current.outbox)
-                    current = await self._ack(lease, len(current.outbox), records)
+                outbox = current.conversation.outbox
+                if outbox:
+                    current = await self._ack(lease, len(outbox), await self._send_all(outbox))
                 elif current.event is not None:
-                    current = await self._turn(current)
+                    current = await self._turn(lease, current.conversation, current.event)
                 else:
                     current = await self._ack(lease, 0, {})
         except LeaseLost:
@@ -195,31 +194,15 @@ class Runtime:
         finally:
             heartbeat.stop()
 
-    async def _turn(self, claim: Claim) -> Claim | None:
-        assert claim.event is not None
-        event = self._parsed.pop(claim.event, None) or Event.model_validate_json(claim.event)
+    async def _turn(self, lease: Lease, conversation: Conversation, event: Event) -> Claim | None:
         keep_private(event.private_texts())
-        record = claim.record
-        facts = replace(
-            self.bot.facts_for(event, last_inbound_at=record.last_inbound_at, now=self.clock.now()),
-            api_version=self.api_version,
-            senders=self.senders,
-        )
+        facts = self.channels.facts(conversation, event, self.clock.now())
         try:
             async with asyncio.timeout(self.handler_timeout):
-                outcome = await self.bot.take_turn(
-                    event,
-                    state=record.state,
-                    data=record.data,
-                    version=record.version,
-                    meta=record.meta,
-                    facts=facts,
-                )
+                outcome = await self.bot.take_turn(event, conversation, facts)
         except TimeoutError:
             error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
-            outcome = self.bot.failed_turn(
-                event, state=record.state, data=record.data, error=error, facts=facts
-            )
+            outcome = self.bot.failed_turn(event, conversation, error, facts)
         if outcome.outcome == "failed":
             log.error(
                 "handler failed; the event is consumed and the conversation kept as it was",
@@ -228,26 +211,10 @@ class Runtime:
                 channel=event.channel.value,
                 exc_info=outcome.error,
             )
-        last_inbound = record.last_inbound_at
-        if event.kind is EventKind.MESSAGE:
-            last_inbound = max(last_inbound or 0.0, event.timestamp.timestamp())
-        replies = tuple(r.model_dump_json() for r in outcome.replies)
-        await self.store.commit(
-            claim.lease,
-            Turn(
-                Record(
-                    state=outcome.state,
-                    data=outcome.data,
-                    version=self.bot.version,
-                    revision=record.revision + 1,
-                    last_inbound_at=last_inbound,
-                    meta=outcome.meta if outcome.meta is not None else record.meta,
-                ),
-                replies,
-                await self._status_update(claim.lease.key, event),
-            ),
-        )
-        return await self._ack(claim.lease, len(replies), await self._send_all(outcome.replies))
+        after = outcome.conversation
+        messages = await self._status_update(lease.key, event)
+        await self.store.commit(lease, Commit(after, messages))
+        return await self._ack(lease, len(after.outbox), await self._send_all(after.outbox))
 
     async def _ack(self, lease: Lease, sent: int, records: dict[str, str]) -> Claim | None:
         """Mark sent messages sent. Messages that left must not leave again, so while the
@@ -281,13 +248,13 @@ class Runtime:
         after = before.with_status(event)
         return {} if after is before else {event.message_id: after.model_dump_json()}
 
-    async def _send_all(self, messages: Sequence[Outbound | str]) -> dict[str, str]:
-        """Send messages in order (outbox entries are JSON text); return the records of those
-        the provider accepted, by provider message id. A message the provider refused is logged
-        and dropped: the conversation goes on."""
+    async def _send_all(self, outbox: Sequence[OutboxEntry]) -> dict[str, str]:
+        """Send the outbox in order; return the records of the messages the provider accepted,
+        by provider message id. A message the provider refused is logged and dropped: the
+        conversation goes on."""
         records: dict[str, str] = {}
-        for entry in messages:
-            message = Outbound.model_validate_json(entry) if isinstance(entry, str) else entry
+        for entry in outbox:
+            message = entry.message
             receipt = await self._send(message)
             if receipt is not None:
                 record = DeliveryRecord.sent(message, receipt.message_id, self.clock.now())

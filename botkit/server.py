@@ -118,7 +118,7 @@ def _make_runtime(
             handler_timeout=settings.handler_timeout,
             clock=clock,
             api_version=settings.vonage_messages_version,
-            senders={Channel(name): [address] for name, address in settings.senders.items()},
+            senders={Channel(name): address for name, address in settings.senders.items()},
         )
         app[RUNTIME] = runtime
         await runtime.start()

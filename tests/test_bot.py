@@ -21,9 +21,11 @@ from botkit import (
     Image,
     Location,
     Text,
+    User,
     WebhookFormat,
     on,
 )
+from botkit.conversation import Conversation
 from botkit.events import ProviderError, StatusInfo
 from botkit.outbound import Template
 
@@ -140,7 +142,8 @@ class Desk(Bot[Ticket]):
 async def turn(
     bot: Bot[Any], event: Event, state: str | None = None, data: str | None = None
 ) -> Any:
-    return await bot.take_turn(event, state=state, data=data, version=bot.version)
+    conversation = Conversation("test", state=state, data=data, version=bot.version)
+    return await bot.take_turn(event, conversation)
 
 
 def texts(outcome: Any) -> list[str]:
@@ -238,6 +241,38 @@ async def test_no_model_stays_attached_to_the_class_machine() -> None:
     machine = Desk.machine._machine
     assert machine.models == []
     assert machine._transition_queue_dict == {}
+
+
+class Shop(Bot):
+    senders: ClassVar[dict[Channel, str]] = {Channel.SMS: "Shop", Channel.VIBER: "shop-viber"}
+
+    @on.text("tell sms")
+    async def tell(self, ctx: Context[dict[str, Any]]) -> None:
+        await ctx.send(User(Channel.SMS, "447700900002"), "hello")
+
+
+async def test_the_bots_own_addresses_merge_once_and_the_settings_win() -> None:
+    bot = Shop()
+    setup = bot.channel_setup(senders={Channel.SMS: "447700900009"})
+    assert setup.senders == {Channel.SMS: "447700900009", Channel.VIBER: "shop-viber"}
+    conversation = Conversation("whatsapp:447700900000:447700900001")
+    event = text("tell sms")
+    outcome = await bot.take_turn(event, conversation, setup.facts(conversation, event, 0.0))
+    assert [r.sender for r in outcome.replies] == ["447700900009"]
+    unset = bot.channel_setup()
+    outcome = await bot.take_turn(event, conversation, unset.facts(conversation, event, 0.0))
+    assert [r.sender for r in outcome.replies] == ["Shop"]
+
+
+async def test_a_turn_gives_the_conversation_to_commit() -> None:
+    before = Conversation("k", state="asking", data='{"count": 1}', version=1, revision=4)
+    close = text("close")
+    outcome = await Desk().take_turn(close, before)
+    after = outcome.conversation
+    assert (after.key, after.state, after.version, after.revision) == ("k", "closed", 1, 5)
+    assert after.last_inbound_at == close.timestamp.timestamp()
+    assert [entry.message for entry in after.outbox] == outcome.replies
+    assert all(entry.attempts == 0 for entry in after.outbox)
 
 
 def test_handlers_must_be_async() -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from botkit.channels.capabilities import ApiVersion
-from botkit.events import Audio, Channel, Contact, File, Image, Video
+from botkit.conversation import Conversation
+from botkit.events import Audio, Channel, Contact, Event, EventKind, File, Image, Video
 from botkit.outbound import Outbound, Template
 
 Media = Image | Audio | Video | File | Contact
@@ -64,6 +65,35 @@ class Facts:
     def client_ref_limit(self) -> int:
         """The longest ``client_ref`` the API version accepts."""
         return CLIENT_REF_LIMITS[self.api_version]
+
+
+@dataclass(frozen=True)
+class ChannelSetup:
+    """What the rules know that is the same for every conversation of one bot: its templates,
+    its degrade policy, the Messages API version and its own addresses (``senders``, merged
+    once from the bot class and the settings, the settings winning)."""
+
+    templates: Mapping[str, Template] = field(default_factory=dict)
+    degrade: Literal["degrade", "refuse"] = "degrade"
+    api_version: ApiVersion = "v1"
+    senders: Mapping[Channel, str | Sequence[str]] = field(default_factory=dict)
+
+    def facts(self, conversation: Conversation, event: Event, now: float) -> Facts:
+        """The facts while ``event`` is handled on ``conversation`` at Unix time ``now``: the
+        user's last message is this one when it is a message."""
+        last = conversation.last_inbound_at
+        if event.kind is EventKind.MESSAGE:
+            at = event.timestamp.timestamp()
+            last = at if last is None else max(last, at)
+        return Facts(
+            now=now,
+            last_inbound_at=last,
+            user_has_written=last is not None,
+            templates=self.templates,
+            degrade=self.degrade,
+            api_version=self.api_version,
+            senders=self.senders,
+        )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ embedded default, and :class:`~botkit.store.redis.RedisStore`), one contract tes
 
 A conversation (one person on one channel talking to one bot address) owns:
 
-- its **record**: state, data, schema version, revision, last inbound time, fence counter;
+- its **record**: state, data, schema version, revision, last inbound time, the numbered
+  choices last offered, fence counter;
 - its **inbox**: accepted events not yet handled, in arrival order;
 - its **outbox**: replies whose turn was committed but that are not yet sent, in order;
 - its **seen set**: dedup keys of accepted events, kept for the dedup window;
@@ -19,11 +20,13 @@ The life of an event, and the round trips it costs::
 
     accept   dedup + append to inbox + try to take the lease  -> Claim or None   (1)
     handler  runs in memory, without the store
-    commit   check lease; write record; pop the event; append replies           (1)
+    commit   check lease; write the conversation (record and outbox); pop the event (1)
     (send the replies)
     ack      check lease; drop sent replies; release when idle, else next Claim  (1)
 
-The store never interprets events or replies: they are opaque strings to it.
+The store takes and gives typed values (:class:`~botkit.events.Event`,
+:class:`~botkit.conversation.Conversation`); a store that holds text writes them with
+:mod:`botkit.store.codec`. Beyond the lease and the outbox's length it never looks inside.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ import abc
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from botkit.conversation import Conversation
 from botkit.errors import BotkitError
+from botkit.events import Event
 
 
 class StoreUnavailable(BotkitError):
@@ -57,33 +62,15 @@ class Lease:
 
 
 @dataclass(frozen=True)
-class Record:
-    """A conversation's stored record. ``state`` None means no turn was ever committed."""
-
-    state: str | None = None
-    data: str | None = None
-    """The bot's data, JSON text."""
-    version: int = 0
-    """The bot class's schema version when the record was written."""
-    revision: int = 0
-    """Committed turns so far."""
-    last_inbound_at: float | None = None
-    """Unix time of the user's last message (for channel windows such as WhatsApp's 24 h)."""
-    meta: str | None = None
-    """The runtime's own facts about the conversation (JSON text), such as the numbered
-    choices the last message offered on a channel without buttons."""
-
-
-@dataclass(frozen=True)
 class Claim:
-    """What a lease holder must do next, in this order: send ``outbox``, then handle ``event``."""
+    """What a lease holder must do next, in this order: send ``conversation.outbox``, then
+    handle ``event``."""
 
     lease: Lease
-    record: Record
-    event: str | None
-    """The oldest unhandled event (opaque text), or None."""
-    outbox: tuple[str, ...] = ()
-    """Committed replies not yet sent (opaque text), oldest first."""
+    conversation: Conversation
+    """The conversation as last committed, with the replies not sent yet."""
+    event: Event | None
+    """The oldest unhandled event, or None."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +84,11 @@ class Accepted:
 
 
 @dataclass(frozen=True)
-class Turn:
-    """A handled event's effects, committed together or not at all."""
+class Commit:
+    """A handled event's effects, committed together or not at all: the conversation after the
+    event (its outbox included) and the message records to write."""
 
-    record: Record
-    replies: tuple[str, ...] = ()
+    conversation: Conversation
     messages: Mapping[str, str] = field(default_factory=dict)
     """Message records to write (provider message id -> JSON text), such as a new status."""
 
@@ -127,9 +114,10 @@ class Store(abc.ABC):
     """How long message records are kept after their last write."""
 
     @abc.abstractmethod
-    async def accept(self, key: str, dedup_key: str, event: str, *, owner: str) -> Accepted:
-        """Record ``event`` in ``key``'s inbox unless ``dedup_key`` was seen within the dedup
-        window; then, if the conversation has work and no lease, take the lease for ``owner``.
+    async def accept(self, key: str, event: Event, *, owner: str) -> Accepted:
+        """Record ``event`` in ``key``'s inbox unless its ``dedup_key`` was seen within the
+        dedup window; then, if the conversation has work and no lease, take the lease for
+        ``owner``. When the claim's event is the one just accepted, it is ``event`` itself.
 
         When this returns, the event is durably recorded (or was already): the webhook may be
         answered. Raises :class:`StoreUnavailable` when the store cannot be reached.
@@ -146,11 +134,11 @@ class Store(abc.ABC):
         A lease that expired with nobody taking it since is taken back, as :meth:`ack` does."""
 
     @abc.abstractmethod
-    async def commit(self, lease: Lease, turn: Turn) -> None:
-        """Atomically: check ``lease`` is still held, write ``turn.record`` (revision as given),
-        remove the inbox's oldest event, append ``turn.replies`` to the outbox, extend the lease
-        and the conversation's idle expiry. Raises :class:`LeaseLost` (nothing written) when the
-        lease is no longer held."""
+    async def commit(self, lease: Lease, commit: Commit) -> None:
+        """Atomically: check ``lease`` is still held, write ``commit.conversation`` (its record
+        as given, its outbox in place of the stored one), remove the inbox's oldest event,
+        write ``commit.messages``, extend the lease and the conversation's idle expiry. Raises
+        :class:`LeaseLost` (nothing written) when the lease is no longer held."""
 
     @abc.abstractmethod
     async def ack(
@@ -185,8 +173,9 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def load(self, key: str) -> Record | None:
-        """The stored record of ``key``, None when there is none (never committed or expired)."""
+    async def load(self, key: str) -> Conversation | None:
+        """The committed conversation of ``key`` with its outbox, None when there is none
+        (never committed, or expired)."""
 
     @abc.abstractmethod
     async def keys(self, limit: int = 1000) -> list[str]:

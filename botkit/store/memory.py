@@ -11,17 +11,18 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from botkit.conversation import Conversation, OutboxEntry
+from botkit.events import Event
 from botkit.store.base import (
     Accepted,
     Claim,
+    Commit,
     Lease,
     LeaseLost,
-    Record,
     Store,
     StoreUnavailable,
-    Turn,
 )
 
 _PURGE_EVERY = 60.0
@@ -29,15 +30,17 @@ _PURGE_EVERY = 60.0
 
 
 @dataclass(eq=False)
-class _Conversation:
-    """One conversation, laid out like its Redis keys: each part expires on its own."""
+class _Slot:
+    """One conversation, laid out like its Redis keys: each part expires on its own. Values
+    are kept as the typed objects they are (they are immutable), never as text."""
 
-    record: Record | None = None
+    record: Conversation | None = None
+    """The committed conversation, its outbox left out (that is ``outbox``)."""
     fence: int = 0
     record_expires: float = 0.0
     """When ``record`` and ``fence`` vanish together (the Redis record hash's idle expiry)."""
-    inbox: deque[str] = field(default_factory=deque)
-    outbox: deque[str] = field(default_factory=deque)
+    inbox: deque[Event] = field(default_factory=deque)
+    outbox: deque[OutboxEntry] = field(default_factory=deque)
     seen: dict[str, float] = field(default_factory=dict)
     """Dedup key -> expiry, in insertion order (so expiries are ascending)."""
     token: str | None = None
@@ -101,7 +104,7 @@ class MemoryStore(Store):
         self.grace_seconds = grace_seconds
         self.messages_seconds = messages_seconds
         self._clock = clock
-        self._conversations: dict[str, _Conversation] = {}
+        self._slots: dict[str, _Slot] = {}
         self._due: dict[str, float] = {}
         self._next_purge = 0.0
         self._closed = False
@@ -113,112 +116,109 @@ class MemoryStore(Store):
             raise StoreUnavailable("the memory store is closed")
         return self._clock()
 
-    def _get(self, key: str, now: float) -> _Conversation:
-        conversation = self._conversations.get(key)
-        if conversation is None:
-            conversation = self._conversations[key] = _Conversation()
-        conversation.settle(now)
-        return conversation
+    def _get(self, key: str, now: float) -> _Slot:
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = _Slot()
+        slot.settle(now)
+        return slot
 
-    def _peek(self, key: str, now: float) -> _Conversation | None:
-        conversation = self._conversations.get(key)
-        if conversation is not None:
-            conversation.settle(now)
-        return conversation
+    def _peek(self, key: str, now: float) -> _Slot | None:
+        slot = self._slots.get(key)
+        if slot is not None:
+            slot.settle(now)
+        return slot
 
-    def _tidy(self, key: str, conversation: _Conversation) -> None:
-        if conversation.is_empty():
-            self._conversations.pop(key, None)
+    def _tidy(self, key: str, slot: _Slot) -> None:
+        if slot.is_empty():
+            self._slots.pop(key, None)
 
-    def _take(self, key: str, conversation: _Conversation, owner: str, now: float) -> Claim:
-        conversation.fence += 1
-        conversation.record_expires = now + self.idle_seconds
-        conversation.token = f"{owner}:{conversation.fence}"
-        conversation.lease_expires = now + self.lease_seconds
-        return self._work(Lease(key, conversation.token, conversation.fence), conversation)
+    def _take(self, key: str, slot: _Slot, owner: str, now: float) -> Claim:
+        slot.fence += 1
+        slot.record_expires = now + self.idle_seconds
+        slot.token = f"{owner}:{slot.fence}"
+        slot.lease_expires = now + self.lease_seconds
+        return self._work(Lease(key, slot.token, slot.fence), slot)
 
     @staticmethod
-    def _work(lease: Lease, conversation: _Conversation) -> Claim:
+    def _work(lease: Lease, slot: _Slot) -> Claim:
         return Claim(
             lease=lease,
-            record=conversation.record or Record(),
-            event=conversation.inbox[0] if conversation.inbox else None,
-            outbox=tuple(conversation.outbox),
+            conversation=replace(slot.record or Conversation(lease.key), outbox=tuple(slot.outbox)),
+            event=slot.inbox[0] if slot.inbox else None,
         )
 
-    def _held(self, lease: Lease, now: float) -> _Conversation:
-        conversation = self._peek(lease.key, now)
-        if conversation is None or conversation.token != lease.token:
+    def _held(self, lease: Lease, now: float) -> _Slot:
+        slot = self._peek(lease.key, now)
+        if slot is None or slot.token != lease.token:
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
-        return conversation
+        return slot
 
-    def _held_or_unmoved(self, lease: Lease, now: float) -> _Conversation:
+    def _held_or_unmoved(self, lease: Lease, now: float) -> _Slot:
         """The conversation when ``lease`` is held, or expired with nobody taking it since
         (the fence has not moved): then the lease is taken back."""
-        conversation = self._peek(lease.key, now)
-        if (
-            conversation is not None
-            and conversation.token is None
-            and conversation.fence == lease.fence
-        ):
-            conversation.token = lease.token
-            conversation.lease_expires = now + self.lease_seconds
+        slot = self._peek(lease.key, now)
+        if slot is not None and slot.token is None and slot.fence == lease.fence:
+            slot.token = lease.token
+            slot.lease_expires = now + self.lease_seconds
         return self._held(lease, now)
 
     # --- the contract ------------------------------------------------------------------------
 
-    async def accept(self, key: str, dedup_key: str, event: str, *, owner: str) -> Accepted:
+    async def accept(self, key: str, event: Event, *, owner: str) -> Accepted:
         """Dedup, append to the inbox, mark the conversation due and try to take the lease,
         all at once. A duplicate adds nothing, but may still take a free lease over work that
         is waiting."""
         now = self._now()
-        conversation = self._get(key, now)
-        duplicate = dedup_key in conversation.seen
+        slot = self._get(key, now)
+        dedup_key = event.dedup_key
+        duplicate = dedup_key in slot.seen
         if not duplicate:
-            conversation.seen[dedup_key] = now + self.dedup_seconds
-            conversation.inbox.append(event)
+            slot.seen[dedup_key] = now + self.dedup_seconds
+            slot.inbox.append(event)
         self._due[key] = now + self.lease_seconds + self.grace_seconds
         claim = None
-        if conversation.token is None and conversation.has_work():
-            claim = self._take(key, conversation, owner, now)
-        self._tidy(key, conversation)
+        if slot.token is None and slot.has_work():
+            claim = self._take(key, slot, owner, now)
+        self._tidy(key, slot)
         return Accepted(duplicate=duplicate, claim=claim)
 
     async def claim(self, key: str, *, owner: str) -> Claim | None:
         """Take the lease if it is free and there is work; else None (nothing changes)."""
         now = self._now()
-        conversation = self._peek(key, now)
-        if conversation is None or conversation.token is not None:
+        slot = self._peek(key, now)
+        if slot is None or slot.token is not None:
             return None
-        if not conversation.has_work():
-            self._tidy(key, conversation)
+        if not slot.has_work():
+            self._tidy(key, slot)
             return None
-        return self._take(key, conversation, owner, now)
+        return self._take(key, slot, owner, now)
 
     async def extend(self, lease: Lease) -> bool:
         """Move the lease's expiry ``lease_seconds`` from now; take it back if it expired with
         nobody taking it since; False if another holder has it."""
         now = self._now()
         try:
-            conversation = self._held_or_unmoved(lease, now)
+            slot = self._held_or_unmoved(lease, now)
         except LeaseLost:
             return False
-        conversation.lease_expires = now + self.lease_seconds
+        slot.lease_expires = now + self.lease_seconds
         return True
 
-    async def commit(self, lease: Lease, turn: Turn) -> None:
-        """Check the lease, write the record, pop the oldest event, append the replies and
-        extend the lease and the record's idle expiry. Raises :class:`LeaseLost` and changes
-        nothing when the lease is not held."""
+    async def commit(self, lease: Lease, commit: Commit) -> None:
+        """Check the lease, write the conversation (its outbox in place of the stored one), pop
+        the oldest event, write the message records and extend the lease and the record's idle
+        expiry. Raises :class:`LeaseLost` and changes nothing when the lease is not held."""
         now = self._now()
-        conversation = self._held(lease, now)
-        conversation.record = turn.record
-        conversation.record_expires = now + self.idle_seconds
-        if conversation.inbox:
-            conversation.inbox.popleft()
-        conversation.outbox.extend(turn.replies)
-        conversation.write_messages(turn.messages, now + self.messages_seconds)
-        conversation.lease_expires = now + self.lease_seconds
+        slot = self._held(lease, now)
+        conversation = commit.conversation
+        slot.record = replace(conversation, key=lease.key, outbox=())
+        slot.record_expires = now + self.idle_seconds
+        if slot.inbox:
+            slot.inbox.popleft()
+        slot.outbox = deque(conversation.outbox)
+        slot.write_messages(commit.messages, now + self.messages_seconds)
+        slot.lease_expires = now + self.lease_seconds
 
     async def ack(
         self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
@@ -228,16 +228,16 @@ class MemoryStore(Store):
         without anyone taking it since is taken back (what was sent must not be sent again).
         Raises :class:`LeaseLost` (nothing written) when another holder came in between."""
         now = self._now()
-        conversation = self._held_or_unmoved(lease, now)
-        for _ in range(min(max(sent, 0), len(conversation.outbox))):
-            conversation.outbox.popleft()
-        conversation.write_messages(messages or {}, now + self.messages_seconds)
-        if not conversation.has_work():
-            conversation.token = None
-            self._tidy(lease.key, conversation)
+        slot = self._held_or_unmoved(lease, now)
+        for _ in range(min(max(sent, 0), len(slot.outbox))):
+            slot.outbox.popleft()
+        slot.write_messages(messages or {}, now + self.messages_seconds)
+        if not slot.has_work():
+            slot.token = None
+            self._tidy(lease.key, slot)
             return None
-        conversation.lease_expires = now + self.lease_seconds
-        return self._work(lease, conversation)
+        slot.lease_expires = now + self.lease_seconds
+        return self._work(lease, slot)
 
     async def sweep(
         self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
@@ -248,13 +248,13 @@ class MemoryStore(Store):
         due = sorted((deadline, key) for key, deadline in self._due.items() if deadline <= now)
         claims: list[Claim] = []
         for _, key in due[:limit]:
-            conversation = self._peek(key, now)
+            slot = self._peek(key, now)
             if key in skip:
                 self._due[key] = now + self.lease_seconds + self.grace_seconds
-            elif conversation is not None and conversation.token is not None:
-                self._due[key] = conversation.lease_expires + self.grace_seconds
-            elif conversation is not None and conversation.has_work():
-                claims.append(self._take(key, conversation, owner, now))
+            elif slot is not None and slot.token is not None:
+                self._due[key] = slot.lease_expires + self.grace_seconds
+            elif slot is not None and slot.has_work():
+                claims.append(self._take(key, slot, owner, now))
                 self._due[key] = now + self.lease_seconds + self.grace_seconds
             else:
                 del self._due[key]
@@ -264,29 +264,31 @@ class MemoryStore(Store):
 
     def _purge(self, now: float) -> None:
         self._next_purge = now + _PURGE_EVERY
-        for key, conversation in list(self._conversations.items()):
-            conversation.settle(now)
-            self._tidy(key, conversation)
+        for key, slot in list(self._slots.items()):
+            slot.settle(now)
+            self._tidy(key, slot)
 
-    async def load(self, key: str) -> Record | None:
-        """The committed record, None when there is none or it expired."""
-        conversation = self._peek(key, self._now())
-        return conversation.record if conversation is not None else None
+    async def load(self, key: str) -> Conversation | None:
+        """The committed conversation with its outbox, None when there is none or it expired."""
+        slot = self._peek(key, self._now())
+        if slot is None or slot.record is None:
+            return None
+        return replace(slot.record, outbox=tuple(slot.outbox))
 
     async def messages(self, key: str) -> dict[str, str]:
         """The conversation's message records, {} when none are kept."""
-        conversation = self._peek(key, self._now())
-        return dict(conversation.messages) if conversation is not None else {}
+        slot = self._peek(key, self._now())
+        return dict(slot.messages) if slot is not None else {}
 
     async def keys(self, limit: int = 1000) -> list[str]:
         """Keys of conversations with a live committed record, oldest first, at most ``limit``."""
         now = self._now()
         found: list[str] = []
-        for key, conversation in self._conversations.items():
+        for key, slot in self._slots.items():
             if len(found) >= limit:
                 break
-            conversation.settle(now)
-            if conversation.record is not None:
+            slot.settle(now)
+            if slot.record is not None:
                 found.append(key)
         return found
 
@@ -297,5 +299,5 @@ class MemoryStore(Store):
     async def close(self) -> None:
         """Drop everything; later calls raise :class:`StoreUnavailable`."""
         self._closed = True
-        self._conversations.clear()
+        self._slots.clear()
         self._due.clear()

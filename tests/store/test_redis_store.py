@@ -17,9 +17,11 @@ import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from botkit.store.base import Record, StoreUnavailable, Turn
+from botkit.conversation import Conversation
+from botkit.store.base import StoreUnavailable
 from botkit.store.redis import RedisStore
 from tests.conftest import RedisServer
+from tests.store.values import event, said, turn
 
 KEY = "whatsapp:447700900001:447700900000"
 
@@ -55,10 +57,10 @@ async def test_a_conversation_lives_in_one_slot(
 ) -> None:
     store = make(stores, redis_server.url, redis_prefix)
     for key in (KEY, "odd{key}with}braces{", ""):
-        claim = (await store.accept(key, "m1", "e1", owner="a")).claim
+        claim = (await store.accept(key, event("m1", "e1"), owner="a")).claim
         assert claim is not None
-        await store.accept(key, "m2", "e2", owner="a")
-        await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("r1",)))
+        await store.accept(key, event("m2", "e2"), owner="a")
+        await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1), ("r1",)))
     found = await names(raw, redis_prefix)
     conversation = {name for name in found if name != f"{redis_prefix}:due"}
     assert len(conversation) == 3 * 5  # record, inbox, outbox, seen, lease
@@ -79,11 +81,13 @@ async def test_an_idle_conversation_leaves_only_its_record(
         stores, redis_server.url, redis_prefix, lease_seconds=0.3, grace_seconds=0.05,
         dedup_seconds=0.3,
     )  # fmt: skip
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
     data = '{"name": "Ada", "step": 3}'
-    record = Record(state="asked_name", data=data, version=1, revision=1, last_inbound_at=1.5)
-    await store.commit(claim.lease, Turn(record, ("r1",)))
+    record = Conversation(
+        KEY, state="asked_name", data=data, version=1, revision=1, last_inbound_at=1.5
+    )
+    await store.commit(claim.lease, turn(record, ("r1",)))
     assert await store.ack(claim.lease, 1) is None
     await asyncio.sleep(0.45)
     assert await store.sweep(owner="b") == []
@@ -102,7 +106,7 @@ async def test_one_accept_wins_among_many_tasks_and_two_pools(
     two = make(stores, redis_server.url, redis_prefix)
     results = await asyncio.gather(
         *(
-            (one if i % 2 else two).accept(KEY, "same", f"copy {i}", owner=f"p{i % 2}")
+            (one if i % 2 else two).accept(KEY, event("same", f"copy {i}"), owner=f"p{i % 2}")
             for i in range(60)
         )
     )
@@ -110,8 +114,7 @@ async def test_one_accept_wins_among_many_tasks_and_two_pools(
     claims = [r.claim for r in results if r.claim is not None]
     assert len(fresh) == 1
     assert len(claims) == 1
-    assert claims[0].event is not None
-    assert claims[0].event.startswith("copy ")
+    assert (said(claims[0].event) or "").startswith("copy ")
     assert await one.ack(claims[0].lease, 0) is not None  # the one event is still there
 
 
@@ -121,7 +124,7 @@ async def test_a_burst_waits_for_the_few_connections(
     store = make(stores, redis_server.url, redis_prefix, max_connections=4)
     store.traffic.reset()
     results = await asyncio.gather(
-        *(store.accept(f"k{i % 50}", f"m{i}", f"e{i}", owner="a") for i in range(500))
+        *(store.accept(f"k{i % 50}", event(f"m{i}", f"e{i}"), owner="a") for i in range(500))
     )
     assert all(not r.duplicate for r in results)
     assert sum(r.claim is not None for r in results) == 50
@@ -134,10 +137,10 @@ async def test_round_trips_per_operation(
     stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
 ) -> None:
     store = make(stores, redis_server.url, redis_prefix)
-    warm = (await store.accept("warm up", "m", "e", owner="a")).claim
+    warm = (await store.accept("warm up", event("m", "e"), owner="a")).claim
     assert warm is not None
     await store.extend(warm.lease)
-    await store.commit(warm.lease, Turn(Record(revision=1)))
+    await store.commit(warm.lease, turn(Conversation(KEY, revision=1)))
     await store.ack(warm.lease, 0)
 
     async def measured(operation: Any) -> tuple[Any, int, int]:
@@ -147,14 +150,16 @@ async def test_round_trips_per_operation(
         after_calls = (await raw.info("commandstats"))["cmdstat_evalsha"]["calls"]
         return result, store.traffic.round_trips - before_trips, after_calls - before_calls
 
-    accepted, trips, calls = await measured(store.accept(KEY, "m1", "e1", owner="a"))
+    accepted, trips, calls = await measured(store.accept(KEY, event("m1", "e1"), owner="a"))
     assert (trips, calls) == (1, 2)  # the accept script and the due mark, pipelined
     assert accepted.claim is not None
     lease = accepted.claim.lease
     held, trips, calls = await measured(store.extend(lease))
     assert held
     assert (trips, calls) == (1, 1)
-    _, trips, calls = await measured(store.commit(lease, Turn(Record(revision=1), ("r",))))
+    _, trips, calls = await measured(
+        store.commit(lease, turn(Conversation(KEY, revision=1), ("r",)))
+    )
     assert (trips, calls) == (1, 1)
     released, trips, calls = await measured(store.ack(lease, 1))
     assert released is None
@@ -166,13 +171,13 @@ async def test_scripts_come_back_after_the_server_forgets_them(
 ) -> None:
     store = make(stores, redis_server.url, redis_prefix)
     await raw.script_flush()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
     await raw.script_flush()
-    await store.commit(claim.lease, Turn(Record(state="s", revision=1)))
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1)))
     await raw.script_flush()
     assert await store.ack(claim.lease, 0) is None
-    assert await store.load(KEY) == Record(state="s", revision=1)
+    assert await store.load(KEY) == Conversation(KEY, state="s", revision=1)
 
 
 def _closed_port() -> int:
@@ -190,7 +195,7 @@ async def test_an_unreachable_redis_is_named_without_its_password(
     store = make(stores, url, redis_prefix, connect_timeout=1.0)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable) as caught:
-        await store.accept(KEY, "m1", "e1", owner="a")
+        await store.accept(KEY, event("m1", "e1"), owner="a")
     assert time.monotonic() - started < 2
     message = str(caught.value)
     assert f"redis://127.0.0.1:{port}" in message
@@ -222,10 +227,10 @@ async def test_the_store_recovers_after_an_outage(
     redis_server.stop()
     try:
         with pytest.raises(StoreUnavailable, match="unreachable"):
-            await store.accept(KEY, "m1", "e1", owner="a")
+            await store.accept(KEY, event("m1", "e1"), owner="a")
     finally:
         redis_server.start()
-    accepted = await store.accept(KEY, "m2", "e2", owner="a")
+    accepted = await store.accept(KEY, event("m2", "e2"), owner="a")
     assert not accepted.duplicate
 
 
@@ -326,5 +331,5 @@ async def test_a_self_signed_certificate_is_refused_unless_told_otherwise(
     with pytest.raises(StoreUnavailable, match="certificate"):
         await checked.ping()
     unchecked = make(stores, tls_redis, redis_prefix, ssl_cert_reqs="none")
-    accepted = await unchecked.accept(KEY, "m1", "e1", owner="a")
+    accepted = await unchecked.accept(KEY, event("m1", "e1"), owner="a")
     assert accepted.claim is not None

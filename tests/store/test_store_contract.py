@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
-from botkit.store.base import Claim, Lease, LeaseLost, Record, Store, Turn
+from botkit.conversation import Conversation
+from botkit.events import Event
+from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store
 from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
 from tests.conftest import RedisServer
+from tests.store.values import KEY, entries, event, said, said_all, turn
 
 LEASE = 0.3
 GRACE = 0.05
@@ -108,18 +111,22 @@ def store(backend: Backend) -> Store:
     return backend.make()
 
 
-KEY = "whatsapp:447700900001:447700900000"
-
-
 async def handle(
     store: Store, claim: Claim, *, replies: tuple[str, ...] = (), state: str = "done"
 ) -> Claim | None:
     """Do what a worker does with one claim; return what the store hands out next."""
+    outbox = claim.conversation.outbox
     if claim.event is None:
-        return await store.ack(claim.lease, len(claim.outbox))
-    record = Record(state=state, data=claim.event, revision=claim.record.revision + 1)
-    await store.commit(claim.lease, Turn(record, replies))
-    return await store.ack(claim.lease, len(claim.outbox) + len(replies))
+        return await store.ack(claim.lease, len(outbox))
+    after = replace(
+        claim.conversation,
+        state=state,
+        data=said(claim.event),
+        revision=claim.conversation.revision + 1,
+        outbox=outbox + entries(*replies),
+    )
+    await store.commit(claim.lease, Commit(after))
+    return await store.ack(claim.lease, len(after.outbox))
 
 
 async def drain(store: Store, claim: Claim | None) -> list[str]:
@@ -127,7 +134,7 @@ async def drain(store: Store, claim: Claim | None) -> list[str]:
     handled: list[str] = []
     while claim is not None:
         if claim.event is not None:
-            handled.append(claim.event)
+            handled.append(said(claim.event) or "")
         claim = await handle(store, claim)
     return handled
 
@@ -136,25 +143,25 @@ async def drain(store: Store, claim: Claim | None) -> list[str]:
 
 
 async def test_first_accept_takes_the_lease(store: Store) -> None:
-    accepted = await store.accept(KEY, "m1", "e1", owner="a")
+    accepted = await store.accept(KEY, event("m1", "e1"), owner="a")
     assert not accepted.duplicate
     claim = accepted.claim
     assert claim is not None
     assert claim.lease.key == KEY
     assert claim.lease.fence >= 1
     assert claim.lease.token == f"a:{claim.lease.fence}"
-    assert claim.event == "e1"
-    assert claim.outbox == ()
-    assert claim.record == Record()
+    assert said(claim.event) == "e1"
+    assert said_all(claim.conversation.outbox) == ()
+    assert claim.conversation == Conversation(KEY)
 
 
 async def test_a_duplicate_adds_nothing(store: Store) -> None:
-    first = await store.accept(KEY, "m1", "e1", owner="a")
-    again = await store.accept(KEY, "m1", "e1 again", owner="b")
+    first = await store.accept(KEY, event("m1", "e1"), owner="a")
+    again = await store.accept(KEY, event("m1", "e1 again"), owner="b")
     assert again.duplicate
     assert again.claim is None
     assert await drain(store, first.claim) == ["e1"]
-    late = await store.accept(KEY, "m1", "e1 late", owner="b")
+    late = await store.accept(KEY, event("m1", "e1 late"), owner="b")
     assert late.duplicate
     assert late.claim is None
     assert await store.claim(KEY, owner="b") is None
@@ -162,29 +169,29 @@ async def test_a_duplicate_adds_nothing(store: Store) -> None:
 
 async def test_dedup_keys_are_forgotten_after_the_window(backend: Backend) -> None:
     store = backend.make(dedup_seconds=0.3)
-    first = await store.accept(KEY, "m1", "e1", owner="a")
+    first = await store.accept(KEY, event("m1", "e1"), owner="a")
     assert await drain(store, first.claim) == ["e1"]
-    assert (await store.accept(KEY, "m1", "e1", owner="a")).duplicate
+    assert (await store.accept(KEY, event("m1", "e1"), owner="a")).duplicate
     await backend.advance(0.3)
-    again = await store.accept(KEY, "m1", "e1 redelivered", owner="a")
+    again = await store.accept(KEY, event("m1", "e1 redelivered"), owner="a")
     assert not again.duplicate
     assert await drain(store, again.claim) == ["e1 redelivered"]
 
 
 async def test_dedup_is_per_conversation(store: Store) -> None:
-    assert not (await store.accept("k1", "m1", "e", owner="a")).duplicate
-    assert not (await store.accept("k2", "m1", "e", owner="a")).duplicate
+    assert not (await store.accept("k1", event("m1", "e"), owner="a")).duplicate
+    assert not (await store.accept("k2", event("m1", "e"), owner="a")).duplicate
 
 
 async def test_a_duplicate_may_take_over_stranded_work(backend: Backend) -> None:
     store = backend.make()
-    first = await store.accept(KEY, "m1", "e1", owner="a")
+    first = await store.accept(KEY, event("m1", "e1"), owner="a")
     assert first.claim is not None
     await backend.advance(LEASE)  # "a" died holding the lease
-    again = await store.accept(KEY, "m1", "e1", owner="b")
+    again = await store.accept(KEY, event("m1", "e1"), owner="b")
     assert again.duplicate
     assert again.claim is not None
-    assert again.claim.event == "e1"
+    assert said(again.claim.event) == "e1"
     assert again.claim.lease.fence > first.claim.lease.fence
 
 
@@ -192,9 +199,9 @@ async def test_a_duplicate_may_take_over_stranded_work(backend: Backend) -> None
 
 
 async def test_events_are_handled_in_accept_order(store: Store) -> None:
-    first = await store.accept(KEY, "m0", "e0", owner="a")
+    first = await store.accept(KEY, event("m0", "e0"), owner="a")
     for i in range(1, 6):
-        accepted = await store.accept(KEY, f"m{i}", f"e{i}", owner="b")
+        accepted = await store.accept(KEY, event(f"m{i}", f"e{i}"), owner="b")
         assert not accepted.duplicate
         assert accepted.claim is None
     assert await drain(store, first.claim) == [f"e{i}" for i in range(6)]
@@ -202,9 +209,9 @@ async def test_events_are_handled_in_accept_order(store: Store) -> None:
 
 async def test_one_holder_at_a_time(store: Store) -> None:
     assert await store.claim(KEY, owner="a") is None  # nothing there at all
-    first = await store.accept(KEY, "m1", "e1", owner="a")
+    first = await store.accept(KEY, event("m1", "e1"), owner="a")
     assert first.claim is not None
-    second = await store.accept(KEY, "m2", "e2", owner="b")
+    second = await store.accept(KEY, event("m2", "e2"), owner="b")
     assert not second.duplicate
     assert second.claim is None
     assert await store.claim(KEY, owner="b") is None
@@ -214,31 +221,31 @@ async def test_one_holder_at_a_time(store: Store) -> None:
 
 async def test_claim_takes_an_expired_lease_with_work(backend: Backend) -> None:
     store = backend.make()
-    first = await store.accept(KEY, "m1", "e1", owner="a")
+    first = await store.accept(KEY, event("m1", "e1"), owner="a")
     assert first.claim is not None
     await backend.advance(LEASE)
     claim = await store.claim(KEY, owner="b")
     assert claim is not None
     assert claim.lease.token.startswith("b:")
     assert claim.lease.fence > first.claim.lease.fence
-    assert claim.event == "e1"
+    assert said(claim.event) == "e1"
 
 
 async def test_extend_keeps_the_lease_past_its_first_expiry(backend: Backend) -> None:
     store = backend.make()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
     for _ in range(3):
         await backend.move(LEASE * 0.6)
         assert await store.extend(claim.lease)
-    assert (await store.accept(KEY, "m2", "e2", owner="b")).claim is None
+    assert (await store.accept(KEY, event("m2", "e2"), owner="b")).claim is None
     assert await store.claim(KEY, owner="b") is None
     assert await drain(store, claim) == ["e1", "e2"]
 
 
 async def test_extend_fails_once_another_holder_took_the_lease(backend: Backend) -> None:
     store = backend.make()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
     await backend.advance(LEASE)
     assert await backend.another(store).claim(KEY, owner="b") is not None
@@ -249,9 +256,9 @@ async def test_an_expired_lease_nobody_took_is_taken_back(backend: Backend) -> N
     """The store was away (or the holder slow) past the lease, and no one else came: the holder
     keeps its turn, so what it already sent is marked sent instead of going again."""
     store = backend.make()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("reply",)))
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1), ("reply",)))
     await backend.advance(LEASE)
     assert await store.extend(claim.lease)
     await backend.advance(LEASE)
@@ -264,101 +271,104 @@ async def test_an_expired_lease_nobody_took_is_taken_back(backend: Backend) -> N
 
 
 async def test_commit_writes_pops_and_appends(store: Store) -> None:
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.accept(KEY, "m2", "e2", owner="a")
-    record = Record(
-        state="asked", data='{"n": 1}', version=3, revision=1, last_inbound_at=1700000000.25
+    await store.accept(KEY, event("m2", "e2"), owner="a")
+    record = Conversation(
+        KEY, state="asked", data='{"n": 1}', version=3, revision=1, last_inbound_at=1700000000.25
     )
-    await store.commit(claim.lease, Turn(record, ("r1", "r2")))
-    assert await store.load(KEY) == record
+    commit = turn(record, ("r1", "r2"))
+    await store.commit(claim.lease, commit)
+    assert await store.load(KEY) == commit.conversation
     nxt = await store.ack(claim.lease, 0)
     assert nxt is not None
-    assert nxt.outbox == ("r1", "r2")
-    assert nxt.event == "e2"
-    assert nxt.record == record
+    assert said_all(nxt.conversation.outbox) == ("r1", "r2")
+    assert said(nxt.event) == "e2"
+    assert nxt.conversation == commit.conversation
     assert nxt.lease == claim.lease
     nxt = await store.ack(claim.lease, 1)
     assert nxt is not None
-    assert nxt.outbox == ("r2",)
+    assert said_all(nxt.conversation.outbox) == ("r2",)
 
 
 async def test_commit_stores_absent_fields_as_absent(store: Store) -> None:
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.accept(KEY, "m2", "e2", owner="a")
-    full = Record(state="s", data="{}", version=1, revision=1, last_inbound_at=5.5)
-    await store.commit(claim.lease, Turn(full))
-    bare = Record(state=None, data=None, version=1, revision=2, last_inbound_at=None)
-    await store.commit(claim.lease, Turn(bare))
+    await store.accept(KEY, event("m2", "e2"), owner="a")
+    full = Conversation(KEY, state="s", data="{}", version=1, revision=1, last_inbound_at=5.5)
+    await store.commit(claim.lease, turn(full))
+    bare = Conversation(KEY, state=None, data=None, version=1, revision=2, last_inbound_at=None)
+    await store.commit(claim.lease, turn(bare))
     assert await store.load(KEY) == bare
-    empty = Record(state="", data="", version=0, revision=3, last_inbound_at=0.0)
-    await store.accept(KEY, "m3", "e3", owner="a")
-    await store.commit(claim.lease, Turn(empty))
+    empty = Conversation(KEY, state="", data="", version=0, revision=3, last_inbound_at=0.0)
+    await store.accept(KEY, event("m3", "e3"), owner="a")
+    await store.commit(claim.lease, turn(empty))
     assert await store.load(KEY) == empty
 
 
 async def test_ack_releases_when_nothing_is_left(store: Store) -> None:
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("r1",)))
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1), ("r1",)))
     assert await store.ack(claim.lease, 1) is None
     assert await store.claim(KEY, owner="b") is None
-    follow = await store.accept(KEY, "m2", "e2", owner="b")
+    follow = await store.accept(KEY, event("m2", "e2"), owner="b")
     assert follow.claim is not None
     assert follow.claim.lease.token.startswith("b:")
-    assert follow.claim.record.revision == 1
+    assert follow.claim.conversation.revision == 1
 
 
 async def test_ack_of_a_lost_lease_drops_nothing(backend: Backend) -> None:
     store = backend.make()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("r1", "r2")))
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1), ("r1", "r2")))
     await backend.advance(LEASE)
     taken = await backend.another(store).claim(KEY, owner="b")
     assert taken is not None
     with pytest.raises(LeaseLost):
         await store.ack(claim.lease, 2)
-    assert taken.outbox == ("r1", "r2")
+    assert said_all(taken.conversation.outbox) == ("r1", "r2")
     assert taken.event is None
 
 
 async def test_a_stale_holder_cannot_overwrite_newer_state(backend: Backend) -> None:
     a_store = backend.make()
     b_store = backend.another(a_store)
-    a = (await a_store.accept(KEY, "m1", "e1", owner="a")).claim
+    a = (await a_store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert a is not None
     await backend.advance(LEASE)  # "a" stalls past its lease
-    b = (await b_store.accept(KEY, "m2", "e2", owner="b")).claim
+    b = (await b_store.accept(KEY, event("m2", "e2"), owner="b")).claim
     assert b is not None
     assert b.lease.fence > a.lease.fence
-    assert b.event == "e1"
-    b_record = Record(state="by b", revision=1)
-    await b_store.commit(b.lease, Turn(b_record, ("from b",)))
+    assert said(b.event) == "e1"
+    b_commit = turn(Conversation(KEY, state="by b", revision=1), ("from b",))
+    await b_store.commit(b.lease, b_commit)
     with pytest.raises(LeaseLost):
-        await a_store.commit(a.lease, Turn(Record(state="by a", revision=1), ("from a",)))
+        await a_store.commit(
+            a.lease, turn(Conversation(KEY, state="by a", revision=1), ("from a",))
+        )
     with pytest.raises(LeaseLost):
         await a_store.ack(a.lease, 1)
     assert not await a_store.extend(a.lease)
-    assert await b_store.load(KEY) == b_record
+    assert await b_store.load(KEY) == b_commit.conversation
     nxt = await b_store.ack(b.lease, 0)
     assert nxt is not None
-    assert nxt.outbox == ("from b",)
-    assert nxt.event == "e2"
+    assert said_all(nxt.conversation.outbox) == ("from b",)
+    assert said(nxt.event) == "e2"
 
 
 async def test_a_forged_lease_writes_nothing(store: Store) -> None:
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
     forged = Lease(KEY, f"a:{claim.lease.fence + 1}", claim.lease.fence + 1)
     with pytest.raises(LeaseLost):
-        await store.commit(forged, Turn(Record(state="forged", revision=1), ("x",)))
+        await store.commit(forged, turn(Conversation(KEY, state="forged", revision=1), ("x",)))
     assert await store.load(KEY) is None
     nxt = await store.ack(claim.lease, 0)
     assert nxt is not None
-    assert nxt.event == "e1"
-    assert nxt.outbox == ()
+    assert said(nxt.event) == "e1"
+    assert said_all(nxt.conversation.outbox) == ()
 
 
 # --- sweep ---------------------------------------------------------------------------------------
@@ -367,10 +377,10 @@ async def test_a_forged_lease_writes_nothing(store: Store) -> None:
 async def test_sweep_takes_over_a_dead_holders_work_in_order(backend: Backend) -> None:
     a_store = backend.make()
     b_store = backend.another(a_store)
-    first = await a_store.accept(KEY, "m1", "e1", owner="a")
+    first = await a_store.accept(KEY, event("m1", "e1"), owner="a")
     assert first.claim is not None
-    await a_store.accept(KEY, "m2", "e2", owner="a")
-    await a_store.accept(KEY, "m3", "e3", owner="a")
+    await a_store.accept(KEY, event("m2", "e2"), owner="a")
+    await a_store.accept(KEY, event("m3", "e3"), owner="a")
     assert await b_store.sweep(owner="b") == []  # not due yet: "a" may be alive
     await backend.advance(LEASE + GRACE)
     claims = await b_store.sweep(owner="b")
@@ -382,20 +392,20 @@ async def test_sweep_takes_over_a_dead_holders_work_in_order(backend: Backend) -
 
 async def test_sweep_resumes_from_the_last_commit(backend: Backend) -> None:
     store = backend.make()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.accept(KEY, "m2", "e2", owner="a")
-    await store.commit(claim.lease, Turn(Record(state="one", revision=1), ("r1",)))
+    await store.accept(KEY, event("m2", "e2"), owner="a")
+    await store.commit(claim.lease, turn(Conversation(KEY, state="one", revision=1), ("r1",)))
     await backend.advance(LEASE + GRACE)  # "a" died before sending r1
     (taken,) = await store.sweep(owner="b")
-    assert taken.outbox == ("r1",)
-    assert taken.event == "e2"
-    assert taken.record.state == "one"
+    assert said_all(taken.conversation.outbox) == ("r1",)
+    assert said(taken.event) == "e2"
+    assert taken.conversation.state == "one"
 
 
 async def test_sweep_leaves_a_live_lease_alone(backend: Backend) -> None:
     store = backend.make()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
     for _ in range(4):
         await backend.move(LEASE * 0.5)
@@ -407,7 +417,7 @@ async def test_sweep_leaves_a_live_lease_alone(backend: Backend) -> None:
 
 async def test_sweep_forgets_idle_conversations(backend: Backend) -> None:
     store = backend.make()
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert await drain(store, claim) == ["e1"]
     assert await backend.due_members(store) == {KEY}
     await backend.advance(LEASE + GRACE)
@@ -419,7 +429,7 @@ async def test_sweep_claims_at_most_limit(backend: Backend) -> None:
     store = backend.make()
     keys = ["k0", "k{1}", ""]
     for key in keys:
-        assert (await store.accept(key, "m", "e", owner="a")).claim is not None
+        assert (await store.accept(key, event("m", "e"), owner="a")).claim is not None
     await backend.advance(LEASE + GRACE)
     first = await store.sweep(owner="b", limit=2)
     second = await store.sweep(owner="b", limit=2)
@@ -433,7 +443,7 @@ async def test_sweep_claims_at_most_limit(backend: Backend) -> None:
 
 async def test_records_expire_when_idle(backend: Backend) -> None:
     store = backend.make(idle_seconds=0.3)
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert await drain(store, claim) == ["e1"]
     assert await store.load(KEY) is not None
     assert await store.keys() == [KEY]
@@ -446,11 +456,11 @@ async def test_load_and_keys(store: Store) -> None:
     assert await store.load("nobody") is None
     odd = "a{b}c%7B%"
     for key in ("k1", "k2", odd, ""):
-        claim = (await store.accept(key, "m", "e", owner="a")).claim
+        claim = (await store.accept(key, event("m", "e"), owner="a")).claim
         assert await drain(store, claim) == ["e"]
-    await store.accept("waiting", "m", "e", owner="a")  # claimed, never committed
+    await store.accept("waiting", event("m", "e"), owner="a")  # claimed, never committed
     assert await store.load("waiting") is None
-    assert await store.load(odd) == Record(state="done", data="e", revision=1)
+    assert await store.load(odd) == Conversation(odd, state="done", data="e", revision=1)
     assert sorted(await store.keys()) == sorted(["k1", "k2", odd, ""])
     assert len(await store.keys(limit=2)) == 2
 
@@ -458,33 +468,84 @@ async def test_load_and_keys(store: Store) -> None:
 # --- runtime metadata and message records --------------------------------------------------------
 
 
-async def test_meta_is_committed_with_the_record_and_handed_back(store: Store) -> None:
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+async def test_choices_are_committed_with_the_record_and_handed_back(store: Store) -> None:
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    assert claim.record.meta is None
-    meta = '{"choices":{"1":"small"}}'
-    await store.commit(claim.lease, Turn(Record(state="s", revision=1, meta=meta)))
+    assert claim.conversation.choices == {}
+    choices = {"1": "small", "2": "large"}
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1, choices=choices)))
     assert await store.ack(claim.lease, 0) is None
-    next_claim = (await store.accept(KEY, "m2", "e2", owner="a")).claim
+    next_claim = (await store.accept(KEY, event("m2", "e2"), owner="a")).claim
     assert next_claim is not None
-    assert next_claim.record.meta == meta
-    await store.commit(next_claim.lease, Turn(Record(state="s", revision=2)))
+    assert next_claim.conversation.choices == choices
+    await store.commit(next_claim.lease, turn(Conversation(KEY, state="s", revision=2)))
     loaded = await store.load(KEY)
     assert loaded is not None
-    assert loaded.meta is None, "a record written without meta drops the old meta"
+    assert loaded.choices == {}, "a record written without choices drops the old choices"
+
+
+# --- the typed values: events, the outbox ---------------------------------------------------------
+
+
+async def test_the_accepted_event_is_handed_back_as_itself_or_as_equal(store: Store) -> None:
+    first, second = event("m1", "e1"), event("m2", "e2")
+    claim = (await store.accept(KEY, first, owner="a")).claim
+    assert claim is not None
+    assert claim.event is first, "the accepting worker gets the object it gave"
+    await store.accept(KEY, second, owner="a")
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1)))
+    nxt = await store.ack(claim.lease, 0)
+    assert nxt is not None
+    assert nxt.event == second
+    assert nxt.event.raw == {"text": "e2"}
+
+
+async def test_commit_replaces_the_outbox_with_the_conversations(store: Store) -> None:
+    """Entries keep their message (id and client_ref), attempts and not-before time."""
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    first, second = entries("first", "second")
+    waiting = replace(first, attempts=3, not_before=1700000123.5)
+    referenced = replace(
+        second, message=second.message.model_copy(update={"client_ref": "order-17"})
+    )
+    after = Conversation(KEY, state="s", revision=1, outbox=(waiting, referenced))
+    await store.commit(claim.lease, Commit(after))
+    assert await store.load(KEY) == after
+    nxt = await store.ack(claim.lease, 0)
+    assert nxt is not None
+    assert nxt.conversation.outbox == (waiting, referenced)
+    await store.accept(KEY, event("m2", "e2"), owner="a")
+    nxt = await store.ack(claim.lease, 1)
+    assert nxt is not None
+    assert nxt.conversation.outbox == (referenced,)
+    assert said(nxt.event) == "e2"
+    again = replace(nxt.conversation, revision=2, outbox=(*nxt.conversation.outbox, *entries("x")))
+    await store.commit(claim.lease, Commit(again))
+    assert await store.load(KEY) == again
+    emptied = replace(again, revision=3, outbox=())
+    await store.accept(KEY, event("m3", "e3"), owner="a")
+    await store.commit(claim.lease, Commit(emptied))
+    assert await store.load(KEY) == emptied
+    assert said(await _next_event(store, claim)) is None
+
+
+async def _next_event(store: Store, claim: Claim) -> Event | None:
+    nxt = await store.ack(claim.lease, 0)
+    return None if nxt is None else nxt.event
 
 
 async def test_message_records_are_written_by_ack_and_commit(store: Store) -> None:
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.commit(claim.lease, Turn(Record(state="s", revision=1), ("reply",)))
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1), ("reply",)))
     await store.ack(claim.lease, 1, {"uuid-1": '{"status":"submitted"}'})
     assert await store.messages(KEY) == {"uuid-1": '{"status":"submitted"}'}
-    status = (await store.accept(KEY, "m2", "status event", owner="a")).claim
+    status = (await store.accept(KEY, event("m2", "status event"), owner="a")).claim
     assert status is not None
     await store.commit(
         status.lease,
-        Turn(Record(state="s", revision=2), messages={"uuid-1": '{"status":"read"}'}),
+        turn(Conversation(KEY, state="s", revision=2), messages={"uuid-1": '{"status":"read"}'}),
     )
     await store.ack(status.lease, 0)
     assert await store.messages(KEY) == {"uuid-1": '{"status":"read"}'}
@@ -492,7 +553,7 @@ async def test_message_records_are_written_by_ack_and_commit(store: Store) -> No
 
 
 async def test_a_stale_lease_writes_no_message_record(store: Store) -> None:
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
     stale = Lease(claim.lease.key, claim.lease.token + "x", claim.lease.fence)
     with pytest.raises(LeaseLost):
@@ -502,9 +563,9 @@ async def test_a_stale_lease_writes_no_message_record(store: Store) -> None:
 
 async def test_message_records_expire(backend: Backend) -> None:
     store = backend.make(messages_seconds=LEASE)
-    claim = (await store.accept(KEY, "m1", "e1", owner="a")).claim
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    await store.commit(claim.lease, Turn(Record(state="s", revision=1)))
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1)))
     await store.ack(claim.lease, 0, {"uuid-1": "{}"})
     await backend.advance(LEASE)
     assert await store.messages(KEY) == {}

@@ -3,8 +3,8 @@
 Keys (``P`` is the prefix, ``{k}`` the conversation key as a hash tag, so a conversation lives in
 one cluster slot and each operation is one Lua script)::
 
-    P:{k}:r   HASH    s=state d=data v=version r=revision w=last_inbound_at m=meta f=fence;
-                      idle TTL
+    P:{k}:r   HASH    s=state d=data v=version r=revision w=last_inbound_at m=choices
+                      f=fence; idle TTL
     P:{k}:i   LIST    inbox, oldest first
     P:{k}:o   LIST    outbox, oldest first
     P:{k}:s   ZSET    dedup keys scored by their expiry (ms); key TTL = the dedup window
@@ -12,16 +12,17 @@ one cluster slot and each operation is one Lua script)::
     P:{k}:m   HASH    message records, provider message id -> JSON; TTL messages_seconds
     P:due     ZSET    conversation keys scored by when the sweep should look at them (ms)
 
-Scripts read the server's clock (``TIME``), so processes with skewed clocks agree on leases
-and dedup. An idle conversation leaves only its record once its dedup window is over.
+Scripts (:mod:`~botkit.store.redis.scripts`) read the server's clock (``TIME``), so processes
+with skewed clocks agree on leases and dedup; the :class:`~botkit.store.redis.batcher.Batcher`
+sends those of one event-loop tick together; values are written as text by
+:mod:`botkit.store.codec`. An idle conversation leaves only its record once its dedup window is
+over.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal, TypedDict, Unpack
 from urllib.parse import unquote
 
 from redis import exceptions as rx
@@ -29,211 +30,21 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
 
+from botkit.conversation import Conversation
+from botkit.events import Event
+from botkit.store import codec
 from botkit.store.base import (
     Accepted,
     Claim,
+    Commit,
     Lease,
     LeaseLost,
-    Record,
     Store,
     StoreUnavailable,
-    Turn,
 )
-
-# --- scripts ---------------------------------------------------------------------------------
-# Conversation scripts get KEYS = record, inbox, outbox, lease (and seen for accept).
-
-_PRELUDE: Final = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
-local function has_work()
-  return redis.call('LLEN', KEYS[2]) > 0 or redis.call('LLEN', KEYS[3]) > 0
-end
-
-local function take(owner, lease_ms, idle_ms)
-  local fence = redis.call('HINCRBY', KEYS[1], 'f', 1)
-  redis.call('PEXPIRE', KEYS[1], idle_ms)
-  local token = owner .. ':' .. fence
-  redis.call('SET', KEYS[4], token, 'PX', lease_ms)
-  return token, fence
-end
-
-local function write_messages(key, ttl_ms, args, from, count)
-  if count > 0 then
-    redis.call('HSET', key, unpack(args, from, from + 2 * count - 1))
-    redis.call('PEXPIRE', key, ttl_ms)
-  end
-end
-
-local function work(out, token, fence)
-  out[#out + 1] = token
-  out[#out + 1] = fence
-  local rec = redis.call('HMGET', KEYS[1], 's', 'd', 'v', 'r', 'w', 'm')
-  for i = 1, 6 do out[#out + 1] = rec[i] end
-  out[#out + 1] = redis.call('LINDEX', KEYS[2], 0)
-  local outbox = redis.call('LRANGE', KEYS[3], 0, -1)
-  for i = 1, #outbox do out[#out + 1] = outbox[i] end
-  return out
-end
-"""
-
-_ACCEPT: Final = (
-    _PRELUDE
-    + """
--- ARGV: dedup_key, event, owner, lease_ms, dedup_ms, idle_ms
-local now = now_ms()
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
-local dup = 0
-if redis.call('ZSCORE', KEYS[5], ARGV[1]) then
-  dup = 1
-else
-  redis.call('ZADD', KEYS[5], now + tonumber(ARGV[5]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[5], ARGV[5])
-  redis.call('RPUSH', KEYS[2], ARGV[2])
-end
-if redis.call('EXISTS', KEYS[4]) == 1 or not has_work() then
-  return {dup, 0}
-end
-local token, fence = take(ARGV[3], ARGV[4], ARGV[6])
-return work({dup, 1}, token, fence)
-"""
-)
-
-_CLAIM: Final = (
-    _PRELUDE
-    + """
--- ARGV: owner, lease_ms, idle_ms. Reply {0} idle, {1, pttl} leased, {2, work...} claimed.
-local pttl = redis.call('PTTL', KEYS[4])
-if pttl ~= -2 then
-  return {1, pttl}
-end
-if not has_work() then
-  return {0}
-end
-local token, fence = take(ARGV[1], ARGV[2], ARGV[3])
-return work({2}, token, fence)
-"""
-)
-
-_COMMIT: Final = (
-    _PRELUDE
-    + """
--- KEYS: record, inbox, outbox, lease, messages.
--- ARGV: token, lease_ms, idle_ms, present (flags for s, d, w, m), s, d, v, r, w, m,
---       messages_ms, message count n, n (id, json) pairs, then the replies.
-if redis.call('GET', KEYS[4]) ~= ARGV[1] then
-  return 0
-end
-local set = {'v', ARGV[7], 'r', ARGV[8]}
-local names, values = {'s', 'd', 'w', 'm'}, {ARGV[5], ARGV[6], ARGV[9], ARGV[10]}
-for i = 1, 4 do
-  if string.sub(ARGV[4], i, i) == '1' then
-    set[#set + 1] = names[i]
-    set[#set + 1] = values[i]
-  else
-    redis.call('HDEL', KEYS[1], names[i])
-  end
-end
-redis.call('HSET', KEYS[1], unpack(set))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('LPOP', KEYS[2])
-local count = tonumber(ARGV[12])
-write_messages(KEYS[5], ARGV[11], ARGV, 13, count)
-for i = 13 + 2 * count, #ARGV, 1000 do
-  redis.call('RPUSH', KEYS[3], unpack(ARGV, i, math.min(i + 999, #ARGV)))
-end
-redis.call('PEXPIRE', KEYS[4], ARGV[2])
-return 1
-"""
-)
-
-_ACK: Final = (
-    _PRELUDE
-    + """
--- KEYS: record, inbox, outbox, lease, messages.
--- ARGV: token, fence, sent, lease_ms, messages_ms, then (id, json) pairs.
--- Reply {0} lost, {1} released, {2, work...} next.
--- A lease that expired with nobody taking it since (the fence has not moved) is taken back:
--- what was sent must be marked sent, or it would go again.
-local holder = redis.call('GET', KEYS[4])
-if not holder and redis.call('HGET', KEYS[1], 'f') == ARGV[2] then
-  redis.call('SET', KEYS[4], ARGV[1], 'PX', ARGV[4])
-  holder = ARGV[1]
-end
-if holder ~= ARGV[1] then
-  return {0}
-end
-local sent = tonumber(ARGV[3])
-if sent > 0 then
-  redis.call('LTRIM', KEYS[3], sent, -1)
-end
-write_messages(KEYS[5], ARGV[5], ARGV, 6, (#ARGV - 5) / 2)
-if not has_work() then
-  redis.call('DEL', KEYS[4])
-  return {1}
-end
-redis.call('PEXPIRE', KEYS[4], ARGV[4])
-return work({2}, ARGV[1], tonumber(ARGV[2]))
-"""
-)
-
-_EXTEND: Final = """
--- KEYS: lease, record. ARGV: token, lease_ms, fence. A lease that expired with nobody taking
--- it since (the fence has not moved: the store was away, not a rival) is taken back.
-local holder = redis.call('GET', KEYS[1])
-if not holder and redis.call('HGET', KEYS[2], 'f') == ARGV[3] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if holder ~= ARGV[1] then
-  return 0
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
-
-_DUE_READ: Final = """
--- KEYS: due. ARGV: limit. Members whose time has come, with their scores.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 0, ARGV[1])
-"""
-
-_DUE_SET: Final = """
--- KEYS: due. ARGV: triples (op, member, number): 't' = due number ms from now;
--- 'f' = forget, only if the score is still the number the sweep read (an accept since then
--- changed it, and that accept must not be forgotten).
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 1, #ARGV, 3 do
-  if ARGV[i] == 't' then
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[i + 2]), ARGV[i + 1])
-  elseif tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i + 1])) == tonumber(ARGV[i + 2]) then
-    redis.call('ZREM', KEYS[1], ARGV[i + 1])
-  end
-end
-return 0
-"""
-
-# --- errors ------------------------------------------------------------------------------------
-
-_UNREACHABLE: Final = (rx.ConnectionError, rx.TimeoutError, OSError)
-"""Errors that mean the server cannot be reached (BusyLoadingError is a ConnectionError)."""
-
-_REFUSALS: Final = frozenset(
-    {"OOM", "READONLY", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"}
-)
-"""Error codes of a server that is up but cannot serve writes now (full, failing over...)."""
-
-
-def _refusal(exc: rx.ResponseError) -> bool:
-    return str(exc).split(" ", 1)[0] in _REFUSALS or isinstance(exc, rx.ReadOnlyError)
-
+from botkit.store.redis import scripts
+from botkit.store.redis.batcher import UNREACHABLE, Batcher, Traffic
 
 # --- keys ----------------------------------------------------------------------------------------
 
@@ -261,18 +72,15 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
-@dataclass
-class Traffic:
-    """Round trips to Redis and commands sent, since creation or :meth:`reset`."""
+class StoreOptions(TypedDict, total=False):
+    """A :class:`RedisStore`'s settings besides its client; see :meth:`RedisStore.from_url`."""
 
-    round_trips: int = 0
-    commands: int = 0
-
-    def reset(self) -> None:
-        self.round_trips = self.commands = 0
-
-
-_Call = tuple[AsyncScript, Sequence[str], Sequence[object]]
+    prefix: str
+    lease_seconds: float
+    dedup_seconds: float
+    idle_seconds: float
+    grace_seconds: float
+    messages_seconds: float
 
 
 class RedisStore(Store):
@@ -312,11 +120,8 @@ class RedisStore(Store):
         self.idle_seconds = idle_seconds
         self.grace_seconds = grace_seconds
         self.prefix = prefix
-        self.traffic = Traffic()
         self._client = client
         self._execute: Callable[..., Awaitable[Any]] = client.execute_command
-        self._pending: list[tuple[Sequence[_Call], asyncio.Future[list[Any]]]] = []
-        self._flushing: set[asyncio.Task[None]] = set()
         self._pool = pool
         self._where = _describe(pool)
         self._lease_ms = _ms(lease_seconds)
@@ -326,40 +131,41 @@ class RedisStore(Store):
         self.messages_seconds = messages_seconds
         self._messages_ms = _ms(messages_seconds)
         self._due = f"{prefix}:due"
-        self._accept = client.register_script(_ACCEPT)
-        self._claim = client.register_script(_CLAIM)
-        self._commit = client.register_script(_COMMIT)
-        self._ack = client.register_script(_ACK)
-        self._extend = client.register_script(_EXTEND)
-        self._due_read = client.register_script(_DUE_READ)
-        self._due_set = client.register_script(_DUE_SET)
-        self._scripts = (
-            self._accept,
-            self._claim,
-            self._commit,
-            self._ack,
-            self._extend,
-            self._due_read,
-            self._due_set,
-        )
+        register = client.register_script
+        self._accept = register(scripts.ACCEPT)
+        self._claim = register(scripts.CLAIM)
+        self._commit = register(scripts.COMMIT)
+        self._ack = register(scripts.ACK)
+        self._extend = register(scripts.EXTEND)
+        self._load = register(scripts.LOAD)
+        self._due_read = register(scripts.DUE_READ)
+        self._due_set = register(scripts.DUE_SET)
+        self._batcher = Batcher(
+            client,
+            [self._accept, self._claim, self._commit, self._ack, self._extend, self._load,
+             self._due_read, self._due_set],
+            self._unavailable,
+        )  # fmt: skip
+        self._eval = self._batcher.eval
+        self._run = self._batcher.run
+
+    @property
+    def traffic(self) -> Traffic:
+        """Round trips and commands sent to Redis."""
+        return self._batcher.traffic
 
     @classmethod
     def from_url(
         cls,
         url: str,
         *,
-        prefix: str = "bk",
-        lease_seconds: float = 30.0,
-        dedup_seconds: float = 48 * 3600.0,
-        idle_seconds: float = 30 * 24 * 3600.0,
-        grace_seconds: float = 1.0,
-        messages_seconds: float = 7 * 24 * 3600.0,
         ssl_cert_reqs: Literal["required", "none"] = "required",
         max_connections: int = 20,
         pool_timeout: float = 5.0,
         socket_timeout: float = 5.0,
         connect_timeout: float = 5.0,
         health_check_interval: int = 30,
+        **options: Unpack[StoreOptions],
     ) -> RedisStore:
         """A store on the Redis at ``url`` (``redis://``, ``rediss://`` for TLS, or ``unix://``).
 
@@ -382,14 +188,14 @@ class RedisStore(Store):
         """
         if ssl_cert_reqs not in ("required", "none"):
             raise ValueError(f"ssl_cert_reqs must be 'required' or 'none', not {ssl_cert_reqs!r}")
-        options: dict[str, Any] = dict(parse_url(url))
-        in_url = sorted(name for name in options if name.startswith("ssl_"))
+        connection: dict[str, Any] = dict(parse_url(url))
+        in_url = sorted(name for name in connection if name.startswith("ssl_"))
         if in_url:
             raise ValueError(f"set TLS options as arguments, not in the Redis URL: {in_url}")
-        if options.get("connection_class") is SSLConnection:
-            options["ssl_cert_reqs"] = ssl_cert_reqs
-            options["ssl_check_hostname"] = ssl_cert_reqs == "required"
-        options.update(
+        if connection.get("connection_class") is SSLConnection:
+            connection["ssl_cert_reqs"] = ssl_cert_reqs
+            connection["ssl_check_hostname"] = ssl_cert_reqs == "required"
+        connection.update(
             max_connections=max_connections,
             timeout=pool_timeout,
             socket_timeout=socket_timeout,
@@ -398,16 +204,8 @@ class RedisStore(Store):
             retry=Retry(NoBackoff(), 0),  # a lost reply must never make a script run twice
             decode_responses=True,
         )
-        pool = BlockingConnectionPool(**options)
-        return cls(
-            Redis(connection_pool=pool),
-            prefix=prefix,
-            lease_seconds=lease_seconds,
-            dedup_seconds=dedup_seconds,
-            idle_seconds=idle_seconds,
-            grace_seconds=grace_seconds,
-            messages_seconds=messages_seconds,
-        )
+        pool = BlockingConnectionPool(**connection)
+        return cls(Redis(connection_pool=pool), **options)
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -437,119 +235,38 @@ class RedisStore(Store):
             message = message.replace(str(password), "***")
         return StoreUnavailable(message)
 
-    async def _eval(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run one script, batched with whatever else this process sends in the same tick."""
-        (result,) = await self._run([(script, keys, args)])
-        return result
-
-    async def _run(self, calls: Sequence[_Call]) -> list[Any]:
-        """Run scripts and return their results in order, raising the first error.
-
-        Calls made in the same event-loop tick, from any conversation, leave together in one
-        pipelined round trip (not a transaction: they may live in different slots), so under
-        load many turns share each round trip. A script the server did not know is loaded and
-        only it re-runs.
-        """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush)
-        self._pending.append((calls, future))
-        results = await future
-        for result in results:
-            if isinstance(result, Exception):
-                if isinstance(result, rx.ResponseError) and _refusal(result):
-                    raise self._unavailable(result) from result
-                raise result
-        return results
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._send_batch(batch))
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
-
-    async def _send_batch(
-        self, batch: list[tuple[Sequence[_Call], asyncio.Future[list[Any]]]]
-    ) -> None:
-        calls = [call for part, _ in batch for call in part]
-        try:
-            results = await self._send(calls)
-            missing = [
-                i for i, result in enumerate(results) if isinstance(result, rx.NoScriptError)
-            ]
-            if missing:
-                await self._load()
-                again = await self._send([calls[i] for i in missing])
-                for i, result in zip(missing, again, strict=True):
-                    results[i] = result
-        except BaseException as exc:
-            failure = self._unavailable(exc) if isinstance(exc, _UNREACHABLE) else exc
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(failure)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        at = 0
-        for part, future in batch:
-            if not future.done():
-                future.set_result(results[at : at + len(part)])
-            at += len(part)
-
-    async def _send(self, calls: Sequence[_Call]) -> list[Any]:
-        pipe = self._client.pipeline(transaction=False)
-        buffer: Callable[..., object] = pipe.execute_command
-        for script, keys, args in calls:
-            buffer("EVALSHA", script.sha, len(keys), *keys, *args)
-        self.traffic.round_trips += 1
-        self.traffic.commands += len(calls)
-        return list(await pipe.execute(raise_on_error=False))
-
-    async def _load(self) -> None:
-        """Load every script in one round trip: a server that lost one (restart, failover,
-        SCRIPT FLUSH) lost them all."""
-        pipe = self._client.pipeline(transaction=False)
-        buffer: Callable[..., object] = pipe.execute_command
-        for script in self._scripts:
-            buffer("SCRIPT", "LOAD", script.script)
-        self.traffic.round_trips += 1
-        self.traffic.commands += len(self._scripts)
-        await pipe.execute()
-
     async def _plain(self, *command: Any) -> Any:
         try:
             self.traffic.round_trips += 1
             self.traffic.commands += 1
             return await self._execute(*command)
-        except _UNREACHABLE as exc:
+        except UNREACHABLE as exc:
             raise self._unavailable(exc) from exc
 
     @staticmethod
-    def _work(key: str, reply: Sequence[Any], at: int) -> Claim:
-        token, fence, state, data, version, revision, inbound, meta, event = reply[at : at + 9]
-        record = Record(
-            state=state,
-            data=data,
-            version=int(version or 0),
-            revision=int(revision or 0),
-            last_inbound_at=float(inbound) if inbound is not None else None,
-            meta=meta,
-        )
-        return Claim(Lease(key, token, int(fence)), record, event, tuple(reply[at + 9 :]))
+    def _work(key: str, reply: Sequence[Any], at: int, head: Event | None = None) -> Claim:
+        """The claim laid out by the scripts' ``work()`` from ``reply[at]`` on; ``head`` is the
+        oldest event when the reply left it out (the caller has it)."""
+        token, fence = reply[at : at + 2]
+        conversation = codec.decode_conversation(key, reply[at + 2 : at + 8], reply[at + 9 :])
+        text = reply[at + 8]
+        event = head if head is not None else None if text is None else codec.decode_event(text)
+        return Claim(Lease(key, token, int(fence)), conversation, event)
 
     # --- the contract ------------------------------------------------------------------------
 
-    async def accept(self, key: str, dedup_key: str, event: str, *, owner: str) -> Accepted:
+    async def accept(self, key: str, event: Event, *, owner: str) -> Accepted:
         """One round trip: the accept script (dedup, append, try the lease) and the due mark,
-        pipelined. A duplicate adds nothing, but may still take a free lease over work that
-        is waiting. On :class:`StoreUnavailable` the event may or may not have been recorded;
-        a retried delivery is then deduplicated."""
+        pipelined. The event is written as text once, here; a claim whose oldest event is this
+        one hands ``event`` itself back. A duplicate adds nothing, but may still take a free
+        lease over work that is waiting. On :class:`StoreUnavailable` the event may or may not
+        have been recorded; a retried delivery is then deduplicated."""
         keys = [*self._keys(key), f"{self.prefix}:{{{_tag(key)}}}:s"]
-        args = [dedup_key, event, owner, self._lease_ms, self._dedup_ms, self._idle_ms]
+        text = codec.encode_event(event)
+        args = [event.dedup_key, text, owner, self._lease_ms, self._dedup_ms, self._idle_ms]
         due = ["t", _tag(key), self._lease_ms + self._grace_ms]
         reply, _ = await self._run([(self._accept, keys, args), (self._due_set, [self._due], due)])
-        claim = self._work(key, reply, 2) if reply[1] else None
+        claim = self._work(key, reply, 3, event if reply[2] else None) if reply[1] else None
         return Accepted(duplicate=bool(reply[0]), claim=claim)
 
     async def claim(self, key: str, *, owner: str) -> Claim | None:
@@ -566,30 +283,29 @@ class RedisStore(Store):
         args = [lease.token, self._lease_ms, lease.fence]
         return bool(await self._eval(self._extend, [lease_key, record_key], args))
 
-    async def commit(self, lease: Lease, turn: Turn) -> None:
-        """One script: check the lease, write the record, pop the oldest event, append the
-        replies, extend the lease and the record's idle expiry. Raises :class:`LeaseLost`
-        (nothing written) when the lease is not held."""
-        record = turn.record
-        present = "".join(
-            "0" if value is None else "1"
-            for value in (record.state, record.data, record.last_inbound_at, record.meta)
-        )
+    async def commit(self, lease: Lease, commit: Commit) -> None:
+        """One script: check the lease, write the record, pop the oldest event, write the
+        outbox in place of the stored one and the message records, extend the lease and the
+        record's idle expiry. Raises :class:`LeaseLost` (nothing written) when the lease is
+        not held."""
+        conversation = commit.conversation
+        state, data, version, revision, inbound, choices = codec.encode_record(conversation)
+        present = "".join("0" if v is None else "1" for v in (state, data, inbound, choices))
         args: list[str | int] = [
             lease.token,
             self._lease_ms,
             self._idle_ms,
             present,
-            record.state or "",
-            record.data or "",
-            record.version,
-            record.revision,
-            repr(record.last_inbound_at) if record.last_inbound_at is not None else "",
-            record.meta or "",
+            state or "",
+            data or "",
+            version or "0",
+            revision or "0",
+            inbound or "",
+            choices or "",
             self._messages_ms,
-            len(turn.messages),
-            *_pairs(turn.messages),
-            *turn.replies,
+            len(commit.messages),
+            *_pairs(commit.messages),
+            *(codec.encode_entry(entry) for entry in conversation.outbox),
         ]
         if not await self._eval(self._commit, self._with_messages(lease.key), args):
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
@@ -652,20 +368,14 @@ class RedisStore(Store):
         await self._eval(self._due_set, [self._due], due)
         return claims
 
-    async def load(self, key: str) -> Record | None:
-        """The committed record, None when there is none or it expired."""
-        state, data, version, revision, inbound = await self._plain(
-            "HMGET", self._keys(key)[0], "s", "d", "v", "r", "w"
-        )
-        if revision is None:
+    async def load(self, key: str) -> Conversation | None:
+        """The committed conversation with its outbox (one script), None when there is none
+        or it expired."""
+        record_key, _, outbox_key, _ = self._keys(key)
+        found = await self._eval(self._load, [record_key, outbox_key], [])
+        if not found:
             return None
-        return Record(
-            state=state,
-            data=data,
-            version=int(version or 0),
-            revision=int(revision),
-            last_inbound_at=float(inbound) if inbound is not None else None,
-        )
+        return codec.decode_conversation(key, found[:6], found[6:])
 
     async def messages(self, key: str) -> dict[str, str]:
         """The conversation's message records (one HGETALL), {} when none are kept."""
@@ -689,7 +399,7 @@ class RedisStore(Store):
                     self.traffic.round_trips += 1
                     self.traffic.commands += len(batch)
                     committed = await pipe.execute()
-                except _UNREACHABLE as exc:
+                except UNREACHABLE as exc:
                     raise self._unavailable(exc) from exc
                 found += [
                     _untag(name[len(head) : -len("}:r")])

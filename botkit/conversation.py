@@ -1,0 +1,59 @@
+"""One conversation as the runtime, the bot and the store see it: a typed, immutable value.
+
+A conversation is one person on one channel talking to one bot address. The store hands a
+:class:`Conversation` out with a lease (:class:`~botkit.store.base.Claim`), the bot's turn
+returns the next one (:class:`~botkit.bot.TurnOutcome`), and the store commits it whole. How it
+is written as text lives in one module, :mod:`botkit.store.codec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from botkit.outbound import Outbound
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A reply whose turn was committed and that has not left yet.
+
+    ``message`` keeps its ``id`` and ``client_ref``, so every attempt to send it carries the
+    same ``client_ref``. ``attempts`` counts the sends tried so far that failed for a reason
+    worth retrying; ``not_before`` (Unix time) is when the next attempt may go, None for at
+    once.
+    """
+
+    message: Outbound
+    attempts: int = 0
+    not_before: float | None = None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation's committed value.
+
+    - ``state``, ``data``: the bot's state and its data as JSON text; None before the first
+      committed turn.
+    - ``version``: the bot class's schema version when it was written; ``revision``: the
+      committed turns so far.
+    - ``last_inbound_at``: Unix time of the user's last message, for channel windows such as
+      WhatsApp's 24 hours; None when the user never wrote.
+    - ``choices``: the numbered choices the last message offered on a channel without buttons
+      (``"1"`` to the choice's id), so that a number typed next picks that choice.
+    - ``outbox``: committed replies not sent yet, oldest first.
+    """
+
+    key: str
+    state: str | None = None
+    data: str | None = None
+    version: int = 0
+    revision: int = 0
+    last_inbound_at: float | None = None
+    choices: Mapping[str, str] = field(default_factory=dict)
+    outbox: tuple[OutboxEntry, ...] = ()
+
+    @property
+    def user_has_written(self) -> bool:
+        """True when the user wrote on this conversation at some time."""
+        return self.last_inbound_at is not None

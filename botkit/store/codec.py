@@ -1,0 +1,105 @@
+"""How events and conversations are written as text, for stores that hold text (Redis).
+
+The one place that knows the text forms:
+
+- an :class:`~botkit.events.Event` is its JSON;
+- a conversation's record is six optional strings, in :data:`RECORD_FIELDS` order: state,
+  data, version, revision, last inbound time and the numbered choices
+  (``{"choices": {...}}``);
+- an :class:`~botkit.conversation.OutboxEntry` never tried is its message's JSON; one that
+  waits for another attempt is ``{"attempts": n, "not_before": t, "message": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict
+
+from botkit.conversation import Conversation, OutboxEntry
+from botkit.events import Event
+from botkit.outbound import Outbound
+
+RECORD_FIELDS: Final = ("s", "d", "v", "r", "w", "m")
+"""The record's field names, in the order :func:`encode_record` gives their values."""
+
+
+def encode_event(event: Event) -> str:
+    return event.model_dump_json()
+
+
+def decode_event(text: str) -> Event:
+    return Event.model_validate_json(text)
+
+
+class _Waiting(BaseModel):
+    """An outbox entry that was tried: its attempts and when the next may go."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attempts: int
+    not_before: float | None = None
+    message: Outbound
+
+
+_WAITING_PREFIX: Final = '{"attempts":'
+
+
+def encode_entry(entry: OutboxEntry) -> str:
+    if entry.attempts == 0 and entry.not_before is None:
+        return entry.message.model_dump_json()
+    return _Waiting(
+        attempts=entry.attempts, not_before=entry.not_before, message=entry.message
+    ).model_dump_json()
+
+
+def decode_entry(text: str) -> OutboxEntry:
+    if text.startswith(_WAITING_PREFIX):
+        waiting = _Waiting.model_validate_json(text)
+        return OutboxEntry(waiting.message, waiting.attempts, waiting.not_before)
+    return OutboxEntry(Outbound.model_validate_json(text))
+
+
+def encode_record(conversation: Conversation) -> tuple[str | None, ...]:
+    """The record's values in :data:`RECORD_FIELDS` order; None for a field to leave out."""
+    inbound = conversation.last_inbound_at
+    choices = conversation.choices
+    return (
+        conversation.state,
+        conversation.data,
+        str(conversation.version),
+        str(conversation.revision),
+        repr(inbound) if inbound is not None else None,
+        json.dumps({"choices": dict(choices)}, separators=(",", ":")) if choices else None,
+    )
+
+
+def decode_conversation(
+    key: str, record: Sequence[str | None], outbox: Sequence[str] = ()
+) -> Conversation:
+    """The conversation from its record's values (:data:`RECORD_FIELDS` order) and outbox."""
+    state, data, version, revision, inbound, choices = record
+    return Conversation(
+        key=key,
+        state=state,
+        data=data,
+        version=int(version or 0),
+        revision=int(revision or 0),
+        last_inbound_at=float(inbound) if inbound is not None else None,
+        choices=_decode_choices(choices),
+        outbox=tuple(decode_entry(text) for text in outbox),
+    )
+
+
+def _decode_choices(text: str | None) -> Mapping[str, str]:
+    if not text:
+        return {}
+    try:
+        found = json.loads(text).get("choices") or {}
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(number): str(choice) for number, choice in found.items()}

@@ -1,0 +1,143 @@
+"""Scripts sent together: every script call made in one event-loop tick leaves in one round trip.
+
+Calls made in the same tick, from any conversation, are pipelined (not a transaction: they may
+live in different slots), so under load many turns share each round trip. A script the server
+did not know is loaded and only it re-runs. Nothing else is ever re-sent: a lost reply fails
+every call of its batch with :class:`~botkit.store.base.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from redis import exceptions as rx
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from botkit.store.base import StoreUnavailable
+
+UNREACHABLE: Final = (rx.ConnectionError, rx.TimeoutError, OSError)
+"""Errors that mean the server cannot be reached (BusyLoadingError is a ConnectionError)."""
+
+_REFUSALS: Final = frozenset(
+    {"OOM", "READONLY", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"}
+)
+"""Error codes of a server that is up but cannot serve writes now (full, failing over...)."""
+
+
+def _refusal(exc: rx.ResponseError) -> bool:
+    return str(exc).split(" ", 1)[0] in _REFUSALS or isinstance(exc, rx.ReadOnlyError)
+
+
+@dataclass
+class Traffic:
+    """Round trips to Redis and commands sent, since creation or :meth:`reset`."""
+
+    round_trips: int = 0
+    commands: int = 0
+
+    def reset(self) -> None:
+        self.round_trips = self.commands = 0
+
+
+Call = tuple[AsyncScript, Sequence[str], Sequence[object]]
+"""One script call: the script, its keys, its arguments."""
+
+
+class Batcher:
+    """Runs script calls on ``client``, pipelining those made in the same event-loop tick.
+
+    ``unavailable`` turns a connection error (or a refusal such as ``OOM``) into the
+    :class:`StoreUnavailable` the caller raises; ``scripts`` are loaded together when the server
+    lost one. ``traffic`` counts round trips and commands.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        scripts: Sequence[AsyncScript],
+        unavailable: Callable[[BaseException], StoreUnavailable],
+    ) -> None:
+        self.traffic = Traffic()
+        self._client = client
+        self._scripts = tuple(scripts)
+        self._unavailable = unavailable
+        self._pending: list[tuple[Sequence[Call], asyncio.Future[list[Any]]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+
+    async def eval(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run one script, batched with whatever else this process sends in the same tick."""
+        (result,) = await self.run([(script, keys, args)])
+        return result
+
+    async def run(self, calls: Sequence[Call]) -> list[Any]:
+        """Run scripts and return their results in order, raising the first error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)
+        self._pending.append((calls, future))
+        results = await future
+        for result in results:
+            if isinstance(result, Exception):
+                if isinstance(result, rx.ResponseError) and _refusal(result):
+                    raise self._unavailable(result) from result
+                raise result
+        return results
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send_batch(batch))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _send_batch(
+        self, batch: list[tuple[Sequence[Call], asyncio.Future[list[Any]]]]
+    ) -> None:
+        calls = [call for part, _ in batch for call in part]
+        try:
+            results = await self._send(calls)
+            missing = [
+                i for i, result in enumerate(results) if isinstance(result, rx.NoScriptError)
+            ]
+            if missing:
+                await self._load()
+                again = await self._send([calls[i] for i in missing])
+                for i, result in zip(missing, again, strict=True):
+                    results[i] = result
+        except BaseException as exc:
+            failure = self._unavailable(exc) if isinstance(exc, UNREACHABLE) else exc
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        at = 0
+        for part, future in batch:
+            if not future.done():
+                future.set_result(results[at : at + len(part)])
+            at += len(part)
+
+    async def _send(self, calls: Sequence[Call]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        buffer: Callable[..., object] = pipe.execute_command
+        for script, keys, args in calls:
+            buffer("EVALSHA", script.sha, len(keys), *keys, *args)
+        self.traffic.round_trips += 1
+        self.traffic.commands += len(calls)
+        return list(await pipe.execute(raise_on_error=False))
+
+    async def _load(self) -> None:
+        """Load every script in one round trip: a server that lost one (restart, failover,
+        SCRIPT FLUSH) lost them all."""
+        pipe = self._client.pipeline(transaction=False)
+        buffer: Callable[..., object] = pipe.execute_command
+        for script in self._scripts:
+            buffer("SCRIPT", "LOAD", script.script)
+        self.traffic.round_trips += 1
+        self.traffic.commands += len(self._scripts)
+        await pipe.execute()
