@@ -308,6 +308,11 @@ class Runtime:
                 log.info("took over a conversation", key=claim.lease.key)
                 self._spawn(claim)
 
+    @property
+    def draining(self) -> bool:
+        """True once :meth:`close` began: this process accepts no new events."""
+        return self._closed
+
     async def close(self, timeout: float = 10.0) -> None:
         """Stop taking work; let running workers finish for up to ``timeout`` seconds.
 

@@ -86,6 +86,7 @@ def create_app(
         app.router.add_get(path, handler, allow_head=False)
         app.router.add_post(path, handler)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     if settings.inspector_token is not None:
         token = settings.inspector_token.get_secret_value()
         app.add_subapp("/_botkit/", inspector_app(BOT, STORE, token=token))
@@ -153,8 +154,28 @@ async def _evict_sms_parts(app: web.Application, every: float = 60.0) -> None:
 # --- routes ------------------------------------------------------------------------------------
 
 
+READY_TIMEOUT = 2.0
+"""Seconds ``/readyz`` waits for the store to answer before calling it unreachable."""
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: 200 while the process serves requests, whatever the store does."""
     return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 200 when webhooks can be accepted now (the store answers and the process is
+    not draining), else 503 with the reason, so a load balancer sends the provider elsewhere."""
+    runtime = request.app.get(RUNTIME)
+    if runtime is None or runtime.draining:
+        return _problem(503, "draining", "this process is shutting down and accepts no webhooks")
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            await request.app[STORE].ping()
+    except (StoreUnavailable, TimeoutError) as exc:
+        reason = str(exc) or f"no answer within {READY_TIMEOUT:g} s"
+        return _problem(503, "store_unreachable", f"the store is unreachable: {reason}")
+    return web.json_response({"status": "ready"})
 
 
 async def messages_webhook(request: web.Request) -> web.Response:
