@@ -13,47 +13,20 @@ import aiohttp
 from botkit.errors import ConfigError
 from botkit.events import Channel
 from botkit.log import get_logger
-from botkit.outbound import Outbound
 from botkit.ratelimit import ChannelLimiter
 from botkit.settings import Settings
 from botkit.vonage.auth import choose_auth
-from botkit.vonage.errors import SendError
 from botkit.vonage.transport import (
+    ChannelRouter,
     MessagesTransport,
     RateLimitedTransport,
     RetryingTransport,
-    SendReceipt,
     SmsApiTransport,
     Transport,
+    UnconfiguredTransport,
 )
 
 log = get_logger("botkit.vonage")
-
-
-class _Unconfigured:
-    """Stands where the provider's transport would be when no credentials are set: every send
-    fails with words saying what to set, and nothing is retried."""
-
-    def __init__(self, reason: str) -> None:
-        self._reason = reason
-
-    async def send(self, message: Outbound) -> SendReceipt:
-        error = SendError(self._reason)
-        error.retryable = False
-        raise error
-
-
-class _SmsRouter:
-    """SMS through the legacy SMS API, everything else through the Messages API."""
-
-    def __init__(self, messages: Transport, sms_api: Transport) -> None:
-        self._messages = messages
-        self._sms_api = sms_api
-
-    async def send(self, message: Outbound) -> SendReceipt:
-        if message.channel is Channel.SMS:
-            return await self._sms_api.send(message)
-        return await self._messages.send(message)
 
 
 def transport_from_settings(settings: Settings, session: aiohttp.ClientSession) -> Transport:
@@ -78,7 +51,7 @@ def transport_from_settings(settings: Settings, session: aiohttp.ClientSession) 
             "(`botkit dev` needs none: its sandbox plays the provider)"
         )
         log.warning("no provider credentials", detail=reason)
-        return _Unconfigured(reason)
+        return UnconfiguredTransport(reason)
     transport: Transport = MessagesTransport(
         session,
         base_url=settings.vonage_api_url,
@@ -94,7 +67,7 @@ def transport_from_settings(settings: Settings, session: aiohttp.ClientSession) 
             api_key=settings.vonage_api_key,
             api_secret=secret,
         )
-        transport = _SmsRouter(transport, sms_api)
+        transport = ChannelRouter(transport, {Channel.SMS: sms_api})
     rates = {Channel(name): rate for name, rate in settings.channel_rates.items()}
     limited = RateLimitedTransport(transport, ChannelLimiter(rates))
     return RetryingTransport(limited)

@@ -1,15 +1,17 @@
-"""Sending to the provider: one small interface, the provider's send APIs, retries and pacing.
+"""Sending to the provider: one small contract, the provider's send APIs, routing, retries, pacing.
 
-:class:`Transport` is the extension point: anything with ``send`` can carry botkit's outbound
-messages (the provider's APIs, a local sandbox, a recorder in tests). The transports here also
-split a send in two, :meth:`~PreparingTransport.prepare` (build the request body once) and
-:meth:`~PreparingTransport.deliver` (post it), so that retries post the very same body:
+:class:`Transport` is the extension point. A send has two steps: :meth:`~Transport.prepare`
+builds the request once (its body and its ``client_ref``) and :meth:`~Transport.deliver` posts
+it, as many times as a retry needs, always the very same request; :meth:`~Transport.send` is
+the two in a row, and what callers use. Every transport here is one:
 
 - :class:`MessagesTransport`: the Messages API, v1 or v0.1, with any
   :class:`~botkit.vonage.auth.Authenticator`.
 - :class:`SmsApiTransport`: the legacy SMS API (form parameters, HTTP 200 with a status per part).
-- :class:`RetryingTransport`: sends again after retryable failures, with backoff.
-- :class:`RateLimitedTransport`: paces sends per channel and honours quota headers.
+- :class:`ChannelRouter`: each channel to its own transport (SMS through the SMS API, say).
+- :class:`RetryingTransport`: delivers again after retryable failures, with backoff.
+- :class:`RateLimitedTransport`: paces deliveries per channel and honours quota headers.
+- :class:`UnconfiguredTransport`: stands in when no credentials are set; every send fails.
 
 A typical stack is ``RetryingTransport(RateLimitedTransport(MessagesTransport(...), limiter))``,
 so that every attempt waits for its turn. All of them share the caller's single
@@ -24,14 +26,16 @@ import asyncio
 import json
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol
 
 import aiohttp
 
 from botkit.clock import Clock
 from botkit.errors import BotkitError, ConfigError
+from botkit.events import Channel
 from botkit.outbound import Outbound
 from botkit.ratelimit import ChannelLimiter
 from botkit.settings import SmsSignatureMethod
@@ -49,16 +53,17 @@ from botkit.vonage.errors import (
 
 __all__ = [
     "BodyBuilder",
+    "ChannelRouter",
     "MessagesTransport",
     "ParamsBuilder",
     "Prepared",
-    "PreparingTransport",
     "RateLimitedTransport",
     "RetryingTransport",
     "SendError",
     "SendReceipt",
     "SmsApiTransport",
     "Transport",
+    "UnconfiguredTransport",
 ]
 
 BodyBuilder = Callable[[Outbound], dict[str, Any]]
@@ -112,23 +117,38 @@ class Prepared:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
-class Transport(Protocol):
-    """Carries one outbound message to the provider and returns its receipt."""
+class Transport(ABC):
+    """Carries outbound messages to the provider: :meth:`prepare` once, :meth:`deliver` once
+    or more, or :meth:`send` for both.
 
-    async def send(self, message: Outbound) -> SendReceipt: ...
+    A subclass implements :meth:`deliver`, and :meth:`prepare` when it has a request to build.
+    Every method raises only :class:`SendError` subclasses: a message that cannot be turned
+    into a request raises :class:`~botkit.vonage.errors.UnsendableMessage` from
+    :meth:`prepare`, before anything is posted.
+    """
+
+    def prepare(self, message: Outbound) -> Prepared:
+        """Build what :meth:`deliver` posts for ``message``, with its ``client_ref``.
+
+        This default builds no payload and pins the message's
+        :attr:`~botkit.outbound.Outbound.effective_client_ref` on it, so that every delivery
+        of the result carries the same reference.
+        """
+        ref = message.effective_client_ref
+        return Prepared(message.model_copy(update={"client_ref": ref}), ref)
+
+    @abstractmethod
+    async def deliver(self, prepared: Prepared) -> SendReceipt:
+        """Post ``prepared`` to the provider once (a retrying transport: until it is taken or
+        a retry is not worth it) and return the provider's receipt. Delivering the same
+        ``prepared`` again posts the same request."""
+
+    async def send(self, message: Outbound) -> SendReceipt:
+        """Prepare ``message`` and deliver it."""
+        return await self.deliver(self.prepare(message))
 
 
-@runtime_checkable
-class PreparingTransport(Transport, Protocol):
-    """A transport that builds the request once (:meth:`prepare`) and posts it, possibly several
-    times (:meth:`deliver`); ``send`` is the two in a row."""
-
-    def prepare(self, message: Outbound) -> Prepared: ...
-
-    async def deliver(self, prepared: Prepared) -> SendReceipt: ...
-
-
-class MessagesTransport:
+class MessagesTransport(Transport):
     """``POST {base_url}/v1/messages`` or ``{base_url}/v0.1/messages`` with ``auth``'s headers.
 
     ``body`` builds the JSON body (by default :func:`botkit.vonage.outbound.messages_v1.body` or
@@ -195,11 +215,8 @@ class MessagesTransport:
             )
         return SendReceipt(uuid, client_ref=prepared.client_ref, headers=answer.headers)
 
-    async def send(self, message: Outbound) -> SendReceipt:
-        return await self.deliver(self.prepare(message))
 
-
-class SmsApiTransport:
+class SmsApiTransport(Transport):
     """``POST {base_url}/sms/json`` with form parameters: the legacy SMS API.
 
     Exactly one of ``api_secret`` and ``signature_secret`` is given (the API refuses both); with
@@ -315,24 +332,21 @@ class SmsApiTransport:
             )
         raise error
 
-    async def send(self, message: Outbound) -> SendReceipt:
-        return await self.deliver(self.prepare(message))
-
 
 Sleep = Callable[[float], Awaitable[object]]
 
 
-class RetryingTransport:
+class RetryingTransport(Transport):
     """Sends again after a retryable :class:`SendError` (see ``retryable`` on it), at most
     ``attempts`` times in all and never beyond ``max_elapsed`` seconds since the first try.
 
-    The request is built once (through the inner transport's ``prepare`` when it has one,
-    otherwise by pinning ``client_ref`` on the message), so every attempt carries the same
-    ``client_ref``. Waits grow exponentially with full jitter: a random time up to
-    ``min(max_delay, base_delay * 2**(n-1))`` after the n-th failure, and at least the error's
-    ``retry_after`` (a ``Retry-After`` header, seconds or HTTP date) when the provider gave one;
-    a wait that would pass ``max_elapsed`` is not started and the last error is raised, its
-    ``attempts`` set. A success (2xx) is never followed by another attempt.
+    :meth:`prepare` is the inner transport's, so the request is built once and every attempt
+    posts the same one, with the same ``client_ref``. Waits grow exponentially with full
+    jitter: a random time up to ``min(max_delay, base_delay * 2**(n-1))`` after the n-th
+    failure, and at least the error's ``retry_after`` (a ``Retry-After`` header, seconds or
+    HTTP date) when the provider gave one; a wait that would pass ``max_elapsed`` is not
+    started and the last error is raised, its ``attempts`` set. A success (2xx) is never
+    followed by another attempt.
 
     A timeout is ambiguous: the provider may have taken the message before the answer was
     lost. It is retried all the same, because losing a reply is worse than a rare duplicate,
@@ -366,7 +380,7 @@ class RetryingTransport:
         self._jitter = jitter
 
     def prepare(self, message: Outbound) -> Prepared:
-        return _prepare(self.inner, message)
+        return self.inner.prepare(message)
 
     async def deliver(self, prepared: Prepared) -> SendReceipt:
         started = self._clock()
@@ -374,7 +388,7 @@ class RetryingTransport:
         while True:
             attempt += 1
             try:
-                receipt = await _deliver(self.inner, prepared)
+                receipt = await self.inner.deliver(prepared)
             except SendError as exc:
                 exc.attempts = attempt
                 if not self._retryable(exc) or attempt >= self.attempts:
@@ -385,9 +399,6 @@ class RetryingTransport:
                 await self._sleep(delay)
                 continue
             return replace(receipt, attempts=attempt)
-
-    async def send(self, message: Outbound) -> SendReceipt:
-        return await self.deliver(self.prepare(message))
 
     def _retryable(self, exc: SendError) -> bool:
         if isinstance(exc, TimedOut) and not self.retry_timeouts:
@@ -401,7 +412,7 @@ class RetryingTransport:
         return delay if retry_after is None else max(delay, retry_after)
 
 
-class RateLimitedTransport:
+class RateLimitedTransport(Transport):
     """Waits for the channel's turn in ``limiter`` before each send, and lets ``limiter`` see
     the quota headers of every answer (success or error)."""
 
@@ -410,21 +421,54 @@ class RateLimitedTransport:
         self.limiter = limiter
 
     def prepare(self, message: Outbound) -> Prepared:
-        return _prepare(self.inner, message)
+        return self.inner.prepare(message)
 
     async def deliver(self, prepared: Prepared) -> SendReceipt:
         channel = prepared.message.channel
         await self.limiter.acquire(channel)
         try:
-            receipt = await _deliver(self.inner, prepared)
+            receipt = await self.inner.deliver(prepared)
         except ProviderError as exc:
             self.limiter.observe_quota(exc.headers, channel)
             raise
         self.limiter.observe_quota(receipt.headers, channel)
         return receipt
 
-    async def send(self, message: Outbound) -> SendReceipt:
-        return await self.deliver(self.prepare(message))
+
+class ChannelRouter(Transport):
+    """Each channel through its own transport: ``routes[channel]``, else ``default``.
+
+    :meth:`prepare` and :meth:`deliver` go to the same transport (the one for the message's
+    channel), so a route's request is built once however often it is delivered.
+    """
+
+    def __init__(self, default: Transport, routes: Mapping[Channel, Transport] | None = None):
+        self.default = default
+        self.routes: Mapping[Channel, Transport] = dict(routes or {})
+
+    def route(self, channel: Channel) -> Transport:
+        """The transport that carries ``channel``."""
+        return self.routes.get(channel, self.default)
+
+    def prepare(self, message: Outbound) -> Prepared:
+        return self.route(message.channel).prepare(message)
+
+    async def deliver(self, prepared: Prepared) -> SendReceipt:
+        return await self.route(prepared.message.channel).deliver(prepared)
+
+
+class UnconfiguredTransport(Transport):
+    """Stands where the provider's transport would be when no credentials are set: every
+    delivery raises a non-retryable :class:`SendError` whose text is ``reason`` (what to set);
+    nothing is posted."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    async def deliver(self, prepared: Prepared) -> SendReceipt:
+        error = SendError(self.reason)
+        error.retryable = False
+        raise error
 
 
 def _default_body(version: Literal["v1", "v0.1"]) -> BodyBuilder:
@@ -437,25 +481,6 @@ def _default_params() -> ParamsBuilder:
     from botkit.vonage.outbound import sms_api
 
     return sms_api.params
-
-
-# Plain attribute checks: isinstance() against a runtime-checkable Protocol costs ~16 us, and
-# every send passes here once per layer.
-def _prepare(inner: Transport, message: Outbound) -> Prepared:
-    prepare = getattr(inner, "prepare", None)
-    if prepare is not None:
-        prepared: Prepared = prepare(message)
-        return prepared
-    ref = message.effective_client_ref
-    return Prepared(message.model_copy(update={"client_ref": ref}), ref)
-
-
-async def _deliver(inner: Transport, prepared: Prepared) -> SendReceipt:
-    deliver = getattr(inner, "deliver", None)
-    if deliver is not None:
-        receipt: SendReceipt = await deliver(prepared)
-        return receipt
-    return await inner.send(prepared.message)
 
 
 def _build(make: Callable[[Outbound], Mapping[str, Any]], message: Outbound) -> dict[str, Any]:

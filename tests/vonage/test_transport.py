@@ -36,10 +36,12 @@ from botkit.vonage.outbound import messages_v0, messages_v1
 from botkit.vonage.signing import sms_signature
 from botkit.vonage.transport import (
     MessagesTransport,
+    Prepared,
     RateLimitedTransport,
     RetryingTransport,
     SendReceipt,
     SmsApiTransport,
+    Transport,
 )
 
 BASIC = "Basic " + base64.b64encode(b"key:secret").decode()
@@ -485,15 +487,17 @@ async def test_connections_are_reused(session: aiohttp.ClientSession, provider: 
     assert provider.connections <= 10
 
 
-async def test_a_plain_transport_is_retried_with_a_pinned_client_ref(fake: FakeTime) -> None:
+async def test_a_transport_with_the_default_prepare_is_retried_with_a_pinned_client_ref(
+    fake: FakeTime,
+) -> None:
     refs: list[str | None] = []
 
-    class Flaky:
-        async def send(self, message: Outbound) -> SendReceipt:
-            refs.append(message.client_ref)
+    class Flaky(Transport):
+        async def deliver(self, prepared: Prepared) -> SendReceipt:
+            refs.append(prepared.message.client_ref)
             if len(refs) < 3:
                 raise ProviderUnavailable("down")
-            return SendReceipt("ok", client_ref=message.client_ref)
+            return SendReceipt("ok", client_ref=prepared.message.client_ref)
 
     message = whatsapp()
     receipt = await retrying(Flaky(), fake).send(message)
