@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import json
 import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from botkit.events import Channel, Text
 from botkit.outbound import Button, Outbound
@@ -35,6 +29,7 @@ from botkit.vonage.errors import (
 from botkit.vonage.outbound import messages_v0, messages_v1
 from botkit.vonage.signing import sms_signature
 from botkit.vonage.transport import (
+    ChannelRouter,
     MessagesTransport,
     Prepared,
     RateLimitedTransport,
@@ -43,161 +38,9 @@ from botkit.vonage.transport import (
     SmsApiTransport,
     Transport,
 )
+from tests.vonage.provider import Answer, FakeTime, Provider
 
 BASIC = "Basic " + base64.b64encode(b"key:secret").decode()
-
-
-@dataclass
-class Answer:
-    """One scripted answer: status, body, headers, and seconds to stall before it."""
-
-    status: int = 202
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-@dataclass
-class Seen:
-    path: str
-    body: dict[str, Any]
-    authorization: str
-    peer: Any
-
-    @property
-    def client_ref(self) -> str:
-        return str(self.body.get("client_ref") or self.body.get("client-ref"))
-
-
-class Provider:
-    """The provider's send endpoints. Answers come from :attr:`script` in order; once it is
-    empty every send is taken. :attr:`taken` lists the client refs of the sends answered 2xx
-    (an SMS answered with status 0), which is what the provider would deliver."""
-
-    def __init__(self) -> None:
-        self.script: list[Answer] = []
-        self.seen: list[Seen] = []
-        self.taken: list[str] = []
-        self.tokens_issued = 0
-        self.refused_tokens: set[str] = set()
-        self.release = asyncio.Event()
-        app = web.Application()
-        app.router.add_post("/v1/messages", self._messages)
-        app.router.add_post("/v0.1/messages", self._messages)
-        app.router.add_post("/sms/json", self._sms)
-        app.router.add_post("/token", self._token)
-        self._server = TestServer(app, host="127.0.0.1")
-
-    @property
-    def url(self) -> str:
-        return str(self._server.make_url("")).rstrip("/")
-
-    @property
-    def connections(self) -> int:
-        return len({s.peer for s in self.seen})
-
-    async def start(self) -> None:
-        await self._server.start_server()
-
-    async def close(self) -> None:
-        self.release.set()
-        await self._server.close()
-
-    async def _record(self, request: web.Request, body: dict[str, Any]) -> Answer | None:
-        self.seen.append(
-            Seen(
-                request.path,
-                body,
-                request.headers.get("Authorization", ""),
-                request.transport.get_extra_info("peername") if request.transport else None,
-            )
-        )
-        return self.script.pop(0) if self.script else None
-
-    async def _stall(self, answer: Answer) -> None:
-        # Past the client's timeout: the send is taken all the same, as a slow provider's is.
-        if answer.delay:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.release.wait(), answer.delay)
-
-    async def _messages(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        authorization = request.headers.get("Authorization", "")
-        if authorization.removeprefix("Bearer ") in self.refused_tokens:
-            await self._record(request, body)
-            return web.json_response({"title": "Unauthorized"}, status=401)
-        answer = await self._record(request, body) or Answer(202)
-        if 200 <= answer.status < 300:
-            self.taken.append(str(body.get("client_ref")))
-        await self._stall(answer)
-        payload = answer.body
-        if payload is None and answer.status == 202:
-            payload = {"message_uuid": f"uuid-{len(self.seen)}"}
-        return _respond(answer, payload)
-
-    async def _sms(self, request: web.Request) -> web.Response:
-        form = {k: str(v) for k, v in (await request.post()).items()}
-        answer = await self._record(request, form) or Answer(200)
-        payload = answer.body
-        if payload is None:
-            payload = {
-                "message-count": "1",
-                "messages": [{"status": "0", "message-id": f"sms-{len(self.seen)}"}],
-            }
-        if isinstance(payload, dict) and any(
-            isinstance(p, dict) and p.get("status") == "0" for p in payload.get("messages", [])
-        ):
-            self.taken.append(form.get("client-ref", ""))
-        return _respond(answer, payload)
-
-    async def _token(self, request: web.Request) -> web.Response:
-        self.tokens_issued += 1
-        return web.json_response({"access_token": f"t{self.tokens_issued}", "expires_in": 3600})
-
-
-def _respond(answer: Answer, payload: Any) -> web.Response:
-    if isinstance(payload, str):
-        return web.Response(status=answer.status, text=payload, headers=answer.headers)
-    return web.Response(
-        status=answer.status,
-        text=json.dumps(payload),
-        headers={"Content-Type": "application/json", **answer.headers},
-    )
-
-
-@pytest.fixture
-async def provider() -> AsyncIterator[Provider]:
-    stand_in = Provider()
-    await stand_in.start()
-    yield stand_in
-    await stand_in.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def wall(self) -> float:
-        return 1_700_000_000.0 + self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-
-
-@pytest.fixture
-def fake() -> FakeTime:
-    return FakeTime()
 
 
 def whatsapp(text: str = "hello", **kwargs: Any) -> Outbound:
@@ -627,6 +470,22 @@ def test_sms_needs_exactly_one_secret(session: aiohttp.ClientSession) -> None:
         SmsApiTransport(session, api_key="k", api_secret="s", signature_secret="t")
     with pytest.raises(ConfigError, match="exactly one"):
         SmsApiTransport(session, api_key="k")
+
+
+# --- Routing by channel ---------------------------------------------------------------------
+
+
+async def test_the_router_sends_each_channel_through_its_route(
+    session: aiohttp.ClientSession, provider: Provider
+) -> None:
+    router = ChannelRouter(messages(session, provider), {Channel.SMS: sms_api(session, provider)})
+    assert router.route(Channel.SMS) is router.routes[Channel.SMS]
+    assert router.route(Channel.VIBER) is router.default
+    text, chat = sms(), whatsapp()
+    assert (await router.send(text)).message_id == "sms-1"
+    assert (await router.send(chat)).message_id == "uuid-2"
+    assert [s.path for s in provider.seen] == ["/sms/json", "/v1/messages"]
+    assert [s.client_ref for s in provider.seen] == [text.id, chat.id]
 
 
 # --- Rate limiting ------------------------------------------------------------------------------
