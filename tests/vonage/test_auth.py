@@ -155,12 +155,6 @@ async def token_server() -> AsyncIterator[TokenServer]:
     await server.close()
 
 
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
 async def test_oauth2_requests_a_token_with_client_credentials(
     token_server: TokenServer, session: aiohttp.ClientSession
 ) -> None:
