@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestServer
 
 from botkit.events import Channel
 from botkit.server import RUNTIME
-from botkit.vonage.outbound.messages_v1 import WIRE_CHANNEL
+from botkit.vonage.channel_names import wire_name
 
 DEFAULT_BOT_ADDRESS = {
     Channel.WHATSAPP: "447700900000",
@@ -176,14 +176,14 @@ class Chat:
             "from": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
             "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "status": status,
-            "channel": WIRE_CHANNEL[self.channel],
+            "channel": wire_name(self.channel),
         }
         return await self._post("/webhooks/status", payload)
 
     async def send(self, message_type: str, fields: dict[str, Any]) -> list[Sent]:
         """Post any v1 inbound message of this user's; return the bot's replies to it."""
         payload = {
-            "channel": WIRE_CHANNEL[self.channel],
+            "channel": wire_name(self.channel),
             "message_uuid": str(uuid.uuid4()),
             "to": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
             "from": self.user,

@@ -1,4 +1,5 @@
-"""The provider's channel and status words as botkit reads them in webhooks."""
+"""The provider's channel and status words as botkit reads them in webhooks (the channel
+names themselves are :mod:`botkit.vonage.channel_names`'s, shared with sending)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,8 @@ from typing import Any
 from pydantic import PlainValidator
 
 from botkit.events import Channel, DeliveryStatus
+from botkit.vonage.channel_names import CHANNELS
 from botkit.vonage.inbound.problems import expected
-
-CHANNELS: Mapping[str, Channel] = {
-    "sms": Channel.SMS,
-    "mms": Channel.MMS,
-    "whatsapp": Channel.WHATSAPP,
-    "messenger": Channel.MESSENGER,
-    "viber_service": Channel.VIBER,
-    "viber_service_msg": Channel.VIBER,
-}
-"""Channel names on the wire; v1 says ``viber_service``, v0.1 and Dispatch ``viber_service_msg``."""
 
 STATUSES: Mapping[str, DeliveryStatus] = {status.value: status for status in DeliveryStatus}
 """Message status words of the Messages and Dispatch APIs."""
@@ -29,8 +21,8 @@ def channel_field(
 ) -> PlainValidator:
     """A check that maps a wire channel name to :class:`Channel`.
 
-    Any name of :data:`CHANNELS` or ``misspellings`` is accepted; the error lists
-    ``spec_names``, the names the format's spec uses.
+    Any name of :data:`~botkit.vonage.channel_names.CHANNELS` or ``misspellings`` is accepted;
+    the error lists ``spec_names``, the names the format's spec uses.
     """
     names = {**CHANNELS, **(misspellings or {})}
 

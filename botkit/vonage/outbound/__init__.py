@@ -6,18 +6,22 @@
 Each takes an :class:`~botkit.outbound.Outbound` that the channel rules have already shaped
 for its channel, and raises :class:`UnsupportedContent` for what the API cannot carry there.
 
-This module holds what they share: that error, a few checks, and WhatsApp's interactive
-messages (reply buttons and lists), which both Messages API versions send as ``custom``.
+This module holds what they share: that error, a few checks, :class:`MessagesApi` (what one
+Messages API version accepts, as data, with the checks both versions make against it), the
+objects both versions spell alike (templates, WhatsApp, Messenger and Viber options), and
+WhatsApp's interactive messages (reply buttons and lists), which both send as ``custom``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botkit.errors import BotkitError
 from botkit.events import Channel, File, Image, Text, Video
-from botkit.outbound import Button, Outbound
+from botkit.outbound import Button, Custom, Outbound, OutboundContent, Template
+from botkit.vonage.channel_names import MessagesVersion, wire_name
 
 __all__ = [
     "BODY_TEXT_MAX",
@@ -32,11 +36,16 @@ __all__ = [
     "ROW_TITLE_MAX",
     "VIBER_TTL_MAX",
     "VIBER_TTL_MIN",
+    "MessagesApi",
     "UnsupportedContent",
     "check_length",
     "check_range",
     "content_object",
+    "shared_options",
+    "template_object",
+    "viber_options",
     "whatsapp_interactive",
+    "wire_type",
 ]
 
 
@@ -91,6 +100,140 @@ def content_object(content: Any, fields: Iterable[str]) -> dict[str, Any]:
     """The ``fields`` of ``content`` that are set, in the order given (None is left out)."""
     found = {name: getattr(content, name) for name in fields}
     return {name: value for name, value in found.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class MessagesApi:
+    """What one Messages API version accepts, as data, and the checks both versions' body
+    builders make against it.
+
+    ``content_fields`` lists the content types each channel carries on this version, each
+    with the fields of its wire object; ``why_not`` says why a channel lacks a content type,
+    where the reason is worth more than the list of what it carries.
+    """
+
+    version: MessagesVersion
+    client_ref_max: int
+    content_fields: Mapping[Channel, Mapping[str, tuple[str, ...]]]
+    why_not: Mapping[tuple[Channel, str], str]
+
+    @property
+    def name(self) -> str:
+        """``Messages API v1`` or ``Messages API v0.1``, as errors name it."""
+        return f"Messages API {self.version}"
+
+    def channel_name(self, channel: Channel) -> str:
+        """The channel's name on this version."""
+        return wire_name(channel, self.version)
+
+    def check_client_ref(self, message: Outbound) -> None:
+        """Raise :class:`ValueError` for a ``client_ref`` longer than this version takes."""
+        check_length(
+            message.effective_client_ref, self.client_ref_max, f"client_ref on the {self.name}"
+        )
+
+    def choices(self, message: Outbound) -> dict[str, Any]:
+        """The ``custom`` payload offering ``message.buttons``
+        (:func:`whatsapp_interactive`); :class:`UnsupportedContent` off WhatsApp."""
+        if message.channel is not Channel.WHATSAPP:
+            raise UnsupportedContent(
+                self.name, message.channel, "buttons", hint="offer the choices in the text instead"
+            )
+        return whatsapp_interactive(message, api=self.name)
+
+    def fields_of(self, message: Outbound) -> tuple[str, ...]:
+        """The fields of the wire object of ``message.content`` on its channel;
+        :class:`UnsupportedContent` when the channel does not carry it on this version."""
+        channel, kind = message.channel, message.content.type
+        fields = self.content_fields[channel].get(kind)
+        if fields is None:
+            hint = self.why_not.get((channel, kind)) or (
+                f"{channel.value} carries " + ", ".join(self.content_fields[channel])
+            )
+            raise UnsupportedContent(self.name, channel, kind, hint=hint)
+        return fields
+
+    def content(self, message: Outbound) -> tuple[str, dict[str, Any]]:
+        """The wire type of ``message.content`` and the field that carries it: ``text`` (a
+        string), ``template`` (:func:`template_object`), ``custom`` (the payload), or the
+        type's own object with the fields of :meth:`fields_of`. Raises what
+        :meth:`fields_of` raises."""
+        fields = self.fields_of(message)
+        content = message.content
+        kind = wire_type(content)
+        if isinstance(content, Text):
+            return kind, {"text": content.text}
+        if isinstance(content, Template):
+            return kind, {"template": template_object(content)}
+        if isinstance(content, Custom):
+            return kind, {"custom": content.payload}
+        return kind, {kind: content_object(content, fields)}
+
+
+def wire_type(content: OutboundContent) -> str:
+    """The content's type as both versions name it: a Contact is a ``vcard``."""
+    kind: str = content.type
+    return "vcard" if kind == "contact" else kind
+
+
+def template_object(template: Template) -> dict[str, Any]:
+    """``{"name", "parameters"?}``: a template as both versions take it (parameters as an
+    array of strings, left out when there are none)."""
+    # The shipped v0.1 spec (0.5.0) makes parameters an array of strings too. Spec 0.3.x, its
+    # guides and the Dispatch API used [{"default": "..."}] objects instead.
+    wire: dict[str, Any] = {"name": template.name}
+    if template.parameters:
+        wire["parameters"] = list(template.parameters)
+    return wire
+
+
+def shared_options(message: Outbound) -> dict[str, Any]:
+    """The options both versions spell alike, for a message on WhatsApp or Messenger (empty
+    on other channels and when nothing is set).
+
+    ``{"whatsapp": {policy, locale}}`` from :class:`~botkit.outbound.WhatsAppOptions`, which
+    for a template (without buttons) fall back to the template's own;
+    ``{"messenger": {category, tag}}``, with :class:`ValueError` for a ``message_tag``
+    category without a tag.
+    """
+    if message.channel is Channel.WHATSAPP:
+        whatsapp = _whatsapp(message)
+        return {"whatsapp": whatsapp} if whatsapp else {}
+    if message.channel is Channel.MESSENGER:
+        return _messenger(message)
+    return {}
+
+
+def _whatsapp(message: Outbound) -> dict[str, Any]:
+    options = content_object(message.whatsapp, ("policy", "locale")) if message.whatsapp else {}
+    if isinstance(message.content, Template) and not message.buttons:
+        return {
+            "policy": options.get("policy", message.content.policy),
+            "locale": options.get("locale", message.content.locale),
+        }
+    return options
+
+
+def _messenger(message: Outbound) -> dict[str, Any]:
+    options = message.messenger
+    if options is None:
+        return {}
+    if options.category == "message_tag" and not options.tag:
+        raise ValueError("a Messenger message_tag category needs a tag")
+    messenger = content_object(options, ("category", "tag"))
+    return {"messenger": messenger} if messenger else {}
+
+
+def viber_options(message: Outbound) -> dict[str, Any]:
+    """The ``category`` and ``ttl`` of the message's Viber options, as both versions take them
+    (the action button is v1's alone); :class:`ValueError` for a ttl outside
+    :data:`VIBER_TTL_MIN`..:data:`VIBER_TTL_MAX` seconds."""
+    options = message.viber
+    if options is None:
+        return {}
+    if options.ttl is not None:
+        check_range(options.ttl, VIBER_TTL_MIN, VIBER_TTL_MAX, "a Viber ttl (seconds)")
+    return content_object(options, ("category", "ttl"))
 
 
 def whatsapp_interactive(message: Outbound, *, api: str) -> dict[str, Any]:

@@ -10,27 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botkit.events import Channel, Text
-from botkit.outbound import Custom, Outbound, Template
+from botkit.events import Channel
+from botkit.outbound import Outbound
 from botkit.vonage.outbound import (
-    VIBER_TTL_MAX,
-    VIBER_TTL_MIN,
+    MessagesApi,
     UnsupportedContent,
-    check_length,
-    check_range,
     content_object,
-    whatsapp_interactive,
+    shared_options,
+    viber_options,
 )
-
-API = "Messages API v0.1"
-
-WIRE_CHANNEL: Mapping[Channel, str] = {
-    Channel.WHATSAPP: "whatsapp",
-    Channel.MESSENGER: "messenger",
-    Channel.VIBER: "viber_service_msg",
-    Channel.SMS: "sms",
-    Channel.MMS: "mms",
-}
 
 CONTENT_FIELDS: Mapping[Channel, Mapping[str, tuple[str, ...]]] = {
     Channel.SMS: {"text": ()},
@@ -65,8 +53,6 @@ _ADDRESS_KEYS: Mapping[Channel, tuple[str, str]] = {
 }
 """``to`` and ``from`` keys where they are not both ``number``."""
 
-_WIRE_TYPE = {"contact": "vcard"}
-
 _V1_ONLY = "it is sent through the Messages API v1"
 _WHY_NOT: Mapping[tuple[Channel, str], str] = {
     (Channel.WHATSAPP, "location"): _V1_ONLY,
@@ -75,6 +61,8 @@ _WHY_NOT: Mapping[tuple[Channel, str], str] = {
     (Channel.VIBER, "video"): _V1_ONLY,
     (Channel.VIBER, "file"): _V1_ONLY,
 }
+
+API = MessagesApi("v0.1", CLIENT_REF_MAX, CONTENT_FIELDS, _WHY_NOT)
 
 
 def body(message: Outbound) -> dict[str, Any]:
@@ -98,17 +86,14 @@ def body(message: Outbound) -> dict[str, Any]:
     :class:`ValueError` for a client_ref over 40 characters, a Viber ttl outside
     30..259200 s and a Messenger ``message_tag`` without tag.
     """
-    channel = message.channel
-    check_length(message.effective_client_ref, CLIENT_REF_MAX, f"client_ref on the {API}")
+    API.check_client_ref(message)
     if message.buttons:
-        if channel is not Channel.WHATSAPP:
-            raise UnsupportedContent(
-                API, channel, "buttons", hint="offer the choices in the text instead"
-            )
-        content = {"type": "custom", "custom": whatsapp_interactive(message, api=API)}
+        content = {"type": "custom", "custom": API.choices(message)}
     else:
-        content = _content(message)
-    wire_channel = WIRE_CHANNEL[channel]
+        kind, carrier = API.content(message)
+        content = {"type": kind, **carrier}
+    channel = message.channel
+    wire_channel = API.channel_name(channel)
     to_key, from_key = _ADDRESS_KEYS.get(channel, ("number", "number"))
     return {
         "to": {"type": wire_channel, to_key: message.to},
@@ -118,52 +103,16 @@ def body(message: Outbound) -> dict[str, Any]:
     }
 
 
-def _content(message: Outbound) -> dict[str, Any]:
-    channel, content = message.channel, message.content
-    fields = CONTENT_FIELDS[channel].get(content.type)
-    if fields is None:
-        hint = _WHY_NOT.get((channel, content.type)) or (
-            f"{channel.value} carries " + ", ".join(CONTENT_FIELDS[channel])
-        )
-        raise UnsupportedContent(API, channel, content.type, hint=hint)
-    wire_type = _WIRE_TYPE.get(content.type, content.type)
-    if isinstance(content, Text):
-        return {"type": wire_type, "text": content.text}
-    if isinstance(content, Template):
-        template: dict[str, Any] = {"name": content.name}
-        if content.parameters:
-            # The shipped 0.5.0 spec makes parameters an array of strings. Spec 0.3.x, its
-            # guides and the Dispatch API used [{"default": "..."}] objects instead.
-            template["parameters"] = list(content.parameters)
-        return {"type": wire_type, "template": template}
-    if isinstance(content, Custom):
-        return {"type": wire_type, "custom": content.payload}
-    return {"type": wire_type, wire_type: content_object(content, fields)}
-
-
 def _options(message: Outbound) -> dict[str, Any]:
     channel = message.channel
-    if channel is Channel.WHATSAPP:
-        options = content_object(message.whatsapp, ("locale", "policy")) if message.whatsapp else {}
-        if isinstance(message.content, Template) and not message.buttons:
-            options = {
-                "locale": options.get("locale", message.content.locale),
-                "policy": options.get("policy", message.content.policy),
-            }
-        return {"whatsapp": options} if options else {}
-    if channel is Channel.MESSENGER and message.messenger is not None:
-        if message.messenger.category == "message_tag" and not message.messenger.tag:
-            raise ValueError("a Messenger message_tag category needs a tag")
-        messenger = content_object(message.messenger, ("category", "tag"))
-        return {"messenger": messenger} if messenger else {}
+    if channel in (Channel.WHATSAPP, Channel.MESSENGER):
+        return shared_options(message)
     if channel is Channel.VIBER and message.viber is not None:
         if message.viber.action is not None:
             raise UnsupportedContent(
-                API, channel, "an action button", hint="Viber action buttons are v1 only"
+                API.name, channel, "an action button", hint="Viber action buttons are v1 only"
             )
-        if message.viber.ttl is not None:
-            check_range(message.viber.ttl, VIBER_TTL_MIN, VIBER_TTL_MAX, "a Viber ttl (seconds)")
-        viber = content_object(message.viber, ("category", "ttl"))
+        viber = viber_options(message)
         return {"viber_service_msg": viber} if viber else {}
     if channel is Channel.SMS and message.sms is not None:
         sms = content_object(message.sms, ("ttl", "entity_id", "content_id"))
@@ -171,7 +120,7 @@ def _options(message: Outbound) -> dict[str, Any]:
             sms["encoding"] = message.sms.encoding
         if sms:
             raise UnsupportedContent(
-                API,
+                API.name,
                 channel,
                 "sms options (" + ", ".join(sms) + ")",
                 hint="v0.1 has no field for them: use the Messages API v1 or the SMS API",

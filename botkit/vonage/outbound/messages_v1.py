@@ -10,27 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botkit.events import Channel, Image, Reaction, Sticker, Text
-from botkit.outbound import Custom, Outbound, Template
+from botkit.events import Channel, Image, Reaction, Sticker
+from botkit.outbound import Outbound
 from botkit.vonage.outbound import (
-    VIBER_TTL_MAX,
-    VIBER_TTL_MIN,
+    MessagesApi,
     UnsupportedContent,
     check_length,
-    check_range,
     content_object,
-    whatsapp_interactive,
+    shared_options,
+    viber_options,
 )
-
-API = "Messages API v1"
-
-WIRE_CHANNEL: Mapping[Channel, str] = {
-    Channel.WHATSAPP: "whatsapp",
-    Channel.MESSENGER: "messenger",
-    Channel.VIBER: "viber_service",
-    Channel.SMS: "sms",
-    Channel.MMS: "mms",
-}
 
 CONTENT_FIELDS: Mapping[Channel, Mapping[str, tuple[str, ...]]] = {
     Channel.SMS: {"text": ()},
@@ -69,8 +58,6 @@ does not list, such as a Messenger image's caption, is not sent."""
 
 CLIENT_REF_MAX = 100
 
-_WIRE_TYPE = {"contact": "vcard"}
-
 _WHY_NOT: Mapping[tuple[Channel, str], str] = {
     (Channel.VIBER, "video"): (
         "the API requires viber_service.duration and file_size, which ViberOptions has no "
@@ -81,6 +68,8 @@ _WHY_NOT: Mapping[tuple[Channel, str], str] = {
         "WhatsApp takes contacts as a custom contacts object, not a vCard url"
     ),
 }
+
+API = MessagesApi("v1", CLIENT_REF_MAX, CONTENT_FIELDS, _WHY_NOT)
 
 _VIBER_ACTION_TYPES = ("text", "image")
 _VIBER_ACTION_TEXT_MAX = 30
@@ -108,20 +97,15 @@ def body(message: Outbound) -> dict[str, Any]:
     of url and id, a Viber ttl outside 30..259200 s, a Viber action text over 30 characters or
     on an image without caption, a Messenger ``message_tag`` without tag, an SMS ttl under 1.
     """
-    channel = message.channel
-    check_length(message.effective_client_ref, CLIENT_REF_MAX, f"client_ref on the {API}")
+    API.check_client_ref(message)
     if message.buttons:
-        if channel is not Channel.WHATSAPP:
-            raise UnsupportedContent(
-                API, channel, "buttons", hint="offer the choices in the text instead"
-            )
-        message_type = "custom"
-        content = {"custom": whatsapp_interactive(message, api=API)}
+        message_type, content = "custom", {"custom": API.choices(message)}
     else:
         message_type, content = _content(message)
+    channel = message.channel
     wire: dict[str, Any] = {
         "message_type": message_type,
-        "channel": WIRE_CHANNEL[channel],
+        "channel": API.channel_name(channel),
         "to": message.to,
         "from": message.sender,
         **content,
@@ -134,28 +118,13 @@ def body(message: Outbound) -> dict[str, Any]:
 
 
 def _content(message: Outbound) -> tuple[str, dict[str, Any]]:
-    channel, content = message.channel, message.content
-    fields = CONTENT_FIELDS[channel].get(content.type)
-    if fields is None:
-        hint = _WHY_NOT.get((channel, content.type)) or (
-            f"{channel.value} carries " + ", ".join(CONTENT_FIELDS[channel])
-        )
-        raise UnsupportedContent(API, channel, content.type, hint=hint)
-    wire_type = _WIRE_TYPE.get(content.type, content.type)
-    if isinstance(content, Text):
-        return wire_type, {"text": content.text}
-    if isinstance(content, Template):
-        template: dict[str, Any] = {"name": content.name}
-        if content.parameters:
-            template["parameters"] = list(content.parameters)
-        return wire_type, {"template": template}
-    if isinstance(content, Custom):
-        return wire_type, {"custom": content.payload}
+    wire = API.content(message)
+    content = message.content
     if isinstance(content, Sticker) and (content.url is None) == (content.id is None):
         raise ValueError("a WhatsApp sticker needs exactly one of url and id")
     if isinstance(content, Reaction):
         _check_reaction(content, message.reply_to)
-    return wire_type, {wire_type: content_object(content, fields)}
+    return wire
 
 
 def _check_reaction(reaction: Reaction, reply_to: str | None) -> None:
@@ -167,46 +136,24 @@ def _check_reaction(reaction: Reaction, reply_to: str | None) -> None:
 
 def _options(message: Outbound) -> dict[str, Any]:
     channel = message.channel
-    if channel is Channel.WHATSAPP:
-        whatsapp = _whatsapp(message)
-        return {"whatsapp": whatsapp} if whatsapp else {}
-    if channel is Channel.MESSENGER and message.messenger is not None:
-        options = message.messenger
-        if options.category == "message_tag" and not options.tag:
-            raise ValueError("a Messenger message_tag category needs a tag")
-        messenger = content_object(options, ("category", "tag"))
-        return {"messenger": messenger} if messenger else {}
-    if channel is Channel.VIBER and message.viber is not None:
+    if channel in (Channel.WHATSAPP, Channel.MESSENGER):
+        return shared_options(message)
+    if channel is Channel.VIBER:
         viber = _viber(message)
         return {"viber_service": viber} if viber else {}
-    if channel is Channel.SMS and message.sms is not None:
+    if channel is Channel.SMS:
         return _sms(message)
     return {}
 
 
-def _whatsapp(message: Outbound) -> dict[str, Any]:
-    options = content_object(message.whatsapp, ("policy", "locale")) if message.whatsapp else {}
-    if isinstance(message.content, Template) and not message.buttons:
-        return {
-            "policy": options.get("policy", message.content.policy),
-            "locale": options.get("locale", message.content.locale),
-        }
-    return options
-
-
 def _viber(message: Outbound) -> dict[str, Any]:
-    options = message.viber
-    if options is None:
-        return {}
-    viber = content_object(options, ("category", "ttl"))
-    if options.ttl is not None:
-        check_range(options.ttl, VIBER_TTL_MIN, VIBER_TTL_MAX, "a Viber ttl (seconds)")
-    action = options.action
+    viber = viber_options(message)
+    action = message.viber.action if message.viber else None
     if action is not None:
         content = message.content
         if content.type not in _VIBER_ACTION_TYPES:
             raise UnsupportedContent(
-                API,
+                API.name,
                 message.channel,
                 f"an action button with {content.type}",
                 hint="Viber action buttons go with text or an image",

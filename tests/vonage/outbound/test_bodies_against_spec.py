@@ -46,6 +46,7 @@ from botkit.outbound import (
     WhatsAppOptions,
     as_buttons,
 )
+from botkit.vonage.channel_names import wire_name
 from botkit.vonage.openapi import SpecName, load_spec, to_json_schema
 from botkit.vonage.outbound import UnsupportedContent, messages_v0, messages_v1, sms_api
 
@@ -589,8 +590,7 @@ class Case:
 
     @property
     def wire_channel(self) -> str:
-        channels = messages_v1.WIRE_CHANNEL if self.api == "v1" else messages_v0.WIRE_CHANNEL
-        return channels[self.message.channel]
+        return wire_name(self.message.channel, "v1" if self.api == "v1" else "v0.1")
 
     @property
     def wire_type(self) -> str:
@@ -606,8 +606,7 @@ class Case:
 
 def offered(api: str, channel: Channel) -> dict[str, Branch]:
     branches = v1_branches() if api == "v1" else v0_branches()
-    module = messages_v1 if api == "v1" else messages_v0
-    return branches[module.WIRE_CHANNEL[channel]]
+    return branches[wire_name(channel, "v1" if api == "v1" else "v0.1")]
 
 
 def sdk_fields(case: Case) -> dict[str, Schema]:
