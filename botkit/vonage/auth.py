@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import math
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import quote_plus
 
 import aiohttp
@@ -30,7 +29,13 @@ from pydantic import SecretStr
 
 from botkit.clock import Clock, SystemClock
 from botkit.errors import ConfigError
-from botkit.vonage.errors import MalformedResponse, TimedOut, Unreachable, from_response
+from botkit.vonage.errors import (
+    MalformedResponse,
+    TimedOut,
+    Unreachable,
+    from_response,
+    json_object,
+)
 
 
 class Authenticator(Protocol):
@@ -205,7 +210,7 @@ class OAuth2ClientCredentials:
             raise Unreachable(f"{subject} could not be reached: {exc}") from exc
         if status != 200:
             raise from_response(status, answer_headers, text, subject=subject)
-        data = _json(text)
+        data = json_object(text)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
             raise MalformedResponse(
@@ -274,14 +279,6 @@ def _plain(value: str | SecretStr | None) -> str | None:
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     return value or None
-
-
-def _json(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _seconds(value: object) -> float | None:

@@ -207,7 +207,7 @@ def from_response(
     ``retry_after``. ``subject`` names who answered in the message. Never raises.
     """
     lowered = _lower_keys(headers)
-    problem = _json_object(body_text)
+    problem = json_object(body_text)
     title = _text(problem.get("title"))
     detail = _text(problem.get("detail"))
     invalid = _invalid_parameters(problem.get("invalid_parameters"))
@@ -349,7 +349,9 @@ def _lower_keys(headers: Mapping[str, str] | None) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
-def _json_object(body_text: str | None) -> dict[str, Any]:
+def json_object(body_text: str | None) -> dict[str, Any]:
+    """The JSON object an answer's body holds; empty for no body, a body that is not JSON
+    (or nested too deep to read), or JSON that is not an object."""
     if not body_text:
         return {}
     try:

@@ -23,7 +23,6 @@ Failures raise :class:`SendError` subclasses from :mod:`botkit.vonage.errors`.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from abc import ABC, abstractmethod
@@ -49,6 +48,7 @@ from botkit.vonage.errors import (
     UnsendableMessage,
     from_response,
     from_sms_status,
+    json_object,
 )
 
 __all__ = [
@@ -204,14 +204,11 @@ class MessagesTransport(Transport):
             break
         if not 200 <= answer.status < 300:
             raise from_response(answer.status, answer.headers, answer.text)
-        uuid = _json(answer.text).get("message_uuid")
+        uuid = json_object(answer.text).get("message_uuid")
         if not isinstance(uuid, str) or not uuid:
-            raise MalformedResponse(
+            raise answer.unreadable(
                 f"the Messages API {self.version} took the message ({answer.status}) but gave no "
-                f"message_uuid; it is not sent again: {answer.text[:300]!r}",
-                status=answer.status,
-                body=answer.text,
-                headers=answer.headers,
+                "message_uuid; it is not sent again"
             )
         return SendReceipt(uuid, client_ref=prepared.client_ref, headers=answer.headers)
 
@@ -284,25 +281,18 @@ class SmsApiTransport(Transport):
         )
         if answer.status != 200:
             raise from_response(answer.status, answer.headers, answer.text, subject="the SMS API")
-        parts = _json(answer.text).get("messages")
+        parts = json_object(answer.text).get("messages")
         if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
-            raise MalformedResponse(
-                f"the SMS API answered 200 with a body botkit cannot read; the message is not "
-                f"sent again: {answer.text[:300]!r}",
-                status=200,
-                body=answer.text,
-                headers=answer.headers,
+            raise answer.unreadable(
+                "the SMS API answered 200 with a body botkit cannot read; the message is not "
+                "sent again"
             )
         taken = [_id(p.get("message-id")) for p in parts if str(p.get("status")) == "0"]
         refused = next((p for p in parts if str(p.get("status")) != "0"), None)
         if refused is None:
             if not all(taken):
-                raise MalformedResponse(
-                    f"the SMS API took the message without a message-id for every part: "
-                    f"{answer.text[:300]!r}",
-                    status=200,
-                    body=answer.text,
-                    headers=answer.headers,
+                raise answer.unreadable(
+                    "the SMS API took the message without a message-id for every part"
                 )
             return SendReceipt(
                 taken[0],
@@ -500,6 +490,13 @@ class _Answer:
     headers: dict[str, str]
     text: str
 
+    def unreadable(self, why: str) -> MalformedResponse:
+        """The non-retryable error for an answer that says too little: ``why``, then the
+        start of the body."""
+        return MalformedResponse(
+            f"{why}: {self.text[:300]!r}", status=self.status, body=self.text, headers=self.headers
+        )
+
 
 async def _post(
     session: aiohttp.ClientSession,
@@ -529,11 +526,3 @@ async def _post(
 
 def _id(value: object) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _json(text: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
