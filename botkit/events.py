@@ -239,6 +239,11 @@ class SmsInfo(_Model):
     keyword: str | None = None
     num_messages: int | None = None
     encoding: Literal["text", "unicode", "binary"] | None = None
+    missing_parts: tuple[int, ...] = ()
+    """Numbers of the parts of a long SMS that never arrived, in order: not empty only when
+    the message is delivered incomplete (its wait, ``BOTKIT_SMS_CONCAT_TIMEOUT``, ran out, or
+    the parts buffer's bounds pushed it out early). The text is then the parts that did
+    arrive, joined in order."""
 
 
 class Usage(_Model):

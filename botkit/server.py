@@ -6,7 +6,7 @@ Messages API and Dispatch (JSON, v1 or v0.1, told apart by the payload)::
 
 Legacy SMS API (GET query, POST form or POST JSON)::
 
-    read params (413/400) -> verify sig (401) -> parse (400) -> join SMS parts -> accept -> 200
+    read params (413/400) -> verify sig (401) -> parse (400) -> store SMS part -> accept -> 200
 
 Client mistakes are answered with a JSON body that says what was wrong and logged at warning,
 without a traceback. Only a bug in botkit answers 500.
@@ -15,6 +15,7 @@ without a traceback. Only a bug in botkit answers 500.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -35,8 +36,9 @@ from botkit.runtime import Runtime
 from botkit.settings import Settings
 from botkit.store import open_store
 from botkit.store.base import Store, StoreUnavailable
+from botkit.store.parts import PartsLimits
 from botkit.vonage.client import transport_from_settings
-from botkit.vonage.inbound.concat import MemoryPartsBuffer, PartsBuffer, assemble_parts
+from botkit.vonage.inbound.concat import SmsConcat
 from botkit.vonage.inbound.detect import parse_messages_webhook
 from botkit.vonage.inbound.sms_api import SmsPart, parse_sms_delivery_receipt, parse_sms_inbound
 from botkit.vonage.signing import verify_sms_signature, verify_webhook_jwt
@@ -51,7 +53,7 @@ TRANSPORT = web.AppKey("transport", Transport)
 STORE = web.AppKey("store", Store)
 CLOCK = web.AppKey("clock", Clock)
 RUNTIME = web.AppKey("runtime", Runtime)
-SMS_PARTS = web.AppKey("sms_parts", PartsBuffer)
+SMS_PARTS = web.AppKey("sms_parts", SmsConcat)
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -71,6 +73,11 @@ def create_app(
     ``transport`` to the Messages API client built from the settings. The HTTP client session,
     the store, the runtime and the SMS parts buffer live in the app's ``cleanup_ctx``: created
     at start-up, closed at shutdown (running handlers get a grace period first).
+
+    The parts of a long SMS wait in the store (:meth:`Store.parts_buffer`), so they join
+    whichever process each part reaches; a task of every process delivers what arrived of
+    messages whose wait (``BOTKIT_SMS_CONCAT_TIMEOUT``) ran out, as one event each with
+    ``sms.missing_parts`` set.
     """
     # aiohttp enforces client_max_size only when the body is read: one byte of headroom lets
     # _read_body tell "at the limit" from "over it".
@@ -111,7 +118,12 @@ def _make_runtime(
         settings = app[SETTINGS]
         app[TRANSPORT] = transport or transport_from_settings(settings, app[HTTP])
         app[STORE] = store or open_store(settings)
-        app[SMS_PARTS] = MemoryPartsBuffer(ttl=settings.sms_concat_timeout)
+        limits = PartsLimits(
+            wait_seconds=settings.sms_concat_timeout,
+            per_sender=settings.sms_parts_per_sender,
+            total=settings.sms_parts_total,
+        )
+        app[SMS_PARTS] = SmsConcat(app[STORE].parts_buffer(limits))
         runtime = Runtime(
             app[BOT],
             app[STORE],
@@ -123,9 +135,12 @@ def _make_runtime(
         )
         app[RUNTIME] = runtime
         await runtime.start()
-        evictor = asyncio.create_task(_evict_sms_parts(app))
+        every = min(5.0, max(0.05, settings.sms_concat_timeout / 20))
+        deliverer = asyncio.create_task(_deliver_sms_parts(app, every), name="botkit:sms-parts")
         yield
-        evictor.cancel()
+        deliverer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await deliverer
         await runtime.close()
         if store is None:  # a store given by the caller outlives the app (dev reloads)
             await app[STORE].close()
@@ -133,22 +148,58 @@ def _make_runtime(
     return runtime_ctx
 
 
-async def _evict_sms_parts(app: web.Application, every: float = 60.0) -> None:
-    """Deliver what arrived of long SMS whose other parts never came, rather than lose it."""
+async def _deliver_sms_parts(app: web.Application, every: float) -> None:
+    """Deliver what arrived of long SMS whose wait ran out, or that a bound pushed out, each as
+    one event (``sms.missing_parts`` says what is missing), every ``every`` seconds and at once
+    again while there is more. Runs as long as the app: a failure is logged, never fatal."""
     while True:
-        await asyncio.sleep(every)
-        for parts in await app[SMS_PARTS].evict_expired():
-            event = assemble_parts(parts)
-            log.warning(
-                "long SMS incomplete after the wait: delivering the parts that arrived",
-                message_id=event.message_id,
-                parts=len(parts),
-                total=parts[0].total,
+        try:
+            more = await deliver_due_sms(app[SMS_PARTS], app[RUNTIME])
+        except asyncio.CancelledError:
+            raise
+        except StoreUnavailable as exc:
+            more = False
+            log.warning("long SMS waiting for delivery: the store is unreachable", error=str(exc))
+        except Exception as exc:
+            more = False
+            log.error(
+                "delivering long SMS whose wait ran out failed; trying again",
+                error=f"{type(exc).__name__}: {exc}",
             )
-            try:
-                await app[RUNTIME].accept(event)
-            except StoreUnavailable:
-                log.error("an incomplete long SMS could not be stored", message_id=event.message_id)
+        if not more:
+            await asyncio.sleep(every)
+
+
+async def deliver_due_sms(concat: SmsConcat, runtime: Runtime, limit: int = 100) -> bool:
+    """Claim the long SMS that are due, accept each as one event and forget those accepted;
+    True when every claimed one was handled (there may be more). A message the runtime cannot
+    take now (store unreachable) stays claimed and comes back when its claim runs out."""
+    due = await concat.claim_due(limit)
+    handled: list[str] = []
+    for item in due:
+        if item.event is None:
+            log.error(
+                "a stored long SMS could not be read back: dropped",
+                claim=item.claim,
+                reason=item.problem,
+            )
+            handled.append(item.claim)
+            continue
+        event = item.event
+        try:
+            new = await runtime.accept(event)
+        except StoreUnavailable:
+            break
+        missing = event.sms.missing_parts if event.sms is not None else ()
+        log.info(
+            "long SMS delivered incomplete after its wait" if missing else "long SMS delivered",
+            message_id=event.message_id,
+            missing_parts=list(missing),
+            duplicate=not new,
+        )
+        handled.append(item.claim)
+    await concat.delivered(handled)
+    return bool(due) and len(handled) == len(due)
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -200,7 +251,8 @@ async def sms_inbound(request: web.Request) -> web.Response:
     params = await _read_params(request)
     parsed = parse_sms_inbound(params)
     if isinstance(parsed, SmsPart):
-        event = await request.app[SMS_PARTS].add(parsed)
+        concat = request.app[SMS_PARTS]
+        event = await concat.add(parsed)
         if event is None:
             log.info(
                 "sms part held until the rest arrives",
@@ -209,7 +261,9 @@ async def sms_inbound(request: web.Request) -> web.Response:
                 total=parsed.total,
             )
             return web.json_response({"status": "part held"})
-        return await _accept(request, event)
+        response = await _accept(request, event)
+        await concat.done(parsed)
+        return response
     return await _accept(request, parsed)
 
 

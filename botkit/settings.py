@@ -161,7 +161,24 @@ class Settings(BaseSettings):
         gt=0,
         validation_alias=AliasChoices("BOTKIT_SMS_CONCAT_TIMEOUT", "sms_concat_timeout"),
     )
-    """Seconds the parts of a concatenated SMS wait for the rest before they are dropped."""
+    """Seconds the parts of a concatenated SMS wait for the rest; then what arrived is
+    delivered as one message marked incomplete (``sms.missing_parts``)."""
+    sms_parts_per_sender: int = Field(
+        1000,
+        ge=255,
+        validation_alias=AliasChoices("BOTKIT_SMS_PARTS_PER_SENDER", "sms_parts_per_sender"),
+    )
+    """Parts of unfinished long SMS held for one sender at most (at least 255, the most parts
+    one message may have). A part past it first delivers that sender's oldest unfinished
+    message as it stands, marked incomplete."""
+    sms_parts_total: int = Field(
+        100_000,
+        ge=4096,
+        validation_alias=AliasChoices("BOTKIT_SMS_PARTS_TOTAL", "sms_parts_total"),
+    )
+    """Parts of unfinished long SMS held at most, all senders together (on Redis split evenly
+    across 16 buckets of senders, so at least 16 x 256). A part past it first delivers the
+    oldest unfinished message of its bucket, marked incomplete."""
 
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", validation_alias=AliasChoices("LOG_LEVEL", "log_level")

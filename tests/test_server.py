@@ -13,7 +13,8 @@ import structlog
 from aiohttp.test_utils import TestClient
 
 from botkit import Bot, Context, Event, EventKind, on
-from botkit.server import create_app
+from botkit.server import SMS_PARTS, create_app
+from botkit.store.parts import Part
 from botkit.testing import ProviderStandIn
 from botkit.vonage.signing import sign_webhook_jwt, sms_signature
 
@@ -291,6 +292,56 @@ class TestSmsApi:
         assert event.text == "".join(parts)
         await asyncio.sleep(0.05)
         assert len(bot.events) == 1  # type: ignore[attr-defined]
+
+    async def test_an_unfinished_long_sms_is_delivered_once_marked_incomplete(
+        self, client: Any
+    ) -> None:
+        http, bot = await client(BOTKIT_SMS_CONCAT_TIMEOUT="0.3")
+        for number in (3, 1):
+            response = await http.post(
+                "/webhooks/sms/inbound",
+                data=sms_params(
+                    messageId=f"U{number}",
+                    text=f"<{number}>",
+                    concat="true",
+                    **{"concat-ref": "78", "concat-total": "3", "concat-part": str(number)},
+                ),
+            )
+            assert response.status == 200
+            assert await response.json() == {"status": "part held"}
+
+        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+
+        assert event.text == "<1><3>"
+        assert event.message_id == "U1"
+        assert event.sms is not None
+        assert event.sms.missing_parts == (2,)
+        await http.post("/webhooks/sms/inbound", data=sms_params(messageId="after"))
+        events = await bot.wait_for(2)  # type: ignore[attr-defined]
+        assert [e.message_id for e in events] == ["U1", "after"]
+        buffer = http.app[SMS_PARTS].buffer
+        assert await buffer.held() == 0
+        assert await buffer.claim_due() == []
+
+    async def test_unreadable_stored_parts_never_stop_later_deliveries(self, client: Any) -> None:
+        http, bot = await client(BOTKIT_SMS_CONCAT_TIMEOUT="0.3")
+        buffer = http.app[SMS_PARTS].buffer
+        poison = Part(key="x", sender="447700900009", number=1, total=2, part_id="x", body="{")
+        await buffer.add(poison)
+        await http.post(
+            "/webhooks/sms/inbound",
+            data=sms_params(
+                messageId="V1",
+                concat="true",
+                **{"concat-ref": "79", "concat-total": "2", "concat-part": "1"},
+            ),
+        )
+
+        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+
+        assert event.message_id == "V1"
+        assert event.sms is not None
+        assert event.sms.missing_parts == (2,)
 
     async def test_delivery_receipt_is_a_status(self, client: Any) -> None:
         http, bot = await client()

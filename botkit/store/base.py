@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from botkit.conversation import Conversation
 from botkit.errors import BotkitError
 from botkit.events import Event
+from botkit.store.parts import PartsBuffer, PartsLimits
 
 
 class StoreUnavailable(BotkitError):
@@ -180,6 +181,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def keys(self, limit: int = 1000) -> list[str]:
         """Conversation keys that have a record (for the inspector), at most ``limit``."""
+
+    @abc.abstractmethod
+    def parts_buffer(self, limits: PartsLimits) -> PartsBuffer:
+        """A :class:`~botkit.store.parts.PartsBuffer` held in this store under ``limits``:
+        buffers of every store sharing the backend (processes sharing one Redis) share parts."""
 
     @abc.abstractmethod
     async def ping(self) -> None:

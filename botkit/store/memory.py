@@ -24,6 +24,7 @@ from botkit.store.base import (
     Store,
     StoreUnavailable,
 )
+from botkit.store.parts import MemoryParts, MemoryPartsBuffer, PartsBuffer, PartsLimits
 
 _PURGE_EVERY = 60.0
 """Seconds (store clock) between passes that drop conversations with nothing left in them."""
@@ -107,6 +108,7 @@ class MemoryStore(Store):
         self._slots: dict[str, _Slot] = {}
         self._due: dict[str, float] = {}
         self._next_purge = 0.0
+        self._parts = MemoryParts()
         self._closed = False
 
     # --- helpers -----------------------------------------------------------------------------
@@ -292,6 +294,11 @@ class MemoryStore(Store):
                 found.append(key)
         return found
 
+    def parts_buffer(self, limits: PartsLimits) -> PartsBuffer:
+        """A buffer on this store's parts (every buffer of this store shares them), on the
+        store's clock."""
+        return MemoryPartsBuffer(limits, now=self._now, shelf=self._parts)
+
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` once the store is closed."""
         self._now()
@@ -301,3 +308,4 @@ class MemoryStore(Store):
         self._closed = True
         self._slots.clear()
         self._due.clear()
+        self._parts = MemoryParts()

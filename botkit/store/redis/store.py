@@ -43,6 +43,7 @@ from botkit.store.base import (
     Store,
     StoreUnavailable,
 )
+from botkit.store.parts import PartsBuffer, PartsLimits
 from botkit.store.redis import scripts
 from botkit.store.redis.batcher import UNREACHABLE, Batcher, Traffic
 
@@ -409,6 +410,15 @@ class RedisStore(Store):
             if int(cursor) == 0:
                 break
         return found[:limit]
+
+    def parts_buffer(self, limits: PartsLimits) -> PartsBuffer:
+        """A :class:`~botkit.store.redis.parts.RedisPartsBuffer` under this store's prefix, on
+        its connection pool: shared by every process on this Redis."""
+        from botkit.store.redis.parts import RedisPartsBuffer
+
+        return RedisPartsBuffer(
+            self._client, limits, prefix=self.prefix, unavailable=self._unavailable
+        )
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless Redis answers PING."""

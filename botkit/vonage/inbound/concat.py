@@ -1,56 +1,100 @@
 """Joining the parts of a concatenated inbound SMS into one message event.
 
-Carriers split a long SMS into parts that arrive as separate webhooks, in any order and possibly
-more than once (the provider retries a webhook that was not answered 2xx). A
-:class:`PartsBuffer` holds the parts of each message, keyed by (user, bot, concat-ref), until all
-have arrived; :func:`assemble_parts` turns a complete set into the event. Everything a buffer
-stores is an :class:`~botkit.vonage.inbound.sms_api.SmsPart`, which :meth:`SmsPart.to_json`
-makes a plain string, so a buffer can live in any string store.
+Carriers split a long SMS into parts that arrive as separate webhooks, in any order, possibly
+more than once (the provider retries a webhook that was not answered 2xx) and at different
+processes. :class:`SmsConcat` keeps them in the store's :class:`~botkit.store.parts.PartsBuffer`
+(as :meth:`SmsPart.to_json` strings, keyed by (user, bot, concat-ref)) until all have arrived;
+:func:`assemble_parts` turns a complete set into the event, and a set whose wait ran out into
+an event marked incomplete (:attr:`~botkit.events.SmsInfo.missing_parts`).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from botkit.errors import InvalidPayload, Problem
 from botkit.events import Channel, Event, SmsInfo, Text
+from botkit.store.parts import DEFAULT_WAIT, Part, PartsBuffer
 from botkit.vonage.inbound.envelope import Envelope
 from botkit.vonage.inbound.sms_api import FORMAT_NAME, INBOUND, MAX_CONCAT_PARTS, SmsPart
 
-DEFAULT_TTL = 24 * 60 * 60.0
-"""How long the parts of an incomplete message are kept, in seconds: the provider's retry span."""
+DEFAULT_TTL = DEFAULT_WAIT
+"""How long the parts of an incomplete message wait, in seconds: the provider's retry span."""
 
 
-class PartsBuffer(Protocol):
-    """Where the parts of concatenated SMS wait for each other.
+@dataclass(frozen=True)
+class DueMessage:
+    """A long SMS handed to delivery by :meth:`SmsConcat.claim_due`."""
 
-    Contract for every implementation:
+    claim: str
+    """What to give :meth:`SmsConcat.delivered` once ``event`` is accepted."""
+    event: Event | None
+    """The message (incomplete unless every part arrived); None when the stored parts could
+    not be read back, which :attr:`problem` explains."""
+    problem: str | None = None
+
+
+class SmsConcat:
+    """Long SMS joined in a :class:`~botkit.store.parts.PartsBuffer`.
 
     - :meth:`add` returns None until every part 1..total of the part's
-      :attr:`~SmsPart.buffer_key` is held, then the event :func:`assemble_parts` makes of them.
-    - A part whose number is already held with the same ``message_id`` is a redelivery and is
-      not stored again. A part that does not fit the held ones (another ``total``, or the same
-      number with another ``message_id``) means the concat ref was reused for a new message: the
-      held parts are dropped and a new set starts with this part.
-    - A complete set stays until it expires, so a redelivered part yields the same event again
-      (same ``message_id``), which the event deduplication downstream recognises.
-    - A set expires ``ttl`` seconds after its first part arrived; :meth:`evict_expired` removes
-      every expired set and returns the incomplete ones, each in part order. A part arriving for
-      an expired set starts a new set.
+      :attr:`~SmsPart.buffer_key` is stored, then the event :func:`assemble_parts` makes of
+      them; a part redelivered before :meth:`done` yields the same event again (same
+      ``message_id``, which the runtime's deduplication recognises), after it None.
+    - A part whose number is already held with the same ``message_id`` is a redelivery. A part
+      that does not fit the held ones (another ``total``, or the same number with another
+      ``message_id``) means the concat ref was reused: the held parts are handed to delivery
+      and a new set starts with this part. So does a part arriving after its set's wait.
+    - :meth:`claim_due` hands out what arrived of sets whose wait ran out (or that a bound
+      pushed out) as events marked incomplete; :meth:`delivered` forgets them once accepted.
     - A part with ``total`` above :data:`MAX_CONCAT_PARTS` or a number outside 1..total is
       refused with InvalidPayload.
     """
 
+    def __init__(self, buffer: PartsBuffer) -> None:
+        self.buffer = buffer
+
     async def add(self, part: SmsPart) -> Event | None:
         """Hold ``part``; the assembled event once its message is complete, else None."""
-        ...
+        check_part(part)
+        added = await self.buffer.add(_stored(part))
+        if added.outcome != "complete":
+            return None
+        return assemble_parts([SmsPart.from_json(body) for body in added.bodies])
 
-    async def evict_expired(self) -> list[tuple[SmsPart, ...]]:
-        """Drop expired sets; the incomplete ones among them, oldest first, parts in order."""
-        ...
+    async def done(self, part: SmsPart) -> None:
+        """The complete message ``part`` belongs to was accepted: forget its parts."""
+        await self.buffer.done(_stored(part))
+
+    async def claim_due(self, limit: int = 100) -> list[DueMessage]:
+        """Claim messages whose wait is over (see :meth:`PartsBuffer.claim_due`)."""
+        found: list[DueMessage] = []
+        for due in await self.buffer.claim_due(limit):
+            try:
+                parts = [SmsPart.from_json(body) for body in due.bodies]
+                event = assemble_parts(parts, complete=due.complete)
+            except (InvalidPayload, ValueError) as exc:
+                found.append(DueMessage(due.claim, None, f"{type(exc).__name__}: {exc}"))
+                continue
+            found.append(DueMessage(due.claim, event))
+        return found
+
+    async def delivered(self, claims: Sequence[str]) -> None:
+        """Forget claimed messages that were accepted."""
+        if claims:
+            await self.buffer.delivered(claims)
+
+
+def _stored(part: SmsPart) -> Part:
+    return Part(
+        key=part.buffer_key,
+        sender=part.user,
+        number=part.part,
+        total=part.total,
+        part_id=part.message_id,
+        body=part.to_json(),
+    )
 
 
 def check_part(part: SmsPart) -> None:
@@ -67,26 +111,34 @@ def check_part(part: SmsPart) -> None:
         raise InvalidPayload(problems, format_name=FORMAT_NAME)
 
 
-def assemble_parts(parts: Sequence[SmsPart]) -> Event:
-    """The ``MESSAGE`` event for the complete set ``parts`` (in any order, each number once).
+def assemble_parts(parts: Sequence[SmsPart], *, complete: bool = True) -> Event:
+    """The ``MESSAGE`` event for the set ``parts`` (in any order, each number once).
 
     The text is the parts' texts in part order. ``message_id``, ``timestamp`` and
-    ``sms.keyword`` are those of part 1, so every assembly of the same message gives the same
-    event; ``sms.num_messages`` is the total and ``sms.encoding`` is ``unicode`` when any part
-    is. ``raw`` is ``{"parts": [params of part 1, params of part 2, ...]}``.
+    ``sms.keyword`` are those of the lowest-numbered part (part 1 when complete), so every
+    assembly of the same message gives the same event; ``sms.num_messages`` is the total and
+    ``sms.encoding`` is ``unicode`` when any part is. ``raw`` is
+    ``{"parts": [params of each part, in order]}``. With ``complete=False`` some parts may be
+    missing: their numbers are ``sms.missing_parts``.
 
-    Raises ValueError when ``parts`` is not exactly parts 1..total of one message.
+    Raises ValueError when ``parts`` is not parts of one message, each number once (and, when
+    ``complete``, every number 1..total).
     """
     ordered = sorted(parts, key=lambda p: p.part)
     if not ordered:
         raise ValueError("no parts to assemble")
     first = ordered[0]
-    if [p.part for p in ordered] != list(range(1, first.total + 1)) or any(
-        p.buffer_key != first.buffer_key or p.total != first.total for p in ordered
+    numbers = [p.part for p in ordered]
+    everything = list(range(1, first.total + 1))
+    fits = numbers == everything if complete else len(set(numbers)) == len(numbers)
+    if (
+        not fits
+        or not all(1 <= n <= first.total for n in numbers)
+        or any(p.buffer_key != first.buffer_key or p.total != first.total for p in ordered)
     ):
-        raise ValueError(
-            f"parts {[p.part for p in ordered]} are not parts 1..{first.total} of one message"
-        )
+        raise ValueError(f"parts {numbers} are not parts 1..{first.total} of one message")
+    arrived = set(numbers)
+    missing = tuple(n for n in everything if n not in arrived)
     encoding = "unicode" if any(p.encoding == "unicode" for p in ordered) else "text"
     raw = {"parts": [dict(p.raw) for p in ordered]}
     envelope = Envelope(
@@ -94,68 +146,10 @@ def assemble_parts(parts: Sequence[SmsPart]) -> Event:
     )
     return envelope.event(
         content=Text(text="".join(p.text for p in ordered)),
-        sms=SmsInfo(keyword=first.keyword, num_messages=first.total, encoding=encoding),
+        sms=SmsInfo(
+            keyword=first.keyword,
+            num_messages=first.total,
+            encoding=encoding,
+            missing_parts=missing,
+        ),
     )
-
-
-@dataclass
-class _PartSet:
-    started: float
-    total: int
-    parts: dict[int, SmsPart] = field(default_factory=dict)
-
-    def fits(self, part: SmsPart) -> bool:
-        held = self.parts.get(part.part)
-        return part.total == self.total and (held is None or held.message_id == part.message_id)
-
-
-class MemoryPartsBuffer:
-    """A :class:`PartsBuffer` in process memory, for one process.
-
-    Safe for concurrent tasks on one event loop: each call runs to completion without awaiting.
-    Memory is bounded by the ``ttl``: call :meth:`evict_expired` periodically.
-    ``clock`` gives the time in seconds (default :func:`time.monotonic`).
-    """
-
-    def __init__(
-        self, *, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if ttl <= 0:
-            raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
-        self._ttl = ttl
-        self._clock = clock
-        self._sets: dict[str, _PartSet] = {}
-
-    def __len__(self) -> int:
-        """How many messages (complete or not) are held."""
-        return len(self._sets)
-
-    async def add(self, part: SmsPart) -> Event | None:
-        """See :meth:`PartsBuffer.add`."""
-        check_part(part)
-        now = self._clock()
-        key = part.buffer_key
-        held = self._sets.get(key)
-        if held is not None and (self._expired(held, now) or not held.fits(part)):
-            del self._sets[key]
-            held = None
-        if held is None:
-            held = self._sets[key] = _PartSet(started=now, total=part.total)
-        held.parts.setdefault(part.part, part)
-        if len(held.parts) < held.total:
-            return None
-        return assemble_parts(list(held.parts.values()))
-
-    async def evict_expired(self) -> list[tuple[SmsPart, ...]]:
-        """See :meth:`PartsBuffer.evict_expired`."""
-        now = self._clock()
-        expired = [key for key, held in self._sets.items() if self._expired(held, now)]
-        incomplete: list[tuple[SmsPart, ...]] = []
-        for key in expired:
-            held = self._sets.pop(key)
-            if len(held.parts) < held.total:
-                incomplete.append(tuple(held.parts[n] for n in sorted(held.parts)))
-        return incomplete
-
-    def _expired(self, held: _PartSet, now: float) -> bool:
-        return now - held.started >= self._ttl

@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import json
 import random
 
 import pytest
 
 from botkit.errors import InvalidPayload
 from botkit.events import Channel, Event, EventKind, SmsInfo, Text, WebhookFormat
-from botkit.vonage.inbound.concat import (
-    DEFAULT_TTL,
-    MemoryPartsBuffer,
-    PartsBuffer,
-    assemble_parts,
-)
+from botkit.store.parts import MemoryPartsBuffer, PartsLimits
+from botkit.vonage.inbound.concat import DEFAULT_TTL, SmsConcat, assemble_parts
 from botkit.vonage.inbound.sms_api import SmsPart, parse_sms_inbound
 
 USER = "447700900001"
@@ -63,12 +60,28 @@ def sms_part(
     return part
 
 
-async def add_all(buffer: PartsBuffer, parts: list[SmsPart]) -> list[Event | None]:
+def joiner(clock: Clock | None = None, ttl: float = DEFAULT_TTL) -> SmsConcat:
+    """Long SMS joined in a memory buffer on ``clock``."""
+    return SmsConcat(MemoryPartsBuffer(PartsLimits(wait_seconds=ttl), now=clock or Clock()))
+
+
+async def add_all(buffer: SmsConcat, parts: list[SmsPart]) -> list[Event | None]:
     return [await buffer.add(part) for part in parts]
 
 
+async def due_parts(buffer: SmsConcat) -> list[tuple[SmsPart, ...]]:
+    """Claim what is due; the parts of each, in order (delivered at once)."""
+    due = await buffer.claim_due()
+    await buffer.delivered([d.claim for d in due])
+    found = []
+    for d in due:
+        assert d.event is not None
+        found.append(tuple(SmsPart.from_json(json.dumps(p)) for p in d.event.raw["parts"]))
+    return found
+
+
 async def test_parts_in_order_make_one_message() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
 
     results = await add_all(buffer, [sms_part(1), sms_part(2), sms_part(3)])
 
@@ -88,7 +101,7 @@ async def test_parts_in_order_make_one_message() -> None:
 
 @pytest.mark.parametrize("order", list(itertools.permutations([1, 2, 3])))
 async def test_any_arrival_order_gives_the_same_message(order: tuple[int, ...]) -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
 
     results = await add_all(buffer, [sms_part(n) for n in order])
 
@@ -99,7 +112,7 @@ async def test_any_arrival_order_gives_the_same_message(order: tuple[int, ...]) 
 
 
 async def test_a_repeated_part_is_ignored_until_the_message_is_complete() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
 
     results = await add_all(buffer, [sms_part(2), sms_part(2), sms_part(1), sms_part(1)])
 
@@ -110,17 +123,17 @@ async def test_a_repeated_part_is_ignored_until_the_message_is_complete() -> Non
 
 
 async def test_a_part_redelivered_after_completion_yields_the_same_event() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
     *_, first = await add_all(buffer, [sms_part(1), sms_part(2), sms_part(3)])
 
     again = [await buffer.add(sms_part(n)) for n in (3, 1, 2)]
 
     assert again == [first, first, first]
-    assert len(buffer) == 1
+    assert await buffer.buffer.held() == 3
 
 
 async def test_messages_of_two_users_interleave_without_mixing() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
     mine = [sms_part(n, text=f"a{n}") for n in (1, 2, 3)]
     theirs = [sms_part(n, text=f"b{n}", user=OTHER_USER) for n in (1, 2, 3)]
 
@@ -132,7 +145,7 @@ async def test_messages_of_two_users_interleave_without_mixing() -> None:
 
 
 async def test_the_same_ref_to_two_bot_numbers_is_two_messages() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
 
     results = await add_all(
         buffer, [sms_part(1, 2), sms_part(1, 2, bot="447700900009"), sms_part(2, 2)]
@@ -141,11 +154,11 @@ async def test_the_same_ref_to_two_bot_numbers_is_two_messages() -> None:
     assert results[:2] == [None, None]
     assert results[2] is not None
     assert results[2].bot == BOT
-    assert len(buffer) == 2
+    assert await buffer.buffer.held() == 3
 
 
 async def test_a_reused_ref_after_completion_starts_a_new_message() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
     await add_all(buffer, [sms_part(1, 2), sms_part(2, 2)])
 
     new = [sms_part(n, 2, text=f"new{n}", message_id=f"new-{n}") for n in (1, 2)]
@@ -157,7 +170,7 @@ async def test_a_reused_ref_after_completion_starts_a_new_message() -> None:
 
 
 async def test_a_part_with_another_total_starts_a_new_message() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
     await buffer.add(sms_part(1, 3))
 
     results = await add_all(buffer, [sms_part(2, 2), sms_part(1, 2)])
@@ -168,7 +181,7 @@ async def test_a_part_with_another_total_starts_a_new_message() -> None:
 
 
 async def test_unicode_in_any_part_makes_the_message_unicode() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
 
     *_, event = await add_all(buffer, [sms_part(1, 2), sms_part(2, 2, encoding="unicode")])
 
@@ -177,29 +190,20 @@ async def test_unicode_in_any_part_makes_the_message_unicode() -> None:
     assert event.sms.encoding == "unicode"
 
 
-async def test_a_single_part_is_complete_at_once() -> None:
-    part = dataclasses.replace(sms_part(1), total=1)
-
-    event = await MemoryPartsBuffer().add(part)
-
-    assert event is not None
-    assert event.text == "<1/3>"
-
-
 @pytest.mark.parametrize(("number", "total"), [(1, 256), (0, 3), (4, 3), (-1, 3), (1, 0)])
 async def test_parts_out_of_bounds_are_refused(number: int, total: int) -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
     part = dataclasses.replace(sms_part(1), part=number, total=total)
 
     with pytest.raises(InvalidPayload) as caught:
         await buffer.add(part)
 
     assert caught.value.problems[0].field in {"concat-total", "concat-part"}
-    assert len(buffer) == 0
+    assert await buffer.buffer.held() == 0
 
 
 async def test_255_parts_in_any_order_make_one_message() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
     order = list(range(1, 256))
     random.Random(255).shuffle(order)
 
@@ -214,7 +218,7 @@ async def test_255_parts_in_any_order_make_one_message() -> None:
 
 
 async def test_concurrent_adds_assemble_exactly_once() -> None:
-    buffer = MemoryPartsBuffer()
+    buffer = joiner()
     parts = [sms_part(n, 20) for n in range(1, 21)] * 2
     random.Random(20).shuffle(parts)
 
@@ -231,60 +235,79 @@ async def test_concurrent_adds_assemble_exactly_once() -> None:
 
 async def test_parts_are_kept_for_24_hours_by_default() -> None:
     clock = Clock()
-    buffer = MemoryPartsBuffer(clock=clock)
+    buffer = joiner(clock)
     await buffer.add(sms_part(1))
 
     clock.now += DEFAULT_TTL - 1
-    assert await buffer.evict_expired() == []
+    assert await due_parts(buffer) == []
     assert await add_all(buffer, [sms_part(2)]) == [None]
     assert await buffer.add(sms_part(3)) is not None
 
 
 async def test_incomplete_messages_expire_and_are_listed_in_part_order() -> None:
     clock = Clock()
-    buffer = MemoryPartsBuffer(ttl=60, clock=clock)
+    buffer = joiner(clock, ttl=60)
     await add_all(buffer, [sms_part(3), sms_part(1)])
     clock.now += 30
     await buffer.add(sms_part(2, user=OTHER_USER))
 
     clock.now += 30
-    expired = await buffer.evict_expired()
+    expired = await due_parts(buffer)
 
     assert expired == [(sms_part(1), sms_part(3))]
-    assert len(buffer) == 1
+    assert await buffer.buffer.held() == 1
     clock.now += 30
-    assert await buffer.evict_expired() == [(sms_part(2, user=OTHER_USER),)]
-    assert len(buffer) == 0
+    assert await due_parts(buffer) == [(sms_part(2, user=OTHER_USER),)]
+    assert await buffer.buffer.held() == 0
 
 
-async def test_complete_messages_expire_without_being_listed() -> None:
+async def test_complete_messages_marked_done_expire_without_being_listed() -> None:
     clock = Clock()
-    buffer = MemoryPartsBuffer(ttl=60, clock=clock)
-    await add_all(buffer, [sms_part(1, 2), sms_part(2, 2)])
+    buffer = joiner(clock, ttl=60)
+    *_, event = await add_all(buffer, [sms_part(1, 2), sms_part(2, 2)])
+    assert event is not None
+    await buffer.done(sms_part(2, 2))
+    assert await buffer.buffer.held() == 0
+    assert await buffer.add(sms_part(1, 2)) is None  # a redelivery, recognised
 
     clock.now += 60
 
-    assert await buffer.evict_expired() == []
-    assert len(buffer) == 0
+    assert await due_parts(buffer) == []
+    assert await buffer.buffer.held() == 0
+
+
+async def test_a_complete_message_never_marked_done_is_delivered_whole_at_expiry() -> None:
+    clock = Clock()
+    buffer = joiner(clock, ttl=60)
+    *_, event = await add_all(buffer, [sms_part(1, 2), sms_part(2, 2)])
+
+    clock.now += 60
+    due = await buffer.claim_due()
+
+    assert [d.event for d in due] == [event]
+    assert event is not None
+    assert event.sms is not None
+    assert event.sms.missing_parts == ()
 
 
 async def test_a_part_after_expiry_starts_afresh() -> None:
     clock = Clock()
-    buffer = MemoryPartsBuffer(ttl=60, clock=clock)
+    buffer = joiner(clock, ttl=60)
     await add_all(buffer, [sms_part(1), sms_part(2)])
 
     clock.now += 60
 
     assert await buffer.add(sms_part(3)) is None
+    assert await due_parts(buffer) == [(sms_part(1), sms_part(2))]
     clock.now += 59
-    assert await buffer.evict_expired() == []
+    assert await due_parts(buffer) == []
     clock.now += 1
-    assert await buffer.evict_expired() == [(sms_part(3),)]
+    assert await due_parts(buffer) == [(sms_part(3),)]
 
 
-def test_the_ttl_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="ttl"):
-        MemoryPartsBuffer(ttl=0)
+def test_the_wait_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="wait_seconds"):
+        PartsLimits(wait_seconds=0)
 
 
 # --- assembly and storage ---------------------------------------------------------------------

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from botkit.errors import InvalidPayload
 from botkit.events import Event
-from botkit.vonage.inbound.concat import MemoryPartsBuffer
+from botkit.store.parts import MemoryPartsBuffer
+from botkit.vonage.inbound.concat import SmsConcat
 from botkit.vonage.inbound.sms_api import (
     SmsPart,
     parse_sms_delivery_receipt,
@@ -144,7 +145,7 @@ def check_outcome(
         assert result.raw == params
         assert SmsPart.from_json(result.to_json()) == result
         with contextlib.suppress(InvalidPayload):
-            asyncio.run(MemoryPartsBuffer().add(result))
+            asyncio.run(SmsConcat(MemoryPartsBuffer()).add(result))
     else:
         assert result.raw == params
         Event.model_validate_json(result.model_dump_json())
@@ -206,7 +207,7 @@ def test_parts_in_any_order_with_repeats_assemble_once_in_order(
         return parsed
 
     async def run() -> list[Event | None]:
-        buffer = MemoryPartsBuffer()
+        buffer = SmsConcat(MemoryPartsBuffer())
         return [await buffer.add(part(n)) for n in arrivals]
 
     results = asyncio.run(run())
