@@ -2,7 +2,8 @@
 
 Each text ``<tag>`` from a user is answered ``<n>:<tag>`` where ``n`` counts that user's
 handled turns (saved with the turn). ``sleep <seconds> <tag>`` holds the handler that long first
-(to kill or stall the process mid-handler); ``raise <tag>`` makes the handler fail.
+(to kill or stall the process mid-handler); ``raise <tag>`` makes the handler fail. A long SMS
+delivered incomplete is answered ``<n>:<tag> missing <part numbers>``.
 """
 
 from __future__ import annotations
@@ -41,4 +42,7 @@ class LedgerBot(Bot[Count]):
             raise RuntimeError(f"asked to fail: {ctx.text}")
         ctx.data.turns += 1
         ctx.data.tags.append(words[0])
-        await ctx.reply(f"{ctx.data.turns}:{words[0]}")
+        sms = ctx.event.sms
+        missing = sms.missing_parts if sms is not None else ()
+        marked = f" missing {','.join(map(str, missing))}" if missing else ""
+        await ctx.reply(f"{ctx.data.turns}:{words[0]}{marked}")

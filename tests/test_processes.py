@@ -101,7 +101,8 @@ def servers(
 ) -> Iterator[Any]:
     started: list[ServerProcess] = []
 
-    async def start(count: int, redis_url: str | None = None) -> list[ServerProcess]:
+    async def start(count: int, redis_url: str | None = None, **extra: str) -> list[ServerProcess]:
+        """Start ``count`` processes; ``extra`` adds settings (``BOTKIT_...="..."``)."""
         env = {
             "BOTKIT_ENV": "test",
             "LOG_FORMAT": "json",
@@ -114,6 +115,7 @@ def servers(
             "VONAGE_API_KEY": "key",
             "VONAGE_API_SECRET": "secret",
             "BOTKIT_TEST_LOG_DIR": str(tmp_path),
+            **extra,
         }
         batch = [ServerProcess(env) for _ in range(count)]
         started.extend(batch)
