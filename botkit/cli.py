@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 
 import aiohttp
-from aiohttp import web
 
+from botkit.connections import run_server
 from botkit.devserver import DevServer
 from botkit.errors import ConfigError
 from botkit.events import Channel
@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
         env=settings.env,
         vonage_api_url=settings.vonage_api_url,
     )
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    run_server(app, settings)
     return 0
 
 

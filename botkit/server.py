@@ -293,10 +293,15 @@ async def _accept(request: web.Request, event: Event) -> web.Response:
 
 
 async def _read_body(request: web.Request) -> bytes:
-    limit = request.app[SETTINGS].max_body_bytes
+    settings = request.app[SETTINGS]
+    limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    return await request.read()
+    try:
+        async with asyncio.timeout(settings.body_timeout):
+            return await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
 
 
 def _decode_json(request: web.Request, body: bytes) -> Any:
@@ -395,6 +400,16 @@ async def _answer_errors(request: web.Request, handler: _Handler) -> web.StreamR
             f"the body is larger than {limit} bytes (BOTKIT_MAX_BODY_BYTES)",
             limit_bytes=limit,
         )
+    except web.HTTPRequestTimeout:
+        seconds = request.app[SETTINGS].body_timeout
+        log.warning("webhook refused: body too slow", path=request.path, limit_seconds=seconds)
+        answer = _problem(
+            408,
+            "request_timeout",
+            f"the body did not arrive within {seconds:g} s (BOTKIT_BODY_TIMEOUT)",
+        )
+        answer.force_close()
+        return answer
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -156,6 +156,30 @@ class Settings(BaseSettings):
         le=64 * 1024 * 1024,
         validation_alias=AliasChoices("BOTKIT_MAX_BODY_BYTES", "max_body_bytes"),
     )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        validation_alias=AliasChoices("BOTKIT_HEADER_TIMEOUT", "header_timeout"),
+    )
+    """``BOTKIT_HEADER_TIMEOUT``: seconds a client has to send its complete request head (on a
+    new connection, and between requests on a kept-alive one); then 408 and closed."""
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        validation_alias=AliasChoices("BOTKIT_BODY_TIMEOUT", "body_timeout"),
+    )
+    """``BOTKIT_BODY_TIMEOUT``: seconds a client has to send a webhook's body once its head
+    arrived; then 408 and closed."""
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        validation_alias=AliasChoices("BOTKIT_MAX_CONNECTIONS", "max_connections"),
+    )
+    """``BOTKIT_MAX_CONNECTIONS``: concurrent client connections; more are answered 503 at once
+    (never more than the open-files limit minus 200)."""
     sms_concat_timeout: float = Field(
         24 * 3600.0,
         gt=0,
