@@ -40,6 +40,7 @@ from botkit.store.parts import PartsLimits
 from botkit.vonage.client import transport_from_settings
 from botkit.vonage.inbound.concat import SmsConcat
 from botkit.vonage.inbound.detect import parse_messages_webhook
+from botkit.vonage.inbound.json_body import read_json
 from botkit.vonage.inbound.sms_api import SmsPart, parse_sms_delivery_receipt, parse_sms_inbound
 from botkit.vonage.signing import verify_sms_signature, verify_webhook_jwt
 from botkit.vonage.transport import Transport
@@ -312,18 +313,14 @@ def _decode_json(request: web.Request, body: bytes) -> Any:
         raise InvalidPayload(
             Problem("Content-Type", f"application/json, got {request.content_type or 'none'}")
         )
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidPayload(
-            Problem("body", f"a JSON object; it is not valid JSON ({exc})")
-        ) from None
+    return read_json(body)
 
 
 async def _read_params(request: web.Request) -> dict[str, str]:
     """The SMS API's parameters as one flat mapping, whichever way they were sent.
 
-    The signature, when configured, is checked here, over exactly these parameters.
+    The signature, when configured, is checked here, over exactly these parameters; a JSON body
+    is decoded first (the signature covers its parameters), within the bounds of ``read_json``.
     """
     params: dict[str, str] = dict(request.query)
     if request.method == "POST":

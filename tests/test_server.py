@@ -7,10 +7,12 @@ import json
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import structlog
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
 from botkit import Bot, Context, Event, EventKind, on
 from botkit.server import SMS_PARTS, create_app
@@ -178,6 +180,86 @@ async def test_bad_input_is_a_400_naming_the_field(
     assert refused
     assert all(line["log_level"] == "warning" for line in refused)
     assert not any("exc_info" in line for line in logs)
+    assert bot.events == []  # type: ignore[attr-defined]
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _order(price: str) -> bytes:
+    order = {"product_items": [{"product_retailer_id": "p-1", "quantity": 1, "item_price": 1}]}
+    text = json.dumps({**whatsapp_text(), "message_type": "order", "order": order})
+    return text.replace('"item_price": 1', f'"item_price": {price}').encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "secret"),
+    [
+        (f'{{"channel": {_nested(5000)}}}'.encode(), "body", "9" * 30),
+        (
+            json.dumps({**whatsapp_text(), "extra": 0}).replace("0}", _nested(40) + "}").encode(),
+            "extra" + ".0" * 31,
+            "9" * 30,
+        ),
+        (json.dumps({**whatsapp_text("a secret \ud800")}).encode(), "text", "secret"),
+        (json.dumps({**whatsapp_text(), "\udfff": 1}).encode(), "'\\udfff'", "secret"),
+        (_order("9" * 400), "order.product_items.0.item_price", "9" * 30),
+        (_order("-" + "9" * 5000), "order.product_items.0.item_price", "9" * 30),
+        (_order("1e400"), "order.product_items.0.item_price", "1e400"),
+        (_order("NaN"), "order.product_items.0.item_price", "NaN"),
+        (
+            json.dumps({**whatsapp_text(), "usage": {"price": 0}})
+            .replace('"price": 0', '"price": ' + "9" * 400)
+            .encode(),
+            "usage.price",
+            "9" * 30,
+        ),
+    ],
+    ids=[
+        "deep",
+        "deep-field",
+        "surrogate",
+        "surrogate-key",
+        "huge",
+        "huger",
+        "inf",
+        "nan",
+        "huge-usage-price",
+    ],
+)
+async def test_json_no_step_could_hold_is_a_400_naming_the_field(
+    client: Any, body: bytes, field: str, secret: str
+) -> None:
+    http, bot = await client()
+    with structlog.testing.capture_logs() as logs:
+        response = await http.post(
+            "/webhooks/inbound", data=body, headers={"Content-Type": "application/json"}
+        )
+    assert response.status == 400
+    answer = await response.json()
+    assert [p["field"] for p in answer["problems"]] == [field]
+    assert secret not in (await response.text())
+    assert not [line for line in logs if line["log_level"] in ("error", "critical")]
+    assert bot.events == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("how", ["json", "query"])
+async def test_a_signed_sms_route_refuses_hostile_input_without_a_5xx(
+    client: Any, how: str
+) -> None:
+    http, bot = await client(VONAGE_SIGNATURE_SECRET=SECRET)
+    if how == "json":
+        deep = json.dumps(sms_params()).replace('"HELLO"', _nested(5000))
+        response = await http.post(
+            "/webhooks/sms/inbound", data=deep, headers={"Content-Type": "application/json"}
+        )
+        assert response.status == 400
+        assert (await response.json())["problems"][0]["field"] == "body"
+    else:
+        query = urlencode(sms_params(text="-")).replace("text=-", "text=%ED%A0%80%FF")
+        response = await http.get(URL(f"/webhooks/sms/inbound?{query}", encoded=True))
+        assert response.status == 401
     assert bot.events == []  # type: ignore[attr-defined]
 
 

@@ -1,6 +1,8 @@
-"""Property: whatever the provider (or anyone) posts, the server never answers 5xx and never
+"""Property: whatever the provider (or anyone) sends, the server never answers 5xx and never
 logs an error. Valid payloads of every format, synthesised from the spec files, are mutated
-(fields dropped, retyped, oversized, garbled) and posted over real HTTP."""
+(fields dropped, retyped, oversized, garbled) and posted over real HTTP; hostile requests of
+``tests/hostile.py`` (deep JSON, lone surrogates, huge numbers, bytes that are not UTF-8, any
+method and content type) reach every route, and each 4xx says what was wrong."""
 
 from __future__ import annotations
 
@@ -20,6 +22,14 @@ from botkit import Bot, Context, on
 from botkit.server import create_app
 from botkit.settings import load_settings
 from botkit.vonage.openapi.examples import SpecExample, webhook_examples
+from tests.hostile import (
+    INSPECTOR_TOKEN,
+    HostileRequest,
+    hostile_requests,
+    json_values,
+    names_a_field,
+    paths_in,
+)
 
 EXAMPLES: list[SpecExample] = [
     example
@@ -27,29 +37,6 @@ EXAMPLES: list[SpecExample] = [
     for example in webhook_examples(spec)  # type: ignore[arg-type]
 ]
 LIMIT = 64 * 1024
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=30),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=12,
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            yield (*prefix, key)
-            yield from _paths(inner, (*prefix, key))
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield (*prefix, index)
-            yield from _paths(inner, (*prefix, index))
 
 
 def _set(target: Any, path: tuple[Any, ...], value: Any, *, drop: bool = False) -> None:
@@ -66,7 +53,7 @@ def mutated(draw: st.DrawFn) -> tuple[SpecExample, Any]:
     example = draw(st.sampled_from(EXAMPLES))
     payload = copy.deepcopy(example.payload)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = list(_paths(payload))
+        paths = list(paths_in(payload))
         if not paths:
             break
         path = draw(st.sampled_from(paths))
@@ -102,6 +89,7 @@ class _Server:
                 "BOTKIT_ENV": "test",
                 "BOTKIT_MAX_BODY_BYTES": str(LIMIT),
                 "VONAGE_API_URL": "http://127.0.0.1:9",
+                "BOTKIT_INSPECTOR_TOKEN": INSPECTOR_TOKEN,
             }
         )
 
@@ -131,6 +119,10 @@ class _Server:
             return response.status
 
         return self.loop.run_until_complete(go())
+
+    def send(self, request: HostileRequest) -> tuple[int, bytes]:
+        base = f"http://127.0.0.1:{self.client.port}"
+        return self.loop.run_until_complete(request.send(self.client.session, base))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.close())
@@ -177,3 +169,26 @@ def test_garbage_bodies_get_a_4xx(server: _Server, body: bytes, path: str) -> No
         return response.status
 
     assert server.loop.run_until_complete(go()) in (200, 400)
+
+
+@settings(
+    max_examples=600,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+@given(request=hostile_requests)
+def test_hostile_requests_on_every_route_get_a_4xx_naming_the_field_never_a_5xx(
+    server: _Server, request: HostileRequest
+) -> None:
+    with structlog.testing.capture_logs() as logs:
+        status, body = server.send(request)
+
+    assert status < 500, (request, status, body[:300])
+    if status >= 400 and request.method != "HEAD":
+        assert names_a_field(body), (request, status, body[:300])
+    errors = [line for line in logs if line["log_level"] in ("error", "critical")]
+    assert not errors, errors
