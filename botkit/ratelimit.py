@@ -1,8 +1,16 @@
-"""Pacing sends: a token bucket per channel, slowed down by the provider's quota headers.
+"""Pacing sends: a token bucket per channel and sender, slowed down by the provider's quota headers.
+
+:class:`RateLimiter` is the small interface the transport stack paces its sends with; two
+implementations keep its contract:
+
+- :class:`ChannelLimiter`: buckets in this process (:class:`TokenBucket`), for the embedded
+  memory store, whose bot runs as one process.
+- :class:`~botkit.store.redis.limiter.RedisLimiter`: buckets in Redis, shared by every process
+  of a bot that shares a Redis store, so that together they keep the configured rate.
 
 :class:`TokenBucket` lets ``rate`` sends a second through, with bursts of up to ``burst``; a
 caller that finds it empty sleeps exactly until the next token is due (callers are served in
-arrival order). :class:`ChannelLimiter` keeps one bucket per channel.
+arrival order).
 
 When an answer carries quota headers (``quota-limit``, ``quota-remaining`` or ``quota-used``,
 ``quota-reset-utc``, or the ``x-ratelimit-*``/``ratelimit-*`` equivalents), :meth:`TokenBucket.
@@ -19,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 from botkit.events import Channel
 
@@ -26,8 +35,35 @@ Sleep = Callable[[float], Awaitable[object]]
 
 _PREFIXES = ("quota-", "x-quota-", "x-ratelimit-", "ratelimit-", "x-rate-limit-")
 _EPSILON = 1e-9
-_UNLIMITED = 1e6
+UNLIMITED = 1e6
 """Sends a second of a channel without a rate: a bucket that only quota headers slow down."""
+
+
+class RateLimiter(Protocol):
+    """Paces sends: one token bucket per channel and sender.
+
+    A channel's rate comes from the limiter's configuration; a channel without one is not
+    paced until quota headers say otherwise. Quota headers observed on any answer lower the
+    rate of that channel and sender until the quota resets (see :meth:`TokenBucket.
+    observe_quota`); where limiters share their buckets, one limiter's observation slows all.
+    No method raises for a backend that is unreachable: pacing goes on as well as it can.
+    """
+
+    async def acquire(self, channel: Channel, sender: str = "") -> None:
+        """Wait for the next send of ``sender`` on ``channel``."""
+        ...
+
+    async def observe_quota(
+        self, headers: Mapping[str, str], channel: Channel, sender: str = ""
+    ) -> Quota | None:
+        """Apply the quota headers of an answer to a send of ``sender`` on ``channel``;
+        return the quota read (None: the headers carry none, or its reset is past)."""
+        ...
+
+    async def effective_rate(self, channel: Channel, sender: str = "") -> float | None:
+        """The sends a second in force for ``sender`` on ``channel``: its configured rate, or
+        lower while a quota slows it; None for a channel without a rate or a quota."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -146,10 +182,10 @@ DEFAULT_RATES: Mapping[Channel, float] = {Channel.SMS: 30.0}
 """Sends a second per channel unless configured: the SMS API's documented 30 a second."""
 
 
-class ChannelLimiter:
-    """One :class:`TokenBucket` per channel: ``rates`` over :data:`DEFAULT_RATES`, and
-    ``default`` sends a second for every other channel (None: unlimited, until quota headers
-    say otherwise)."""
+class ChannelLimiter(RateLimiter):
+    """Buckets in this process, one :class:`TokenBucket` per channel and sender: ``rates``
+    over :data:`DEFAULT_RATES`, and ``default`` sends a second for every other channel (None:
+    unlimited, until quota headers say otherwise)."""
 
     def __init__(
         self,
@@ -161,47 +197,55 @@ class ChannelLimiter:
         sleep: Sleep = asyncio.sleep,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self._rates = {**DEFAULT_RATES, **(rates or {})}
-        self._default = default
-        self._burst = burst
+        self.rates: Mapping[Channel, float] = {**DEFAULT_RATES, **(rates or {})}
+        self.default = default
+        self.burst = burst
         self._clock = clock
         self._sleep = sleep
         self._wall = wall
-        self._buckets: dict[Channel, TokenBucket] = {}
-        for channel in self._rates:
-            self.bucket(channel)
+        self._buckets: dict[tuple[Channel, str], TokenBucket] = {}
 
-    def bucket(self, channel: Channel) -> TokenBucket | None:
-        """The channel's bucket; None for a channel without a rate."""
-        if channel not in self._buckets:
-            rate = self._rates.get(channel, self._default)
+    def rate_of(self, channel: Channel) -> float | None:
+        """The configured sends a second of ``channel`` (None: unlimited)."""
+        return self.rates.get(channel, self.default)
+
+    def bucket(self, channel: Channel, sender: str = "") -> TokenBucket | None:
+        """The bucket of ``sender`` on ``channel``; None for a channel without a rate that no
+        quota has slowed."""
+        key = (channel, sender)
+        if key not in self._buckets:
+            rate = self.rate_of(channel)
             if rate is None:
                 return None
-            self._buckets[channel] = self._make(rate)
-        return self._buckets[channel]
+            self._buckets[key] = self._make(rate, self.burst)
+        return self._buckets[key]
 
-    async def acquire(self, channel: Channel) -> None:
-        """Wait for the channel's next send."""
-        bucket = self.bucket(channel)
+    async def acquire(self, channel: Channel, sender: str = "") -> None:
+        bucket = self.bucket(channel, sender)
         if bucket is not None:
             await bucket.acquire()
 
-    def observe_quota(self, headers: Mapping[str, str], channel: Channel) -> Quota | None:
-        """Apply the quota headers of an answer to a send on ``channel`` (see
-        :meth:`TokenBucket.observe_quota`). A channel without a rate gets a bucket as fast as
-        the quota allows, so that a quota is honoured on every channel."""
-        bucket = self.bucket(channel)
+    async def observe_quota(
+        self, headers: Mapping[str, str], channel: Channel, sender: str = ""
+    ) -> Quota | None:
+        """See :meth:`RateLimiter.observe_quota`. A channel without a rate gets a bucket as
+        fast as the quota allows, so that a quota is honoured on every channel."""
+        bucket = self.bucket(channel, sender)
         if bucket is None:
-            quota = read_quota(headers, now=self._wall())
-            if quota is None:
+            if read_quota(headers, now=self._wall()) is None:
                 return None
-            bucket = self._buckets[channel] = TokenBucket(
-                _UNLIMITED, _UNLIMITED, self._clock, sleep=self._sleep, wall=self._wall
-            )
+            bucket = self._buckets[(channel, sender)] = self._make(UNLIMITED, UNLIMITED)
         return bucket.observe_quota(headers)
 
-    def _make(self, rate: float) -> TokenBucket:
-        return TokenBucket(rate, self._burst, self._clock, sleep=self._sleep, wall=self._wall)
+    async def effective_rate(self, channel: Channel, sender: str = "") -> float | None:
+        bucket = self.bucket(channel, sender)
+        if bucket is None:
+            return None
+        rate = bucket.effective_rate
+        return None if rate >= UNLIMITED else rate
+
+    def _make(self, rate: float, burst: float) -> TokenBucket:
+        return TokenBucket(rate, burst, self._clock, sleep=self._sleep, wall=self._wall)
 
 
 def read_quota(headers: Mapping[str, str], *, now: float | None = None) -> Quota | None:

@@ -117,8 +117,8 @@ def _make_runtime(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        app[TRANSPORT] = transport or transport_from_settings(settings, app[HTTP])
         app[STORE] = store or open_store(settings)
+        app[TRANSPORT] = transport or transport_from_settings(settings, app[HTTP], app[STORE])
         limits = PartsLimits(
             wait_seconds=settings.sms_concat_timeout,
             per_sender=settings.sms_parts_per_sender,

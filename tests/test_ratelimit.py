@@ -185,7 +185,7 @@ async def test_channel_limiter_default_and_quota_on_an_unlimited_channel(fake: F
     assert bucket.rate == 2
     unlimited = ChannelLimiter(clock=fake.monotonic, sleep=fake.sleep, wall=fake.wall)
     assert unlimited.bucket(Channel.MESSENGER) is None
-    unlimited.observe_quota(
+    await unlimited.observe_quota(
         {"quota-remaining": "2", "quota-reset-utc": str(int(WALL + 4))}, Channel.MESSENGER
     )
     for _ in range(3):

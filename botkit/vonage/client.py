@@ -1,9 +1,11 @@
 """The transport stack the settings call for: how replies reach the provider.
 
-    rate limit per channel -> retry with backoff -> Messages API (v1 or v0.1)
-                                                 \\-> legacy SMS API, for SMS when configured
+    retry with backoff -> rate limit per channel and sender -> Messages API (v1 or v0.1)
+                                                            \\-> legacy SMS API, for SMS
 
-All of it shares the app's one pooled :class:`aiohttp.ClientSession`.
+All of it shares the app's one pooled :class:`aiohttp.ClientSession`. The rate limits live
+where the conversations do: in Redis, shared by every process, with a Redis store; in this
+process with the memory store.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import aiohttp
 from botkit.errors import ConfigError
 from botkit.events import Channel
 from botkit.log import get_logger
-from botkit.ratelimit import ChannelLimiter
+from botkit.ratelimit import ChannelLimiter, RateLimiter
 from botkit.settings import Settings
+from botkit.store.base import Store
+from botkit.store.redis import RedisStore
+from botkit.store.redis.limiter import RedisLimiter
 from botkit.vonage.auth import choose_auth
 from botkit.vonage.transport import (
     ChannelRouter,
@@ -29,9 +34,12 @@ from botkit.vonage.transport import (
 log = get_logger("botkit.vonage")
 
 
-def transport_from_settings(settings: Settings, session: aiohttp.ClientSession) -> Transport:
+def transport_from_settings(
+    settings: Settings, session: aiohttp.ClientSession, store: Store | None = None
+) -> Transport:
     """The provider transport for ``settings``: authentication chosen as the provider's SDKs
-    do (JWT with an application, Basic otherwise, OAuth2 for a gateway's token URL)."""
+    do (JWT with an application, Basic otherwise, OAuth2 for a gateway's token URL), the rates
+    of ``BOTKIT_RATE_LIMITS`` kept by :func:`limiter_for` ``store``."""
     secret = settings.vonage_api_secret.get_secret_value() if settings.vonage_api_secret else None
     try:
         auth = choose_auth(
@@ -69,5 +77,15 @@ def transport_from_settings(settings: Settings, session: aiohttp.ClientSession) 
         )
         transport = ChannelRouter(transport, {Channel.SMS: sms_api})
     rates = {Channel(name): rate for name, rate in settings.channel_rates.items()}
-    limited = RateLimitedTransport(transport, ChannelLimiter(rates))
+    limited = RateLimitedTransport(transport, limiter_for(store, rates))
     return RetryingTransport(limited)
+
+
+def limiter_for(store: Store | None, rates: dict[Channel, float]) -> RateLimiter:
+    """The rate limiter that shares ``store``'s reach: a
+    :class:`~botkit.store.redis.limiter.RedisLimiter` on a Redis store's client and prefix
+    (every process of the bot keeps the rates together), else a
+    :class:`~botkit.ratelimit.ChannelLimiter` in this process."""
+    if isinstance(store, RedisStore):
+        return RedisLimiter(store.client, prefix=store.prefix, rates=rates)
+    return ChannelLimiter(rates)

@@ -10,7 +10,8 @@ the two in a row, and what callers use. Every transport here is one:
 - :class:`SmsApiTransport`: the legacy SMS API (form parameters, HTTP 200 with a status per part).
 - :class:`ChannelRouter`: each channel to its own transport (SMS through the SMS API, say).
 - :class:`RetryingTransport`: delivers again after retryable failures, with backoff.
-- :class:`RateLimitedTransport`: paces deliveries per channel and honours quota headers.
+- :class:`RateLimitedTransport`: paces deliveries per channel and sender, honouring quota
+  headers.
 - :class:`UnconfiguredTransport`: stands in when no credentials are set; every send fails.
 
 A typical stack is ``RetryingTransport(RateLimitedTransport(MessagesTransport(...), limiter))``,
@@ -36,7 +37,7 @@ from botkit.clock import Clock
 from botkit.errors import BotkitError, ConfigError
 from botkit.events import Channel
 from botkit.outbound import Outbound
-from botkit.ratelimit import ChannelLimiter
+from botkit.ratelimit import RateLimiter
 from botkit.settings import SmsSignatureMethod
 from botkit.vonage.auth import Authenticator
 from botkit.vonage.errors import (
@@ -403,10 +404,11 @@ class RetryingTransport(Transport):
 
 
 class RateLimitedTransport(Transport):
-    """Waits for the channel's turn in ``limiter`` before each send, and lets ``limiter`` see
-    the quota headers of every answer (success or error)."""
+    """Waits for the turn of the message's channel and sender in ``limiter`` before each
+    delivery, and lets ``limiter`` see the quota headers of every answer (success or
+    error)."""
 
-    def __init__(self, inner: Transport, limiter: ChannelLimiter) -> None:
+    def __init__(self, inner: Transport, limiter: RateLimiter) -> None:
         self.inner = inner
         self.limiter = limiter
 
@@ -414,14 +416,14 @@ class RateLimitedTransport(Transport):
         return self.inner.prepare(message)
 
     async def deliver(self, prepared: Prepared) -> SendReceipt:
-        channel = prepared.message.channel
-        await self.limiter.acquire(channel)
+        channel, sender = prepared.message.channel, prepared.message.sender
+        await self.limiter.acquire(channel, sender)
         try:
             receipt = await self.inner.deliver(prepared)
         except ProviderError as exc:
-            self.limiter.observe_quota(exc.headers, channel)
+            await self.limiter.observe_quota(exc.headers, channel, sender)
             raise
-        self.limiter.observe_quota(receipt.headers, channel)
+        await self.limiter.observe_quota(receipt.headers, channel, sender)
         return receipt
 
 

@@ -16,9 +16,13 @@ from botkit.errors import ConfigError
 from botkit.events import Channel, Text
 from botkit.outbound import Outbound
 from botkit.settings import Settings, load_settings
+from botkit.store.base import Store
+from botkit.store.memory import MemoryStore
+from botkit.store.redis import RedisStore
 from botkit.vonage.client import transport_from_settings
 from botkit.vonage.errors import SendError
 from botkit.vonage.outbound import messages_v0, messages_v1
+from tests.conftest import RedisServer
 from tests.sandbox.harness import KeyPair, make_key_pair
 from tests.vonage.provider import Answer, Provider
 
@@ -188,3 +192,35 @@ async def test_sends_reach_the_provider_at_the_configured_rate(
     # Six sends at once: each leaves with its token, the sixth no sooner than 5/rate after
     # the first (less 10 ms for the first one's time on the wire).
     assert await span(transport, provider, channel, 6) >= 5 / rate - 0.01
+
+
+@pytest.mark.parametrize("shared", [True, False])
+async def test_the_rate_is_kept_together_by_processes_that_share_a_redis_store(
+    provider: Provider,
+    session: aiohttp.ClientSession,
+    keys: KeyPair,
+    redis_server: RedisServer,
+    redis_prefix: str,
+    shared: bool,
+) -> None:
+    config = settings(provider, keys, "basic", BOTKIT_RATE_LIMITS="whatsapp=20")
+    stores: list[Store] = (
+        [RedisStore.from_url(redis_server.url, prefix=redis_prefix) for _ in range(2)]
+        if shared
+        else [MemoryStore(), MemoryStore()]
+    )
+    try:
+        first, second = (transport_from_settings(config, session, store) for store in stores)
+        await asyncio.gather(
+            *(t.send(message(Channel.WHATSAPP, f"{n}")) for t in (first, second) for n in range(6))
+        )
+    finally:
+        for store in stores:
+            await store.close()
+    elapsed = provider.seen[-1].at - provider.seen[0].at
+    if shared:
+        # Twelve sends of one sender through two processes: 11/20 s at the least, together.
+        assert elapsed >= 11 / 20 - 0.01
+    else:
+        # Each memory store paces its own process: six sends each (5/20 s), side by side.
+        assert elapsed < 11 / 20 - 0.1

@@ -310,9 +310,8 @@ async def test_quota_headers_reach_the_rate_limiter(subject: Subject, fake: Fake
     subject.quota({"Quota-Remaining": "3", "Quota-Reset-UTC": reset})
     receipt = await transport.send(message)
     assert receipt.headers["quota-remaining"] == "3"
-    bucket = limiter.bucket(message.channel)
-    assert bucket is not None
-    assert bucket.effective_rate == pytest.approx(3 / 30)
+    rate = await limiter.effective_rate(message.channel, message.sender)
+    assert rate == pytest.approx(3 / 30)
 
 
 async def test_quota_headers_of_a_refusal_reach_the_rate_limiter(
@@ -329,9 +328,7 @@ async def test_quota_headers_of_a_refusal_reach_the_rate_limiter(
     with pytest.raises(ProviderError) as caught:
         await transport.send(whatsapp())
     assert caught.value.headers["quota-remaining"] == "0"
-    bucket = limiter.bucket(Channel.WHATSAPP)
-    assert bucket is not None
-    assert bucket.effective_rate == 0
+    assert await limiter.effective_rate(Channel.WHATSAPP, WA_BOT) == 0
 
 
 async def test_the_unconfigured_transport_refuses_for_good_and_posts_nothing(

@@ -151,6 +151,11 @@ class RedisStore(Store):
         self._run = self._batcher.run
 
     @property
+    def client(self) -> Redis:
+        """The Redis client, for what shares the store's Redis (the shared rate limits)."""
+        return self._client
+
+    @property
     def traffic(self) -> Traffic:
         """Round trips and commands sent to Redis."""
         return self._batcher.traffic
