@@ -19,6 +19,7 @@ would post to a running botkit app and returns the bot's replies once the bot is
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ class Sent:
     authorization: str
     message_uuid: str = ""
     """The id the stand-in gave the message, as the provider would."""
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived, in :func:`time.monotonic` seconds."""
 
     @property
     def to(self) -> str:

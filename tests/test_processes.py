@@ -8,6 +8,7 @@ each user's turns, so a lost, doubled or reordered turn shows in the numbers.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import os
 import signal
@@ -279,3 +280,23 @@ async def test_redis_outage_answers_503_logs_once_and_recovers(
     finally:
         if redis.process is not None and redis.process.poll() is None:
             redis.process.kill()
+
+
+async def test_processes_together_send_no_faster_than_the_configured_rate(
+    servers: Any, provider: ProviderStandIn
+) -> None:
+    processes = await servers(3, BOTKIT_RATE_LIMITS="whatsapp=10")
+    users = [f"4477002{n:05d}" for n in range(40)]
+    async with aiohttp.ClientSession() as session:
+        statuses = await asyncio.gather(
+            *(post(session, processes[i % 3], webhook(u, "hi")) for i, u in enumerate(users))
+        )
+    assert set(statuses) == {200}
+    await provider.wait_for(len(users), timeout=60)
+    times = sorted(sent.at for sent in provider.sent)
+    # Every reply leaves from the same number, so the three processes share one bucket: at
+    # most the rate plus the burst of one in any second, where each process alone would
+    # send ten a second.
+    busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+    assert busiest <= 11
+    assert times[-1] - times[0] >= (len(users) - 1) / 10 - 0.05
