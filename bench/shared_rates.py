@@ -4,8 +4,8 @@ together reach the provider, against the configured rate.
 Starts a redis-server of its own on a free port (``--store redis``; with ``--store memory``
 each process keeps its own conversations and buckets), ``--processes`` processes of
 ``botkit serve bots.echo:EchoBot`` with ``BOTKIT_RATE_LIMITS=whatsapp=<--rate>``, and, in this
-process, a stand-in for the Messages API on 127.0.0.1 that answers 202 and notes when each
-send arrived. ``--users`` users each write one WhatsApp message, their webhooks spread over the
+process, :class:`botkit.testing.ProviderStandIn`, which answers 202 and notes when each send
+arrived. ``--users`` users each write one WhatsApp message, their webhooks spread over the
 processes at once; every echo leaves from the same bot number, so all of them share one
 bucket. Reported: the sends that arrived in each second, the most in any one-second window,
 and the aggregate rate ((sends - 1) / time from the first arrival to the last).
@@ -21,7 +21,6 @@ import asyncio
 import bisect
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,48 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import unused_port
+
+from botkit.testing import ProviderStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT = "447700900000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class StandIn:
-    """``POST /v1/messages``: 202 with a ``message_uuid``; notes each arrival (monotonic)."""
-
-    def __init__(self) -> None:
-        self.arrivals: list[float] = []
-        self.enough = asyncio.Event()
-        self.expected = 0
-        app = web.Application()
-        app.router.add_post("/v1/messages", self._send)
-        self.server = TestServer(app, host="127.0.0.1")
-
-    @property
-    def url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
-
-    async def _send(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.arrivals.append(time.monotonic())
-        if len(self.arrivals) >= self.expected:
-            self.enough.set()
-        return web.json_response({"message_uuid": str(uuid.uuid4())}, status=202)
 
 
 def start_redis(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
     binary = shutil.which("redis-server")
     if binary is None:
         sys.exit("redis-server is not installed")
-    port = free_port()
+    port = unused_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
          "no", "--dir", workdir, "--protected-mode", "no"],
@@ -127,9 +97,11 @@ def report(arrivals: list[float], rate: float, processes: int, store: str) -> No
 
 
 async def main(args: argparse.Namespace) -> None:
-    stand_in = StandIn()
-    stand_in.expected = args.users
-    await stand_in.server.start_server()
+    async with ProviderStandIn() as stand_in:
+        await measure(args, stand_in)
+
+
+async def measure(args: argparse.Namespace, stand_in: ProviderStandIn) -> None:
     workdir = tempfile.mkdtemp(prefix="botkit-bench-")
     redis: subprocess.Popen[bytes] | None = None
     env = {
@@ -149,7 +121,7 @@ async def main(args: argparse.Namespace) -> None:
     servers: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
         for _ in range(args.processes):
-            port = free_port()
+            port = unused_port()
             process = subprocess.Popen(
                 [sys.executable, "-m", "botkit", "serve", "bots.echo:EchoBot", "--port", str(port)],
                 cwd=ROOT,
@@ -171,8 +143,8 @@ async def main(args: argparse.Namespace) -> None:
 
             await asyncio.gather(*(post(n) for n in range(args.users)))
             expected = args.users / args.rate / (1 if args.store == "redis" else args.processes)
-            await asyncio.wait_for(stand_in.enough.wait(), timeout=expected * 3 + 30)
-        report(sorted(stand_in.arrivals), args.rate, args.processes, args.store)
+            await stand_in.wait_for(args.users, timeout=expected * 3 + 30)
+        report(sorted(sent.at for sent in stand_in.sent), args.rate, args.processes, args.store)
     finally:
         for _, process in servers:
             process.terminate()
@@ -182,7 +154,6 @@ async def main(args: argparse.Namespace) -> None:
             redis.terminate()
             redis.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
-        await stand_in.server.close()
 
 
 if __name__ == "__main__":
