@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 
 from botkit.conversation import Conversation
 from botkit.errors import BotkitError
-from botkit.events import Event
+from botkit.events import Channel, Event
+from botkit.ratelimit import RateLimiter
 from botkit.store.parts import PartsBuffer, PartsLimits
 
 
@@ -186,6 +187,12 @@ class Store(abc.ABC):
     def parts_buffer(self, limits: PartsLimits) -> PartsBuffer:
         """A :class:`~botkit.store.parts.PartsBuffer` held in this store under ``limits``:
         buffers of every store sharing the backend (processes sharing one Redis) share parts."""
+
+    @abc.abstractmethod
+    def rate_limiter(self, rates: Mapping[Channel, float]) -> RateLimiter:
+        """A :class:`~botkit.ratelimit.RateLimiter` with ``rates`` (sends a second per
+        channel) whose buckets live where this store's conversations do: the limiters of every
+        store sharing the backend (processes sharing one Redis) share their buckets."""
 
     @abc.abstractmethod
     async def ping(self) -> None:

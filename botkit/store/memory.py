@@ -14,7 +14,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from botkit.conversation import Conversation, OutboxEntry
-from botkit.events import Event
+from botkit.events import Channel, Event
+from botkit.ratelimit import ChannelLimiter, RateLimiter
 from botkit.store.base import (
     Accepted,
     Claim,
@@ -298,6 +299,11 @@ class MemoryStore(Store):
         """A buffer on this store's parts (every buffer of this store shares them), on the
         store's clock."""
         return MemoryPartsBuffer(limits, now=self._now, shelf=self._parts)
+
+    def rate_limiter(self, rates: Mapping[Channel, float]) -> RateLimiter:
+        """A :class:`~botkit.ratelimit.ChannelLimiter`: buckets in this process, which is the
+        only one a memory store serves."""
+        return ChannelLimiter(rates)
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` once the store is closed."""

@@ -15,11 +15,9 @@ import aiohttp
 from botkit.errors import ConfigError
 from botkit.events import Channel
 from botkit.log import get_logger
-from botkit.ratelimit import ChannelLimiter, RateLimiter
+from botkit.ratelimit import ChannelLimiter
 from botkit.settings import Settings
 from botkit.store.base import Store
-from botkit.store.redis import RedisStore
-from botkit.store.redis.limiter import RedisLimiter
 from botkit.vonage.auth import choose_auth
 from botkit.vonage.transport import (
     ChannelRouter,
@@ -39,7 +37,8 @@ def transport_from_settings(
 ) -> Transport:
     """The provider transport for ``settings``: authentication chosen as the provider's SDKs
     do (JWT with an application, Basic otherwise, OAuth2 for a gateway's token URL), the rates
-    of ``BOTKIT_RATE_LIMITS`` kept by :func:`limiter_for` ``store``."""
+    of ``BOTKIT_RATE_LIMITS`` kept by ``store``'s :meth:`~botkit.store.base.Store.rate_limiter`
+    (in this process without a store)."""
     secret = settings.vonage_api_secret.get_secret_value() if settings.vonage_api_secret else None
     try:
         auth = choose_auth(
@@ -77,15 +76,6 @@ def transport_from_settings(
         )
         transport = ChannelRouter(transport, {Channel.SMS: sms_api})
     rates = {Channel(name): rate for name, rate in settings.channel_rates.items()}
-    limited = RateLimitedTransport(transport, limiter_for(store, rates))
+    limiter = store.rate_limiter(rates) if store is not None else ChannelLimiter(rates)
+    limited = RateLimitedTransport(transport, limiter)
     return RetryingTransport(limited)
-
-
-def limiter_for(store: Store | None, rates: dict[Channel, float]) -> RateLimiter:
-    """The rate limiter that shares ``store``'s reach: a
-    :class:`~botkit.store.redis.limiter.RedisLimiter` on a Redis store's client and prefix
-    (every process of the bot keeps the rates together), else a
-    :class:`~botkit.ratelimit.ChannelLimiter` in this process."""
-    if isinstance(store, RedisStore):
-        return RedisLimiter(store.client, prefix=store.prefix, rates=rates)
-    return ChannelLimiter(rates)

@@ -32,7 +32,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from botkit.conversation import Conversation
-from botkit.events import Event
+from botkit.events import Channel, Event
+from botkit.ratelimit import RateLimiter
 from botkit.store import codec
 from botkit.store.base import (
     Accepted,
@@ -149,11 +150,6 @@ class RedisStore(Store):
         )  # fmt: skip
         self._eval = self._batcher.eval
         self._run = self._batcher.run
-
-    @property
-    def client(self) -> Redis:
-        """The Redis client, for what shares the store's Redis (the shared rate limits)."""
-        return self._client
 
     @property
     def traffic(self) -> Traffic:
@@ -424,6 +420,13 @@ class RedisStore(Store):
         return RedisPartsBuffer(
             self._client, limits, prefix=self.prefix, unavailable=self._unavailable
         )
+
+    def rate_limiter(self, rates: Mapping[Channel, float]) -> RateLimiter:
+        """A :class:`~botkit.store.redis.limiter.RedisLimiter` under this store's prefix, on its
+        connection pool: its buckets are shared by every process on this Redis."""
+        from botkit.store.redis.limiter import RedisLimiter
+
+        return RedisLimiter(self._client, prefix=self.prefix, rates=rates)
 
     async def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless Redis answers PING."""
