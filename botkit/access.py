@@ -34,6 +34,15 @@ def _presented(request: web.Request) -> tuple[str | None, bool]:
     return request.cookies.get(COOKIE), False
 
 
+def _matches(presented: str | None, expected: bytes) -> bool:
+    return presented is not None and hmac.compare_digest(presented.encode(), expected)
+
+
+def carries(request: web.Request, token: str) -> bool:
+    """True when ``request`` carries ``token`` (header, query or cookie)."""
+    return _matches(_presented(request)[0], token.encode())
+
+
 def token_guard(token: str, guarded: Callable[[str], bool] = lambda path: True) -> Middleware:
     """A middleware answering 401 to requests for a ``guarded`` path (all paths by default)
     that do not carry ``token``."""
@@ -44,7 +53,7 @@ def token_guard(token: str, guarded: Callable[[str], bool] = lambda path: True) 
         if not guarded(request.path):
             return await handler(request)
         presented, in_query = _presented(request)
-        if presented is None or not hmac.compare_digest(presented.encode(), expected):
+        if not _matches(presented, expected):
             return web.json_response(
                 {
                     "error": "unauthorized",

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from botkit.log import get_logger
+from botkit.metrics import CONNECTIONS_OPEN, CONNECTIONS_REFUSED, CONNECTIONS_TIMED_OUT
 from botkit.settings import Settings
 
 log = get_logger("botkit.connections")
@@ -103,6 +104,7 @@ class ConnectionGuard:
 
     def _note_refusal(self) -> None:
         self.refused += 1
+        CONNECTIONS_REFUSED.inc()
         now = time.monotonic()
         if now - self._refusal_logged_at >= REFUSAL_LOG_SECONDS:
             log.warning(
@@ -145,6 +147,7 @@ class _Guarded(asyncio.Protocol):
             return
         self.admitted = True
         self.guard.open += 1
+        CONNECTIONS_OPEN.inc()
         self._deadline = loop.call_later(self.guard.header_timeout, self._too_slow)
         self.inner.connection_made(transport)
 
@@ -174,6 +177,7 @@ class _Guarded(asyncio.Protocol):
             self.guard.lingering -= 1
         if self.admitted:
             self.guard.open -= 1
+            CONNECTIONS_OPEN.dec()
             self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -187,6 +191,7 @@ class _Guarded(asyncio.Protocol):
     def _too_slow(self) -> None:
         self._deadline = None
         self.guard.timed_out += 1
+        CONNECTIONS_TIMED_OUT.inc()
         assert self.transport is not None
         self.transport.write(self.guard._slow)
         self.transport.close()

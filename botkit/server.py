@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,12 +27,21 @@ import aiohttp
 from aiohttp import web
 from structlog.contextvars import bound_contextvars
 
+from botkit.access import carries
 from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
 from botkit.errors import InvalidPayload, Problem, SignatureError
 from botkit.events import Channel, Event
 from botkit.inspector import inspector_app
 from botkit.log import get_logger, private
+from botkit.metrics import (
+    CONTENT_TYPE,
+    EVENTS_ACCEPTED,
+    STORE_SECONDS,
+    WEBHOOK_SECONDS,
+    WEBHOOKS,
+    exposition,
+)
 from botkit.runtime import Runtime
 from botkit.settings import Settings
 from botkit.store import open_store
@@ -82,7 +92,9 @@ def create_app(
     """
     # aiohttp enforces client_max_size only when the body is read: one byte of headroom lets
     # _read_body tell "at the limit" from "over it".
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_answer_errors])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[_measure, _answer_errors]
+    )
     app[SETTINGS] = settings
     app[BOT] = bot
     app[CLOCK] = clock or SystemClock()
@@ -95,6 +107,10 @@ def create_app(
         app.router.add_post(path, handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if settings.metrics_token is not None:
+        app.router.add_get("/metrics", metrics)
+    if settings.metrics_port is not None:
+        app.cleanup_ctx.append(_metrics_site)
     if settings.inspector_token is not None:
         token = settings.inspector_token.get_secret_value()
         app.add_subapp("/_botkit/", inspector_app(BOT, STORE, token=token))
@@ -104,6 +120,19 @@ def create_app(
             "reach this server can post events as the provider; set it in production"
         )
     return app
+
+
+async def _metrics_site(app: web.Application) -> AsyncIterator[None]:
+    """``/metrics`` on ``BOTKIT_METRICS_PORT``, without a token."""
+    settings = app[SETTINGS]
+    assert settings.metrics_port is not None
+    site_app = web.Application()
+    site_app.router.add_get("/metrics", _exposition)
+    runner = web.AppRunner(site_app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.metrics_port).start()
+    yield
+    await runner.cleanup()
 
 
 async def _http_session(app: web.Application) -> AsyncIterator[None]:
@@ -230,6 +259,20 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """The Prometheus metrics, to requests carrying ``BOTKIT_METRICS_TOKEN``."""
+    token = request.app[SETTINGS].metrics_token
+    if token is None or not carries(request, token.get_secret_value()):
+        return _problem(401, "unauthorized", "send Authorization: Bearer <BOTKIT_METRICS_TOKEN>")
+    return await _exposition(request)
+
+
+async def _exposition(request: web.Request) -> web.Response:
+    response = web.Response(body=exposition())
+    response.headers["Content-Type"] = CONTENT_TYPE
+    return response
+
+
 async def messages_webhook(request: web.Request) -> web.Response:
     """Messages API v1/v0.1 inbound and status webhooks, and Dispatch webhooks."""
     settings = request.app[SETTINGS]
@@ -283,7 +326,10 @@ async def _accept(request: web.Request, event: Event) -> web.Response:
         private(event.private_texts()),
     ):
         log.debug("webhook content", user=event.user, text=event.text)
-        new = await request.app[RUNTIME].accept(event)
+        with STORE_SECONDS.labels(step="accept").time():
+            new = await request.app[RUNTIME].accept(event)
+        if new:
+            EVENTS_ACCEPTED.labels(kind=event.kind.value).inc()
         log.info(
             "webhook accepted" if new else "webhook was a duplicate delivery",
             kind=event.kind.value,
@@ -368,6 +414,25 @@ def _flat(value: Any) -> str:
 
 
 # --- errors ------------------------------------------------------------------------------------
+
+
+@web.middleware
+async def _measure(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Count every answer by route and status, and time it."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "other"
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        WEBHOOKS.labels(route=route, status=str(status)).inc()
+        WEBHOOK_SECONDS.labels(route=route).observe(time.perf_counter() - started)
 
 
 @web.middleware

@@ -94,6 +94,18 @@ class Settings(BaseSettings):
     """``BOTKIT_INSPECTOR_TOKEN``: when set (at least 16 characters), the inspector API under
     ``/_botkit/`` is served, to requests carrying it; unset, it is not served at all."""
 
+    metrics_token: SecretStr | None = _env("BOTKIT_METRICS_TOKEN")
+    """``BOTKIT_METRICS_TOKEN``: when set (at least 16 characters), ``/metrics`` is served on
+    the webhook port to requests carrying it."""
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("BOTKIT_METRICS_PORT", "metrics_port"),
+    )
+    """``BOTKIT_METRICS_PORT``: when set, ``/metrics`` is also served on this port of
+    ``BOTKIT_HOST``, without a token (for a scraper on a private network)."""
+
     vonage_api_key: str | None = _env("VONAGE_API_KEY")
     vonage_api_secret: SecretStr | None = _env("VONAGE_API_SECRET")
     vonage_application_id: str | None = _env("VONAGE_APPLICATION_ID")
@@ -222,7 +234,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("inspector_token")
+    @field_validator("inspector_token", "metrics_token")
     @classmethod
     def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():

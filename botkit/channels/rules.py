@@ -28,6 +28,7 @@ from botkit.channels.content import (
     offer_choices,
     resolve_numbered_reply,
 )
+from botkit.channels.errors import ChannelRuleError
 from botkit.channels.facts import Facts, Stage, Step
 from botkit.channels.limits import (
     check_action_button,
@@ -46,6 +47,7 @@ from botkit.channels.reach import (
 )
 from botkit.channels.words import plural
 from botkit.events import Channel, Text
+from botkit.metrics import REFUSALS
 from botkit.outbound import Outbound
 from botkit.vonage.outbound.sms_api import is_gsm7, sms_segments
 
@@ -96,11 +98,15 @@ def apply_rules(message: Outbound, facts: Facts, rules: Sequence[Step] = RULES) 
     messages = [message]
     notes: list[str] = []
     numbered: dict[str, str] = {}
-    for rule in rules:
-        stage = rule(messages, facts)
-        messages = stage.messages
-        notes.extend(stage.notes)
-        numbered.update(stage.numbered_choices)
+    try:
+        for rule in rules:
+            stage = rule(messages, facts)
+            messages = stage.messages
+            notes.extend(stage.notes)
+            numbered.update(stage.numbered_choices)
+    except ChannelRuleError as refused:
+        REFUSALS.labels(rule=type(refused).__name__).inc()
+        raise
     segments, cost_notes = _sms_cost(messages)
     return Plan(tuple(messages), (*notes, *cost_notes), numbered, segments)
 
