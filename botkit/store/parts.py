@@ -166,7 +166,10 @@ class MemoryParts:
     it hands out (as processes share one Redis)."""
 
     sets: dict[str, _Set] = field(default_factory=dict)
-    """In creation order, which is deadline order (every set waits as long)."""
+    """Waiting and complete sets in creation order, which is deadline order (every set waits
+    as long)."""
+    done: dict[str, _Set] = field(default_factory=dict)
+    """Sets marked done (their ids only) until their deadline, in deadline order."""
     by_sender: dict[str, dict[str, None]] = field(default_factory=dict)
     """Keys of each sender's waiting and complete sets, oldest first."""
     counts: dict[str, int] = field(default_factory=dict)
@@ -199,18 +202,22 @@ class MemoryPartsBuffer:
         """See :meth:`PartsBuffer.add`."""
         now = self._now()
         shelf = self._shelf
+        tomb = shelf.done.get(part.key)
+        if tomb is not None:
+            if (
+                tomb.deadline > now
+                and tomb.total == part.total
+                and tomb.ids.get(part.number) == part.part_id
+            ):
+                return Added("duplicate")
+            del shelf.done[part.key]  # over, or the key was reused: a new set starts
         held = shelf.sets.get(part.key)
         if held is not None:
             known = held.ids.get(part.number)
-            if (
-                held.deadline <= now
-                or held.total != part.total
-                or known not in (None, part.part_id)
-            ):
+            reused = held.total != part.total or known not in (None, part.part_id)
+            if reused or held.deadline <= now:
                 self._displace(part.key, now)
                 held = None
-            elif held.state == "done":
-                return Added("duplicate")
             elif known is not None:
                 return self._answer(held)
         held = self._make_room(part, held, now)
@@ -234,13 +241,19 @@ class MemoryPartsBuffer:
         if held is None or held.state != "complete" or part.part_id not in held.ids.values():
             return
         self._unhold(part.key, held)
+        del self._shelf.sets[part.key]
         held.bodies.clear()
         held.state = "done"
+        self._shelf.done[part.key] = held
 
     async def claim_due(self, limit: int = 100) -> list[DueParts]:
         """See :meth:`PartsBuffer.claim_due`."""
         now = self._now()
         shelf = self._shelf
+        for key, tomb in list(shelf.done.items()):
+            if tomb.deadline > now:
+                break
+            del shelf.done[key]
         for key, held in list(shelf.sets.items()):
             if held.deadline > now:
                 break
@@ -287,10 +300,7 @@ class MemoryPartsBuffer:
             if victim == part.key:
                 held = None
         while shelf.held + 1 > self.limits.total:
-            victim = next(
-                (k for k, s in shelf.sets.items() if k != part.key and s.state != "done"),
-                part.key,
-            )
+            victim = next((k for k in shelf.sets if k != part.key), part.key)
             self._displace(victim, now)
             if victim == part.key:
                 held = None
@@ -312,11 +322,9 @@ class MemoryPartsBuffer:
                 del shelf.by_sender[held.sender]
 
     def _displace(self, key: str, now: float) -> None:
-        """Remove set ``key``; unless it was done, make what arrived of it due now."""
+        """Remove the waiting or complete set ``key``; make what arrived of it due now."""
         shelf = self._shelf
         held = shelf.sets.pop(key)
-        if held.state == "done":
-            return
         bodies = tuple(held.bodies[n] for n in sorted(held.bodies))
         self._unhold(key, held)
         shelf.serial += 1

@@ -283,6 +283,19 @@ async def test_a_sender_past_the_bound_has_its_oldest_set_delivered_early(
     assert await buffer.add(part(2, 2, key="m3")) == Added("complete", ("m3:1/2", "m3:2/2"))
 
 
+async def test_sets_marked_done_count_toward_no_bound(store: Store) -> None:
+    buffer = store.parts_buffer(limits(per_sender=3, total=64))
+    for n in range(5):
+        await buffer.add(part(1, 1, key=f"d{n}"))
+        await buffer.done(part(1, 1, key=f"d{n}"))
+    for n in range(3):
+        await buffer.add(part(1, 2, key=f"w{n}"))
+
+    assert await buffer.held(SENDER) == 3
+    assert await buffer.claim_due() == []
+    assert await buffer.add(part(1, 1, key="d0")) == Added("duplicate")
+
+
 async def test_a_set_larger_than_the_sender_bound_is_delivered_and_restarted(
     store: Store,
 ) -> None:

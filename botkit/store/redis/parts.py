@@ -7,14 +7,16 @@ Keys of bucket ``b`` (``P`` is the prefix)::
     P:{sms-parts:b}:sets    HASH  set key -> JSON {t total, d deadline ms, st w|c|d, u sender,
                                    q serial, ids {number: part id}}
     P:{sms-parts:b}:bodies  HASH  "set key\\nnumber" -> part body
-    P:{sms-parts:b}:wait    ZSET  set key scored by its deadline (ms): finds expired sets
-                                   without scanning the others
+    P:{sms-parts:b}:wait    ZSET  waiting and complete sets scored by their deadline (ms):
+                                   finds expired sets, and the oldest, without scanning
     P:{sms-parts:b}:senders ZSET  "len(sender) sender serial set key", all scored 0: each
                                    sender's sets oldest first, by lexical range
     P:{sms-parts:b}:counts  HASH  sender -> parts held, "*" -> parts held in the bucket,
                                    "#" -> the last serial
     P:{sms-parts:b}:due     ZSET  claim -> when it may be claimed (ms)
     P:{sms-parts:b}:out     HASH  claim -> JSON {c complete 0|1, p [bodies]}
+    P:{sms-parts:b}:tombs   ZSET  sets marked done (their ids only, to recognise
+                                   redeliveries) scored by their deadline (ms)
 
 Scripts read the server's clock (``TIME``), so processes with skewed clocks agree on deadlines
 and claims. The total bound is enforced per bucket, at ``ceil(total / buckets)`` parts each.
@@ -38,7 +40,7 @@ from botkit.store.redis.store import _ms
 BUCKETS: Final = 16
 
 _PRELUDE: Final = """
--- KEYS: sets, bodies, wait, senders, counts, due, out
+-- KEYS: sets, bodies, wait, senders, counts, due, out, tombs
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -88,6 +90,7 @@ end
 local function displace(key, m, now)
   redis.call('HDEL', KEYS[1], key)
   redis.call('ZREM', KEYS[3], key)
+  redis.call('ZREM', KEYS[8], key)
   if m.st == 'd' then return end
   local bodies = {}
   local held = fields(key, numbers(m))
@@ -156,15 +159,11 @@ while count(sender) + 1 > tonumber(ARGV[8]) do
 end
 while count('*') + 1 > tonumber(ARGV[9]) do
   local victim = nil
-  local offset = 0
-  while victim == nil do
-    local oldest = redis.call('ZRANGE', KEYS[3], offset, offset + 9)
-    if #oldest == 0 then break end
-    for _, vkey in ipairs(oldest) do
-      local vm = meta_of(vkey)
-      if vm and vm.st ~= 'd' and vkey ~= key then victim = vkey break end
+  for _, vkey in ipairs(redis.call('ZRANGE', KEYS[3], 0, 1)) do
+    if vkey ~= key then
+      victim = vkey
+      break
     end
-    offset = offset + 10
   end
   if victim == nil and m then victim = key end
   if victim == nil then break end
@@ -190,7 +189,7 @@ _DONE: Final = (
     _PRELUDE
     + """
 -- ARGV: key, part id. A complete set holding that part id becomes a tombstone until its
--- deadline (the wait index still lists it, so claim_due removes it then).
+-- deadline, when claim_due removes it.
 local m = meta_of(ARGV[1])
 if not m or m.st ~= 'c' then return 0 end
 local mine = false
@@ -199,6 +198,8 @@ if not mine then return 0 end
 unhold(ARGV[1], m)
 m.st = 'd'
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(m))
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[8], m.d, ARGV[1])
 return 1
 """
 )
@@ -210,6 +211,11 @@ _CLAIM: Final = (
 -- Reply: claim, JSON, claim, JSON...
 local now = now_ms()
 local limit = tonumber(ARGV[1])
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', now, 'LIMIT', 0, limit)) do
+  local m = meta_of(key)
+  if m and m.st == 'd' then redis.call('HDEL', KEYS[1], key) end
+  redis.call('ZREM', KEYS[8], key)
+end
 for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)) do
   local m = meta_of(key)
   if m then displace(key, m, now) else redis.call('ZREM', KEYS[3], key) end
@@ -286,10 +292,8 @@ class RedisPartsBuffer:
 
     def _keys(self, bucket: int) -> list[str]:
         base = f"{self._prefix}:{{sms-parts:{bucket}}}:"
-        return [base + name for name in ("sets", "bodies", "wait", "senders", "counts")] + [
-            base + "due",
-            base + "out",
-        ]
+        names = ("sets", "bodies", "wait", "senders", "counts", "due", "out", "tombs")
+        return [base + name for name in names]
 
     async def add(self, part: Part) -> Added:
         """See :meth:`~botkit.store.parts.PartsBuffer.add`."""
