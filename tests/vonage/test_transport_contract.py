@@ -131,9 +131,14 @@ def stand_in_subject(name: str, provider: Provider, session: aiohttp.ClientSessi
         )
 
     def sms_api(url: str, signed: bool = False) -> SmsApiTransport:
-        secrets = {"signature_secret": "sign"} if signed else {"api_secret": "secret"}
         return SmsApiTransport(
-            session, base_url=url, api_key="key", timeout=TIMEOUT, clock=TickingClock(), **secrets
+            session,
+            base_url=url,
+            api_key="key",
+            api_secret=None if signed else "secret",
+            signature_secret="sign" if signed else None,
+            timeout=TIMEOUT,
+            clock=TickingClock(),
         )
 
     builders: dict[str, tuple[Callable[[str], Transport], Literal["messages", "sms"]]] = {
