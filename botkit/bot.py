@@ -69,7 +69,9 @@ class TurnOutcome:
     typed next refers to, and its outbox with ``replies`` appended. ``outcome`` is
     ``handled``, ``fallback`` (no handler, or an invalid trigger), ``ignored`` (nothing to run)
     or ``failed`` (the handler raised: state and data are the ones before it, and ``replies``
-    holds only the bot's apology, if it has one).
+    holds only the bot's apology, if it has one). ``triggers`` are the transitions the handler
+    fired, ``notes`` what the channel rules changed in its replies (and, for a fallback, why
+    it ran).
     """
 
     conversation: Conversation
@@ -77,6 +79,8 @@ class TurnOutcome:
     outcome: Outcome = "handled"
     handler: str | None = None
     error: BaseException | None = None
+    triggers: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def state(self) -> str:
@@ -129,7 +133,11 @@ def _done(
     """A finished turn; when it sent anything, the numbered choices of its last message are
     what a number typed next refers to."""
     choices = dict(ctx.plans[-1].numbered_choices) if ctx.plans else None
-    return turn.outcome(ctx.state, data, ctx.replies, outcome, handler, choices=choices)
+    done = turn.outcome(ctx.state, data, ctx.replies, outcome, handler, choices=choices)
+    notes = [note for plan in ctx.plans for note in plan.notes]
+    if ctx.reason is not None:
+        notes.insert(0, f"fallback: {ctx.reason}")
+    return replace(done, triggers=tuple(ctx.triggers), notes=tuple(notes))
 
 
 def _numbered_choice(event: Event, choices: Mapping[str, str]) -> Event:

@@ -109,6 +109,8 @@ class Context(Generic[DataT]):
         self.replies: list[Outbound] = []
         self.plans: list[Plan] = []
         """What the channel rules made of each message, in order (notes say what changed)."""
+        self.triggers: list[str] = []
+        """The triggers this handler fired, in order."""
         self.facts = facts
         """What the channel rules know of this conversation (window, whether the user wrote)."""
         self._machine = machine
@@ -241,6 +243,7 @@ class Context(Generic[DataT]):
         returns. A trigger not valid in the current state raises
         :class:`~botkit.machine.InvalidTrigger`, which sends the event to the fallback handler
         with the reason (the handler's effects are dropped)."""
+        self.triggers.append(name)
         return self._track(self._machine.fire(self._turn, name, **kwargs), f"ctx.trigger({name!r})")
 
     async def _queue(self, message: Outbound, facts: Facts) -> Plan:

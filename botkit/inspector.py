@@ -4,6 +4,18 @@ Served by the bot's own app under ``/_botkit/`` only when ``BOTKIT_INSPECTOR_TOK
 in any environment, and then only to requests carrying that token (see :mod:`botkit.access`):
 it shows users' data. ``botkit dev`` sets a fresh token per run; its sandbox reads the API on
 the page's behalf, so no cross-origin access is ever granted.
+
+- ``GET /bot``: the bot's name, states and diagram.
+- ``GET /conversations``: every conversation with its state and ``active_at`` (the time of its
+  latest message or turn), so a page can follow the one in use.
+- ``GET /conversations/{key}``: one conversation: state, data, its channel window (open until,
+  closed since), pending timers, the messages sent and a ``timeline``, oldest first, of turns
+  (``"entry": "turn"``: the event that came in, the handler, triggers, state change, the
+  channel rules' notes, time taken) and messages sent (``"entry": "sent"``).
+- ``GET /templates/{name}?parameter=...``: the text of the bot's message that the template
+  stands in for, with those parameters.
+
+While the store is unreachable every answer about conversations is a 503 ``unavailable``.
 """
 
 from __future__ import annotations
@@ -15,23 +27,31 @@ from aiohttp import web
 
 from botkit.access import token_guard
 from botkit.bot import Bot
+from botkit.channels.capabilities import capability
+from botkit.channels.templates import template_text
+from botkit.clock import Clock
 from botkit.conversation import Conversation
-from botkit.records import DeliveryRecord
+from botkit.events import Channel
+from botkit.records import read_records
 from botkit.store.base import Store, StoreUnavailable
 
 BotKey = web.AppKey[Bot[Any]]
 StoreKey = web.AppKey[Store]
+ClockKey = web.AppKey[Clock]
 
 
-def inspector_app(bot_key: BotKey, store_key: StoreKey, *, token: str) -> web.Application:
+def inspector_app(
+    bot_key: BotKey, store_key: StoreKey, clock_key: ClockKey, *, token: str
+) -> web.Application:
     """A sub-application answering the inspector API to requests carrying ``token``; it finds
-    the bot and the store in its parent app under ``bot_key`` and ``store_key`` (they exist
-    once the parent started)."""
+    the bot, the store and the clock in its parent app under ``bot_key``, ``store_key`` and
+    ``clock_key`` (they exist once the parent started)."""
     app = web.Application(middlewares=[token_guard(token)])
-    app[_KEYS] = (bot_key, store_key)
+    app[_KEYS] = (bot_key, store_key, clock_key)
     app.router.add_get("/bot", describe_bot)
     app.router.add_get("/conversations", list_conversations)
     app.router.add_get("/conversations/{key}", show_conversation)
+    app.router.add_get("/templates/{name}", show_template)
     return app
 
 
@@ -39,8 +59,19 @@ _KEYS = web.AppKey("inspector_keys", tuple)
 
 
 def _parts(request: web.Request) -> tuple[Bot[Any], Store]:
-    bot_key, store_key = request.app[_KEYS]
+    bot_key, store_key, _ = request.app[_KEYS]
     return request.config_dict[bot_key], request.config_dict[store_key]
+
+
+def _now(request: web.Request) -> float:
+    clock: Clock = request.config_dict[request.app[_KEYS][2]]
+    return clock.now()
+
+
+def _unavailable(exc: StoreUnavailable) -> web.Response:
+    return web.json_response(
+        {"error": "unavailable", "message": f"the store is unreachable: {exc}"}, status=503
+    )
 
 
 async def describe_bot(request: web.Request) -> web.Response:
@@ -76,13 +107,56 @@ def _conversation(key: str, record: Conversation | None, bot: Bot[Any]) -> dict[
     }
 
 
+def _window(channel: str, last_inbound_at: float | None, now: float) -> dict[str, Any]:
+    """The channel's window for free-form replies: whether it applies, is open, until when
+    (or closed since when), and what still goes outside it."""
+    try:
+        window = capability(Channel(channel)).window
+    except ValueError:
+        window = None
+    if window is None:
+        return {"applies": False}
+    if last_inbound_at is None:
+        return {
+            "applies": True,
+            "open": False,
+            "until": None,
+            "closed_since": None,
+            "outside": window.outside,
+        }
+    until = last_inbound_at + window.seconds
+    return {
+        "applies": True,
+        "open": now < until,
+        "until": until,
+        "closed_since": until if now >= until else None,
+        "outside": window.outside,
+        "hours": window.seconds / 3600,
+    }
+
+
+def _pending_timers(record: Conversation | None) -> list[dict[str, Any]]:
+    """The conversation's pending timers, soonest first: none while conversations keep no
+    timers (the page's "Pending timers" card shows this list as it is)."""
+    return []
+
+
 async def list_conversations(request: web.Request) -> web.Response:
     bot, store = _parts(request)
     try:
         keys = await store.keys(limit=500)
-        found = [_conversation(key, await store.load(key), bot) for key in sorted(keys)]
+        found = []
+        for key in sorted(keys):
+            record = await store.load(key)
+            conversation = _conversation(key, record, bot)
+            sent, turns = read_records(await store.messages(key))
+            times = [m.sent_at for m in sent] + [t.at for t in turns]
+            if record is not None and record.last_inbound_at is not None:
+                times.append(record.last_inbound_at)
+            conversation["active_at"] = max(times, default=None)
+            found.append(conversation)
     except StoreUnavailable as exc:
-        return web.json_response({"error": "unavailable", "message": str(exc)}, status=503)
+        return _unavailable(exc)
     return web.json_response({"conversations": found})
 
 
@@ -93,16 +167,40 @@ async def show_conversation(request: web.Request) -> web.Response:
         record = await store.load(key)
         stored = await store.messages(key)
     except StoreUnavailable as exc:
-        return web.json_response({"error": "unavailable", "message": str(exc)}, status=503)
+        return _unavailable(exc)
     if record is None and not stored:
         return web.json_response(
             {"error": "not_found", "message": f"no conversation {key!r}"}, status=404
         )
     conversation = _conversation(key, record, bot)
-    messages = sorted(
-        (DeliveryRecord.model_validate_json(text) for text in stored.values()),
-        key=lambda m: m.sent_at,
+    sent, turns = read_records(stored)
+    conversation["messages"] = [m.model_dump(mode="json") for m in sent]
+    timeline: list[tuple[float, int, dict[str, Any]]] = [
+        (t.at, 0, {"entry": "turn", **t.model_dump(mode="json")}) for t in turns
+    ]
+    timeline += [(m.sent_at, 1, {"entry": "sent", **m.model_dump(mode="json")}) for m in sent]
+    conversation["timeline"] = [item for _, _, item in sorted(timeline, key=lambda i: i[:2])]
+    conversation["window"] = _window(
+        conversation["channel"], conversation["last_inbound_at"], _now(request)
     )
-    conversation["messages"] = [m.model_dump(mode="json") for m in messages]
+    conversation["now"] = _now(request)
+    conversation["timers"] = _pending_timers(record)
     conversation["mermaid"] = type(bot).mermaid(current=conversation["state"])
     return web.json_response(conversation)
+
+
+async def show_template(request: web.Request) -> web.Response:
+    bot, _ = _parts(request)
+    name = request.match_info["name"]
+    parameters = request.query.getall("parameter", [])
+    text = template_text(name, parameters, type(bot).templates)
+    if text is None:
+        return web.json_response(
+            {
+                "error": "not_found",
+                "message": f"no template {name!r} with {len(parameters)} parameter(s) in "
+                f"{type(bot).__name__}.templates",
+            },
+            status=404,
+        )
+    return web.json_response({"name": name, "parameters": parameters, "text": text})

@@ -5,14 +5,35 @@ Each message the provider accepted gets a record, stored with its conversation (
 ``client_ref``, the channel, a one-line summary of the content, and every status reported since.
 Statuses may arrive out of order; the record's :attr:`DeliveryRecord.status` never moves back
 (a late ``delivered`` does not undo ``read``), while :attr:`DeliveryRecord.history` keeps them all.
+
+When the inspector is on, each turn that ran a handler leaves a :class:`TurnRecord` among the
+same records, under :func:`turn_id` (``turn:<revision>``), kept as long as message records are:
+which event came in, which handler ran, the triggers fired, the state before and after, the
+channel rules' notes on its replies and the time it took. :func:`read_records` tells the two
+kinds apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict
 
-from botkit.events import Channel, DeliveryStatus, Event, ProviderError, Text
+from botkit.events import (
+    ButtonReply,
+    Channel,
+    DeliveryStatus,
+    Event,
+    EventKind,
+    Location,
+    ProviderError,
+    Text,
+)
 from botkit.outbound import Custom, Outbound, Template
+
+if TYPE_CHECKING:
+    from botkit.bot import TurnOutcome
 
 
 class StatusEntry(BaseModel):
@@ -109,3 +130,98 @@ def summarise(message: Outbound, width: int = 80) -> str:
         text += " [" + " | ".join(b.title for b in message.buttons) + "]"
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+TURN_PREFIX = "turn:"
+
+
+def turn_id(revision: int) -> str:
+    """The record id of the turn that made ``revision`` (provider message ids never start so)."""
+    return f"{TURN_PREFIX}{revision}"
+
+
+class TurnRecord(BaseModel):
+    """One turn of the bot: the event it handled and what the handler did with it.
+
+    ``at`` is the runtime clock's time when the turn began; ``outcome`` is the
+    :class:`~botkit.bot.TurnOutcome`'s; ``triggers`` the transitions fired, in order;
+    ``notes`` what the channel rules changed in the replies; ``error`` the exception of a
+    failed turn, or the reason a fallback ran.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    revision: int
+    at: float
+    kind: EventKind
+    event: str
+    outcome: str
+    handler: str | None = None
+    triggers: tuple[str, ...] = ()
+    state_before: str
+    state_after: str
+    notes: tuple[str, ...] = ()
+    replies: int = 0
+    error: str | None = None
+    duration_ms: float
+
+    @classmethod
+    def of(
+        cls, turn: TurnOutcome, event: Event, state_before: str, at: float, seconds: float
+    ) -> TurnRecord:
+        """The record of ``turn``, which handled ``event`` from ``state_before``, began at
+        ``at`` and took ``seconds``."""
+        error = turn.error
+        return cls(
+            revision=turn.conversation.revision,
+            at=at,
+            kind=event.kind,
+            event=describe(event),
+            outcome=turn.outcome,
+            handler=turn.handler,
+            triggers=turn.triggers,
+            state_before=state_before,
+            state_after=turn.state,
+            notes=turn.notes,
+            replies=len(turn.replies),
+            error=f"{type(error).__name__}: {error}" if error is not None else None,
+            duration_ms=round(seconds * 1000, 2),
+        )
+
+
+def describe(event: Event, width: int = 120) -> str:
+    """What ``event`` carried, in one line, for the inspector."""
+    content = event.content
+    if event.kind is EventKind.STATUS and event.status is not None:
+        return f"status {event.status.original} of {event.message_id}"
+    if isinstance(content, ButtonReply):
+        text = f"tapped {content.title!r}" + (f" (id {content.id})" if content.id else "")
+    elif isinstance(content, Text):
+        text = repr(content.text)
+    elif isinstance(content, Location):
+        where = f"{content.lat},{content.long}"
+        text = f"location {content.name or content.address or where} ({where})"
+    elif content is not None:
+        detail = getattr(content, "caption", None) or getattr(content, "url", None) or ""
+        text = f"{content.type} {detail}".strip()
+    else:
+        text = event.kind.value
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def read_records(
+    stored: Mapping[str, str],
+) -> tuple[list[DeliveryRecord], list[TurnRecord]]:
+    """A conversation's stored records (:meth:`~botkit.store.base.Store.messages`) as the
+    messages sent, oldest first, and the turns, in revision order."""
+    sent: list[DeliveryRecord] = []
+    turns: list[TurnRecord] = []
+    for record_id, text in stored.items():
+        if record_id.startswith(TURN_PREFIX):
+            turns.append(TurnRecord.model_validate_json(text))
+        else:
+            sent.append(DeliveryRecord.model_validate_json(text))
+    sent.sort(key=lambda m: m.sent_at)
+    turns.sort(key=lambda t: t.revision)
+    return sent, turns

@@ -34,7 +34,7 @@ from botkit.conversation import Conversation, OutboxEntry
 from botkit.events import Channel, Event, EventKind
 from botkit.log import get_logger, keep_private
 from botkit.outbound import Outbound
-from botkit.records import DeliveryRecord
+from botkit.records import DeliveryRecord, TurnRecord, turn_id
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
 from botkit.vonage.transport import SendError, SendReceipt, Transport
 
@@ -112,9 +112,13 @@ class Runtime:
         clock: Clock | None = None,
         api_version: Literal["v1", "v0.1"] = "v1",
         senders: Mapping[Channel, str] | None = None,
+        trace_turns: bool = False,
     ) -> None:
         """``senders`` are the bot's own addresses from the settings; they override the bot
-        class's ``senders`` channel by channel."""
+        class's ``senders`` channel by channel. With ``trace_turns``, every turn that was not
+        an ignored status leaves a :class:`~botkit.records.TurnRecord` with its commit, for
+        the inspector."""
+        self.trace_turns = trace_turns
         self.bot = bot
         self.store = store
         self.transport = transport
@@ -196,13 +200,16 @@ class Runtime:
 
     async def _turn(self, lease: Lease, conversation: Conversation, event: Event) -> Claim | None:
         keep_private(event.private_texts())
-        facts = self.channels.facts(conversation, event, self.clock.now())
+        began = self.clock.now()
+        facts = self.channels.facts(conversation, event, began)
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self.handler_timeout):
                 outcome = await self.bot.take_turn(event, conversation, facts)
         except TimeoutError:
             error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
             outcome = self.bot.failed_turn(event, conversation, error, facts)
+        seconds = time.perf_counter() - started
         if outcome.outcome == "failed":
             log.error(
                 "handler failed; the event is consumed and the conversation kept as it was",
@@ -213,6 +220,10 @@ class Runtime:
             )
         after = outcome.conversation
         messages = await self._status_update(lease.key, event)
+        if self.trace_turns and (outcome.outcome != "ignored" or event.kind is EventKind.MESSAGE):
+            before = conversation.state or type(self.bot).machine.initial
+            trace = TurnRecord.of(outcome, event, before, began, seconds)
+            messages = {**messages, turn_id(trace.revision): trace.model_dump_json()}
         await self.store.commit(lease, Commit(after, messages))
         return await self._ack(lease, len(after.outbox), await self._send_all(after.outbox))
 

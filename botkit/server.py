@@ -113,7 +113,7 @@ def create_app(
         app.cleanup_ctx.append(_metrics_site)
     if settings.inspector_token is not None:
         token = settings.inspector_token.get_secret_value()
-        app.add_subapp("/_botkit/", inspector_app(BOT, STORE, token=token))
+        app.add_subapp("/_botkit/", inspector_app(BOT, STORE, CLOCK, token=token))
     if settings.vonage_signature_secret is None:
         log.warning(
             "webhooks are unauthenticated: VONAGE_SIGNATURE_SECRET is not set, so anyone who can "
@@ -162,6 +162,7 @@ def _make_runtime(
             clock=clock,
             api_version=settings.vonage_messages_version,
             senders={Channel(name): address for name, address in settings.senders.items()},
+            trace_turns=settings.inspector_token is not None,
         )
         app[RUNTIME] = runtime
         await runtime.start()

@@ -11,6 +11,7 @@ the message's text (a caption for media).
   the parameters ``("1234", "Monday")``. Literal braces are written doubled.
 
 An exact key is preferred; patterns are tried in the mapping's order and the first match wins.
+:func:`template_text` goes the other way, for pages that show what a sent template said.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from botkit.errors import ConfigError
 from botkit.outbound import Template
@@ -37,6 +38,46 @@ def match_template(text: str, templates: Mapping[str, Template]) -> Template | N
         if found is not None:
             return _filled(template, key, found.groupdict())
     return None
+
+
+def template_text(
+    name: str, parameters: Sequence[str], templates: Mapping[str, Template]
+) -> str | None:
+    """The text of the bot's message that the template ``name``, sent with ``parameters``,
+    stands in for (the key's fields filled back from the parameters), or None when no key of
+    ``templates`` maps to that template with parameters of that shape."""
+    for key, template in templates.items():
+        if template.name != name or len(template.parameters) != len(parameters):
+            continue
+        if _pattern(key) is None:
+            if tuple(parameters) == template.parameters:
+                return key
+            continue
+        values: dict[str, str] = {}
+        for declared, sent in zip(template.parameters, parameters, strict=True):
+            found = _parameter_pattern(declared).fullmatch(sent)
+            if found is None:
+                break
+            values.update(found.groupdict())
+        else:
+            try:
+                return key.format_map(values)
+            except (KeyError, IndexError, ValueError):
+                continue
+    return None
+
+
+def _parameter_pattern(parameter: str) -> re.Pattern[str]:
+    """A declared parameter (``"{size}"``, ``"Order {order}"``) as a regular expression that
+    reads the fields back from the parameter as sent; a literal parameter matches itself."""
+    pattern = _pattern(parameter)
+    if pattern is not None:
+        return pattern
+    try:
+        literal = parameter.format_map({})
+    except (KeyError, IndexError, ValueError):
+        literal = parameter
+    return re.compile(re.escape(literal))
 
 
 @functools.lru_cache(maxsize=512)

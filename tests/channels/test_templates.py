@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from botkit.channels import match_template
+from botkit.channels.templates import template_text
 from botkit.errors import ConfigError
 from botkit.outbound import Template
 
@@ -67,3 +68,21 @@ def test_a_parameter_naming_an_unknown_field_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match=r"template 'order': its parameters .* the key"):
         match_template("Order 12", templates)
+
+
+def test_template_text_fills_the_key_back_from_the_parameters() -> None:
+    templates = {
+        "Your order {order} ships {day}.": Template(
+            name="order_shipped", parameters=("Order {order}", "{day}")
+        ),
+        "See you soon!": Template(name="goodbye"),
+    }
+    assert (
+        template_text("order_shipped", ["Order 1234", "Monday"], templates)
+        == "Your order 1234 ships Monday."
+    )
+    assert template_text("goodbye", [], templates) == "See you soon!"
+    # A parameter not of the declared shape, a count that differs, an unknown name: no text.
+    assert template_text("order_shipped", ["1234", "Monday"], templates) is None
+    assert template_text("order_shipped", ["Order 1"], templates) is None
+    assert template_text("missing", [], templates) is None
