@@ -30,8 +30,10 @@ from botkit.clock import OffsetClock
 from botkit.errors import ConfigError
 from botkit.events import Channel
 from botkit.log import get_logger
+from botkit.sandbox.journal import Journal
 from botkit.sandbox.pages import add_pages
 from botkit.sandbox.provider import create_sandbox_app
+from botkit.sandbox.state import SANDBOX
 from botkit.server import create_app
 from botkit.settings import Settings
 from botkit.store import open_store
@@ -66,6 +68,7 @@ class DevServer:
     _bot_runner: web.AppRunner | None = None
     _sandbox_runner: web.AppRunner | None = None
     _watcher: asyncio.Task[None] | None = None
+    _journal: Journal | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     """Guards the pages, the sandbox's control API and the bot's inspector API (fresh per run)."""
     _secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -121,6 +124,7 @@ class DevServer:
             bot_addresses=BOT_ADDRESSES,
             inspector_token=self.token,
         )
+        self._journal = sandbox[SANDBOX].journal
         self._sandbox_runner = await _serve(sandbox, self.host, self.sandbox_port)
         await self._start_bot()
         if watch:
@@ -157,12 +161,20 @@ class DevServer:
                 importlib.reload(module)
             self.bot_class = load_bot_class(self.target)
         except Exception as exc:  # a half-edited file: keep the running bot
-            log.error("the bot did not reload; still running the last good version", error=str(exc))
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("the bot did not reload; still running the last good version", error=error)
+            self._tell_pages(ok=False, error=error)
             return
         if self._bot_runner is not None:
             await self._bot_runner.cleanup()
         await self._start_bot()
         log.warning("bot reloaded", bot=self.target)
+        self._tell_pages(ok=True, error=None)
+
+    def _tell_pages(self, *, ok: bool, error: str | None) -> None:
+        """Put the reload's outcome on the sandbox's feed, where the web chat shows it."""
+        if self._journal is not None:
+            self._journal.record("reload", None, None, ok=ok, bot=self.target, error=error)
 
     async def _watch(self, every: float = 0.5) -> None:
         path = _module_file(self.target)

@@ -28,17 +28,19 @@ async def provider() -> AsyncIterator[ProviderStandIn]:
         yield stand_in
 
 
+def dev_server(target: str = "bots.pizza:PizzaBot", **env: str) -> DevServer:
+    """``botkit dev`` for ``target`` on free ports with short delivery delays, not started;
+    ``env`` adds settings (``REDIS_URL``...)."""
+    settings = load_settings({"BOTKIT_ENV": "development", "LOG_LEVEL": "warning", **env})
+    return DevServer(
+        target, settings, port=_free_port(), sandbox_port=_free_port(), delays=(0.05, 0.15, 0.4)
+    )
+
+
 @pytest.fixture
 async def dev() -> AsyncIterator[DevServer]:
     """``botkit dev`` for the pizza bot on free ports, as a person would run it."""
-    settings = load_settings({"BOTKIT_ENV": "development", "LOG_LEVEL": "warning"})
-    server = DevServer(
-        "bots.pizza:PizzaBot",
-        settings,
-        port=_free_port(),
-        sandbox_port=_free_port(),
-        delays=(0.05, 0.15, 0.4),
-    )
+    server = dev_server()
     await server.start(watch=False)
     yield server
     await server.stop()
@@ -70,6 +72,7 @@ class RedisServer:
     process: subprocess.Popen[bytes] | None
     port: int | None
     workdir: Path | None
+    durable: bool = False
 
     def stop(self) -> None:
         """Stop the server (to test an outage); :meth:`start` brings it back on the same port."""
@@ -80,7 +83,7 @@ class RedisServer:
     def start(self) -> None:
         assert self.port is not None
         assert self.workdir is not None
-        self.process = _spawn_redis(self.port, self.workdir)
+        self.process = _spawn_redis(self.port, self.workdir, durable=self.durable)
 
 
 def _free_port() -> int:
@@ -139,6 +142,23 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server = RedisServer(f"redis://127.0.0.1:{port}/0", _spawn_redis(port, workdir), port, workdir)
     yield server
     if server.process is not None:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A durable redis-server this test alone stops and starts (nothing is lost across)."""
+    port = _free_port()
+    server = RedisServer(
+        f"redis://127.0.0.1:{port}/0",
+        _spawn_redis(port, tmp_path, durable=True),
+        port,
+        tmp_path,
+        durable=True,
+    )
+    yield server
+    if server.process is not None and server.process.poll() is None:
         server.process.kill()
         server.process.wait()
 

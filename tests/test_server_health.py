@@ -4,8 +4,6 @@ checked on a real ``botkit serve`` whose real Redis is stopped and started again
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,23 +11,10 @@ import pytest
 
 from botkit.server import RUNTIME, create_app
 from bots.echo import EchoBot
-from tests.conftest import RedisServer, _free_port, _spawn_redis
+from tests.conftest import RedisServer
 from tests.served import Served
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A redis-server this test alone stops and starts."""
-    port = _free_port()
-    server = RedisServer(
-        f"redis://127.0.0.1:{port}/0", _spawn_redis(port, tmp_path), port, tmp_path
-    )
-    yield server
-    if server.process is not None and server.process.poll() is None:
-        server.process.kill()
-        server.process.wait()
 
 
 async def _answer(session: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, Any]]:

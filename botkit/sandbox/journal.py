@@ -25,7 +25,11 @@ from typing import Any, Literal
 from botkit.clock import Clock
 from botkit.events import Channel
 
-EventKind = Literal["inbound", "outbound", "status", "rejected", "fault", "clock", "webhook"]
+EventKind = Literal[
+    "inbound", "outbound", "status", "rejected", "fault", "clock", "webhook", "reload"
+]
+"""``reload``: ``botkit dev`` reloaded the bot (``ok``), or kept the last good version (``error``)
+because the new one did not load."""
 
 SUBSCRIBER_BACKLOG = 10_000
 

@@ -83,7 +83,9 @@ def add_pages(
         headers = {"Authorization": f"Bearer {inspector_token}"} if inspector_token else {}
         url = f"{bot_url}/_botkit/{request.match_info['tail']}"
         try:
-            async with request.app[_SESSION].get(url, headers=headers) as answer:
+            async with request.app[_SESSION].get(
+                url, headers=headers, params=request.rel_url.query
+            ) as answer:
                 return web.Response(
                     body=await answer.read(),
                     status=answer.status,

@@ -8,13 +8,17 @@ conversation's state highlighted. The screenshots the README shows are taken her
 
 from __future__ import annotations
 
+import re
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from botkit.devserver import DevServer
+from tests.conftest import RedisServer, dev_server
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +58,11 @@ async def page() -> AsyncIterator[object]:
 async def open_chat(page: object, dev: DevServer, channel: str, user: str) -> object:
     await page.goto(dev.chat_url)  # type: ignore[attr-defined]
     await page.wait_for_selector("body[data-ready=true]")  # type: ignore[attr-defined]
+    return await open_pane(page, channel, user)
+
+
+async def open_pane(page: object, channel: str, user: str) -> object:
+    """Open one more chat on the page already loaded."""
     await page.select_option("#channel-select", channel)  # type: ignore[attr-defined]
     await page.fill("#user-input", user)  # type: ignore[attr-defined]
     await page.click("#open-chat")  # type: ignore[attr-defined]
@@ -104,7 +113,13 @@ async def test_order_on_whatsapp_then_the_feedback_arrives_as_a_template(
     feedback = last_bot_message(pane)
     await expect(feedback.locator(".template-name")).to_contain_text("pizza_feedback")  # type: ignore[attr-defined]
     await expect(feedback).to_contain_text("{{1}} = large")
-    assert "How was your" not in await pane.inner_text()  # type: ignore[attr-defined]
+    # The bubble reads as the bot's own message the template stands for...
+    await expect(feedback.locator(".template-text")).to_have_text(  # type: ignore[attr-defined]
+        "How was your large pizza? Reply with a mark from 1 to 5."
+    )
+    # ...and no free-text bubble carries it.
+    free_text = pane.locator(".bubble.outbound:not(:has(.template))", has_text="How was your")  # type: ignore[attr-defined]
+    await expect(free_text).to_have_count(0)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "chat.png"))  # type: ignore[attr-defined]
@@ -145,5 +160,181 @@ async def test_inspector_shows_the_state_highlighted(page: object, dev: DevServe
     active = page.locator("#diagram svg g.node.s_active")  # type: ignore[attr-defined]
     await expect(active).to_have_count(1)
     await expect(active).to_contain_text("toppings")
-    await expect(page.locator("#messages tr")).to_have_count(3)  # type: ignore[attr-defined]
+    await expect(page.locator("#timeline tr.sent")).to_have_count(3)  # type: ignore[attr-defined]
     await page.screenshot(path=str(SCREENSHOTS / "inspector.png"))  # type: ignore[attr-defined]
+
+
+# --- the dev loop: what the web chat and the inspector show ------------------------------------
+
+
+async def test_at_1400_px_a_closed_chat_stays_closed_and_its_entry_reopens_it(
+    page: object, dev: DevServer
+) -> None:
+    expect = playwright_api.expect
+    await page.set_viewport_size({"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    pane = await open_chat(page, dev, "whatsapp", "447700900001")
+    await say(pane, "hi")
+    await expect(last_bot_message(pane)).to_contain_text("What size would you like?")
+    # The header's close button lies wholly inside the pane.
+    box = await pane.bounding_box()  # type: ignore[attr-defined]
+    close = await pane.locator(".close").bounding_box()  # type: ignore[attr-defined]
+    assert close["x"] >= box["x"]
+    assert close["x"] + close["width"] <= box["x"] + box["width"]
+
+    await pane.locator(".close").click()  # type: ignore[attr-defined]
+    await expect(pane).to_have_count(0)
+    entry = page.locator('#chat-list li[data-key="whatsapp:447700900001"]')  # type: ignore[attr-defined]
+    await expect(entry).to_have_class("closed")
+    await page.reload()  # type: ignore[attr-defined]
+    await page.wait_for_selector("body[data-ready=true]")  # type: ignore[attr-defined]
+    await expect(entry).to_have_class("closed")
+    await expect(pane).to_have_count(0)
+
+    await entry.locator("button").click()  # type: ignore[attr-defined]
+    await expect(last_bot_message(pane)).to_contain_text("What size would you like?")
+    await expect(pane.locator(".compose-text")).to_be_focused()  # type: ignore[attr-defined]
+    await expect(entry).not_to_have_class("closed")
+
+
+async def test_the_clock_ticks_and_a_day_jump_shows_the_date(page: object, dev: DevServer) -> None:
+    expect = playwright_api.expect
+    pane = await open_chat(page, dev, "messenger", "4711000222333")
+    clock = page.locator("#clock-time")  # type: ignore[attr-defined]
+    await expect(clock).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
+    shown = await clock.inner_text()
+    await expect(clock).not_to_have_text(shown)  # it moves on without any event
+
+    await say(pane, "hello")
+    await expect(last_bot_message(pane)).to_contain_text("1. Small")
+    days = pane.locator("li.day")  # type: ignore[attr-defined]
+    await expect(days).to_have_count(1)
+    await page.click("#advance-25h")  # type: ignore[attr-defined]
+    await expect(page.locator("#clock-offset")).to_have_text("(+25 h)")  # type: ignore[attr-defined]
+    await say(pane, "2")
+    await expect(last_bot_message(pane)).to_contain_text("A medium pizza")
+    await expect(days).to_have_count(2)
+    first, second = await days.nth(0).inner_text(), await days.nth(1).inner_text()  # type: ignore[attr-defined]
+    assert first != second
+    # The new day's separator comes right before the user's message of that day.
+    after = pane.locator("li.day >> nth=1 >> xpath=following-sibling::li[1]")  # type: ignore[attr-defined]
+    await expect(after).to_have_class(re.compile(r"bubble inbound"))
+
+
+async def test_a_refused_send_and_a_failed_reload_show_where_the_user_looks(
+    page: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expect = playwright_api.expect
+    source = tmp_path / "reloaded_bot.py"
+    source.write_text(
+        "from bots.pizza import PizzaBot\n\n\nclass ReloadedBot(PizzaBot):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    dev = dev_server("reloaded_bot:ReloadedBot")
+    await dev.start(watch=False)
+    try:
+        pane = await open_chat(page, dev, "whatsapp", "447700900001")
+        # The provider refuses the bot's next send (an error fault): the chat says so.
+        async with aiohttp.ClientSession(headers=dev.auth_headers) as session:
+            fault = {"kind": "error", "channel": "whatsapp", "user": "447700900001", "count": 9}
+            async with session.post(f"{dev.sandbox_url}/_sandbox/faults", json=fault) as answer:
+                assert answer.status == 201
+        await say(pane, "hi")
+        refused = pane.locator(".note.error", has_text="The provider refused a message")  # type: ignore[attr-defined]
+        await expect(refused.first).to_be_visible()
+
+        source.write_text("from bots.pizza import PizzaBot\n\nclass ReloadedBot(PizzaBot:\n")
+        await dev.reload()
+        banner = page.locator("#banner .banner-line.error")  # type: ignore[attr-defined]
+        await expect(banner).to_contain_text("The bot did not reload: SyntaxError")
+        await expect(banner).to_contain_text("still runs the last version")
+
+        source.write_text(
+            "from bots.pizza import PizzaBot\n\n\nclass ReloadedBot(PizzaBot):\n    '''Back.'''\n"
+        )
+        await dev.reload()
+        await expect(banner).to_have_count(0)
+        await expect(page.locator("#banner .banner-line.info")).to_contain_text("The bot reloaded")  # type: ignore[attr-defined]
+    finally:
+        await dev.stop()
+
+
+async def test_the_inspector_follows_the_chat_in_use_and_traces_each_turn(
+    page: object, dev: DevServer
+) -> None:
+    expect = playwright_api.expect
+    messenger = await open_chat(page, dev, "messenger", "4711000222333")
+    await say(messenger, "hello")
+    await expect(last_bot_message(messenger)).to_contain_text("1. Small")
+    whatsapp = await open_pane(page, "whatsapp", "447700900001")
+    await say(whatsapp, "hi")
+    await expect(last_bot_message(whatsapp)).to_contain_text("What size would you like?")
+
+    inspector = await page.context.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    inspector.on("pageerror", lambda error: errors.append(str(error)))
+    await inspector.goto(f"{dev.sandbox_url}/inspector")
+    await inspector.wait_for_selector("body[data-ready=true]")
+    # The chat used last, not the alphabetically first (messenger).
+    await expect(inspector.locator("#where")).to_have_text("· whatsapp 447700900001")
+    turn = inspector.locator("#timeline tr.turn.message").first
+    await expect(turn).to_contain_text("user › 'hi'")
+    await expect(turn).to_contain_text("greet() · trigger start_order")
+    await expect(turn).to_contain_text("greeting → size · handled")
+    await expect(turn).to_contain_text(re.compile(r"\d+(\.\d+)? ms"))
+    sent = inspector.locator("#timeline tr.sent")
+    await expect(sent.first).to_contain_text("bot › Welcome to Botkit Pizza!")
+    await expect(inspector.locator("#window")).to_contain_text("Open until")
+    await expect(inspector.locator("#no-timers")).to_have_text("No pending timers.")
+
+    # Typing in the other chat's pane: the inspector follows it there.
+    await say(messenger, "2")
+    await expect(inspector.locator("#where")).to_have_text("· messenger 4711000222333")
+    await expect(inspector.locator("#state")).to_have_text("toppings")
+    rule_notes = inspector.locator("#timeline tr.turn .notes")
+    await expect(rule_notes.first).to_contain_text("numbered options")
+
+    # A picked conversation stays; a day later WhatsApp's window reads closed.
+    await inspector.locator("#conversations li", has_text="whatsapp").click()
+    await expect(inspector.locator("#follow")).not_to_be_checked()
+    await page.click("#advance-25h")  # type: ignore[attr-defined]
+    await expect(inspector.locator("#window")).to_contain_text("Closed since")
+    await expect(inspector.locator("#window")).to_contain_text("only approved templates go")
+    await say(messenger, "ham")
+    await expect(last_bot_message(messenger)).to_contain_text("Added ham")
+    await expect(inspector.locator("#where")).to_have_text("· whatsapp 447700900001")
+    assert not errors, f"the inspector raised: {errors}"
+
+
+async def test_the_store_goes_away_the_pages_say_so_and_recover(
+    page: object, own_redis: RedisServer, redis_prefix: str
+) -> None:
+    expect = playwright_api.expect
+    dev = dev_server(REDIS_URL=own_redis.url, BOTKIT_REDIS_PREFIX=redis_prefix)
+    await dev.start(watch=False)
+    try:
+        pane = await open_chat(page, dev, "whatsapp", "447700900001")
+        await say(pane, "hi")
+        await expect(last_bot_message(pane)).to_contain_text("What size would you like?")
+        inspector = await page.context.new_page()  # type: ignore[attr-defined]
+        await inspector.goto(f"{dev.sandbox_url}/inspector")
+        await inspector.wait_for_selector("body[data-ready=true]")
+        await expect(inspector.locator("#state")).to_have_text("size")
+
+        own_redis.stop()
+        await page.bring_to_front()  # type: ignore[attr-defined]
+        await say(pane, "large")
+        # The webhook's 503 shows in the chat, next to the message that caused it.
+        webhook = pane.locator(".note.error", has_text="The bot answered 503")  # type: ignore[attr-defined]
+        await expect(webhook).to_contain_text("the sandbox tries again")
+        trouble = inspector.locator("#banner .banner-line.error")
+        await expect(trouble).to_contain_text("The bot's store is unreachable")
+        await expect(trouble).to_contain_text("Retrying every 2 s")
+        assert "{" not in await trouble.inner_text(), "no raw JSON"
+
+        own_redis.start()
+        await expect(trouble).to_have_count(0)
+        await expect(inspector.locator("body")).to_have_attribute("data-trouble", "false")
+        await expect(inspector.locator("#where")).to_have_text("· whatsapp 447700900001")
+    finally:
+        await dev.stop()

@@ -4,8 +4,13 @@
 "use strict";
 
 const CONFIG = window.BOTKIT || { channels: {} };
-const chats = new Map(); // "channel:user" -> { pane, list, bubbles: Map(uuid -> li), faultId }
+const chats = new Map(); // "channel:user" -> { pane, list, bubbles: Map(uuid -> li), faultId, day }
 const seen = new Set(); // journal seq numbers already shown
+const CLOSED_KEY = "botkit.closed-chats";
+// Chats the person closed stay closed across reloads; they remain listed under "Open chats".
+const closed = new Set(JSON.parse(localStorage.getItem(CLOSED_KEY) || "[]"));
+// Tells the inspector (another tab of this origin) which chat is in use.
+const inUse = "BroadcastChannel" in window ? new BroadcastChannel("botkit-chat-in-use") : null;
 
 const $ = (selector, root = document) => root.querySelector(selector);
 const el = (tag, attrs = {}, ...children) => {
@@ -21,15 +26,47 @@ const el = (tag, attrs = {}, ...children) => {
 };
 
 async function api(path, options = {}) {
-  const response = await fetch(path, {
-    headers: { "Content-Type": "application/json" },
-    ...options,
-    body: options.body ? JSON.stringify(options.body) : undefined,
-  });
+  let response;
+  try {
+    response = await fetch(path, {
+      headers: { "Content-Type": "application/json" },
+      ...options,
+      body: options.body ? JSON.stringify(options.body) : undefined,
+    });
+  } catch (error) {
+    throw new Error(`The sandbox did not answer (${error.message}): is botkit dev still running?`);
+  }
   const text = await response.text();
-  const data = text ? JSON.parse(text) : {};
-  if (!response.ok) throw new Error(data.detail || data.message || data.title || response.statusText);
+  let data = {};
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch {
+    data = { message: text.slice(0, 200) };
+  }
+  if (!response.ok) {
+    const reason = data.detail || data.error || data.message || data.title || response.statusText;
+    throw new Error(`${response.status}: ${typeof reason === "string" ? reason : JSON.stringify(reason)}`);
+  }
   return data;
+}
+
+// --- the banner: what went wrong outside any one chat ----------------------------------------
+
+function banner(text, kind = "error", id = "general") {
+  const box = $("#banner");
+  let line = box.querySelector(`[data-id="${CSS.escape(id)}"]`);
+  if (!text) {
+    line?.remove();
+    box.hidden = !box.children.length;
+    return;
+  }
+  if (!line) {
+    line = el("div", { "data-id": id });
+    box.append(line);
+  }
+  line.className = `banner-line ${kind}`;
+  line.textContent = text;
+  box.hidden = false;
 }
 
 // --- the new-chat form ---------------------------------------------------------------------
@@ -54,11 +91,39 @@ function keyOf(channel, user) {
   return `${channel}:${user}`;
 }
 
+function listEntry(channel, user) {
+  const key = keyOf(channel, user);
+  let entry = document.querySelector(`#chat-list li[data-key="${CSS.escape(key)}"]`);
+  if (!entry) {
+    const info = channelInfo(channel);
+    entry = el("li", { "data-key": key },
+      el("button", { type: "button", class: "chat-entry", title: "Show this chat",
+        onclick: () => openChat(channel, user) },
+        el("span", { class: `badge ch-${channel}`, text: info.label }), ` ${user}`));
+    $("#chat-list").append(entry);
+  }
+  entry.classList.toggle("closed", !chats.has(key));
+  return entry;
+}
+
+function remember() {
+  localStorage.setItem(CLOSED_KEY, JSON.stringify([...closed]));
+}
+
+function announce(channel, user) {
+  inUse?.postMessage({ channel, user });
+}
+
 async function openChat(channel, user, { focus = true } = {}) {
   const key = keyOf(channel, user);
+  if (closed.delete(key)) remember();
   if (chats.has(key)) {
-    if (focus) $(".compose-text", chats.get(key).pane).focus();
-    return chats.get(key);
+    const chat = chats.get(key);
+    if (focus) {
+      chat.pane.scrollIntoView({ block: "nearest" });
+      $(".compose-text", chat.pane).focus();
+    }
+    return chat;
   }
   const info = channelInfo(channel);
   const pane = $("#pane-template").content.firstElementChild.cloneNode(true);
@@ -67,14 +132,13 @@ async function openChat(channel, user, { focus = true } = {}) {
   $(".badge", pane).textContent = info.label;
   $(".badge", pane).classList.add(`ch-${channel}`);
   $(".who", pane).textContent = user;
+  $(".who", pane).title = user;
   if (!info.location) $(".share-location", pane).remove();
-  const chat = { pane, list: $(".messages", pane), bubbles: new Map(), faultId: null, pending: [] };
+  const chat = { pane, list: $(".messages", pane), bubbles: new Map(), faultId: null, pending: [], day: null, notes: new Map() };
   chats.set(key, chat);
   $("#panes").append(pane);
-  $("#chat-list").append(
-    el("li", { "data-key": key },
-      el("span", { class: `badge ch-${channel}`, text: info.label }), ` ${user}`),
-  );
+  listEntry(channel, user).classList.remove("unread");
+  pane.addEventListener("focusin", () => announce(channel, user));
 
   $(".composer", pane).addEventListener("submit", (event) => {
     event.preventDefault();
@@ -95,20 +159,29 @@ async function openChat(channel, user, { focus = true } = {}) {
   $(".close", pane).addEventListener("click", () => {
     pane.remove();
     chats.delete(key);
-    document.querySelector(`#chat-list li[data-key="${CSS.escape(key)}"]`)?.remove();
+    closed.add(key);
+    remember();
+    listEntry(channel, user);
   });
   $(".offline", pane).addEventListener("change", (event) => setOffline(chat, channel, user, event.target.checked));
 
   // Live events that arrive while the history loads wait, so the chat reads in order.
-  const history = await api(`/_sandbox/conversations/${channel}/${encodeURIComponent(user)}`).catch(() => null);
+  const history = await api(`/_sandbox/conversations/${channel}/${encodeURIComponent(user)}`).catch((error) => {
+    note(chat, `The chat's history did not load: ${error.message}`, "error");
+    return null;
+  });
   const waiting = chat.pending;
   chat.pending = null;
   for (const item of [...(history?.events || []), ...waiting]) await show(item);
-  if (focus) $(".compose-text", pane).focus();
+  if (focus) {
+    $(".compose-text", pane).focus();
+    pane.scrollIntoView({ block: "nearest" });
+  }
   return chat;
 }
 
 async function send(channel, user, content) {
+  announce(channel, user);
   await api(`/_sandbox/users/${channel}/${encodeURIComponent(user)}/messages`, { method: "POST", body: content });
 }
 
@@ -128,8 +201,16 @@ async function setOffline(chat, channel, user, offline) {
   }
 }
 
-function note(chat, text, kind = "info") {
-  chat.list.append(el("li", { class: `note ${kind}`, text }));
+function note(chat, text, kind = "info", id = null) {
+  // A note with an id is updated in place (a webhook's later attempts), not repeated.
+  let li = id ? chat.notes.get(id) : null;
+  if (li) li.textContent = text;
+  else {
+    li = el("li", { class: `note ${kind}`, text, role: kind === "error" ? "alert" : "status" });
+    chat.list.append(li);
+    if (id) chat.notes.set(id, li);
+  }
+  li.className = `note ${kind}`;
   chat.list.scrollTop = chat.list.scrollHeight;
 }
 
@@ -184,10 +265,18 @@ function interactive(chat, custom) {
 }
 
 function template(content) {
-  const params = content.parameters || [];
-  return el("div", { class: "template" },
+  const params = (content.parameters || []).map(String);
+  const text = el("div", { class: "text template-text", text: "…" });
+  const box = el("div", { class: "template" },
     el("div", { class: "template-name", text: `Template · ${content.name} · ${content.locale || ""}` }),
-    el("div", { class: "text", text: params.length ? `Parameters: ${params.map((p, i) => `{{${i + 1}}} = ${p}`).join(", ")}` : "(no parameters)" }));
+    text,
+    el("div", { class: "template-params", text: params.length ? `Parameters: ${params.map((p, i) => `{{${i + 1}}} = ${p}`).join(", ")}` : "(no parameters)" }));
+  // The bot's templates map its own messages to templates: show the message it stands for.
+  const query = params.map((p) => `parameter=${encodeURIComponent(p)}`).join("&");
+  api(`${CONFIG.inspector_api || "/_botkit"}/templates/${encodeURIComponent(content.name)}?${query}`)
+    .then((found) => { text.textContent = found.text; })
+    .catch(() => { text.textContent = "(the bot declares no text for this template)"; text.classList.add("unknown"); });
+  return box;
 }
 
 function body(chat, content) {
@@ -218,10 +307,21 @@ function body(chat, content) {
   }
 }
 
+function dayOf(at) {
+  const day = new Date(at.slice(0, 10) + "T00:00:00Z");
+  return day.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+}
+
 function bubble(chat, event, direction) {
+  const at = event.at || "";
+  if (at && at.slice(0, 10) !== chat.day) {
+    chat.day = at.slice(0, 10);
+    chat.list.append(el("li", { class: "day", "data-day": chat.day, text: dayOf(at) }));
+  }
   const li = el("li", { class: `bubble ${direction}`, "data-uuid": event.message_uuid || "" });
   li.append(body(chat, event.message || {}));
-  const meta = el("div", { class: "meta" }, el("time", { text: (event.at || "").slice(11, 16) }));
+  const meta = el("div", { class: "meta" },
+    el("time", { datetime: at, title: at.replace("T", " ").slice(0, 19) + " UTC", text: at.slice(11, 16) }));
   if (direction === "outbound") meta.append(ticks("none"));
   li.append(meta);
   chat.list.append(li);
@@ -248,9 +348,23 @@ function status(chat, event) {
   $(".ticks", li)?.replaceWith(ticks(li.dataset.status));
 }
 
+// The header clock ticks on its own between the sandbox's answers: the sandbox's time when last
+// told, plus the time since on this page.
+const clock = { at: null, since: 0 };
+
+function tick() {
+  if (clock.at === null) return;
+  const now = new Date(clock.at + (performance.now() - clock.since));
+  $("#clock-time").textContent = now.toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
 function showClock(event) {
   const time = event.now || event.at;
-  if (time) $("#clock-time").textContent = time.replace("T", " ").slice(0, 16) + " UTC";
+  if (time) {
+    clock.at = Date.parse(time);
+    clock.since = performance.now();
+    tick();
+  }
   const offset = event.offset_seconds ?? event.offset;
   if (offset !== undefined) $("#clock-offset").textContent = offset ? `(+${(offset / 3600).toFixed(offset % 3600 ? 1 : 0)} h)` : "";
 }
@@ -263,6 +377,16 @@ async function show(event) {
   }
   if (event.seq && seen.has(event.seq)) return;
   if (event.seq) seen.add(event.seq);
+  if (event.kind === "reload") {
+    if (event.ok) {
+      banner(null, "error", "reload");
+      banner(`The bot reloaded at ${(event.at || "").slice(11, 19)}.`, "info", "reloaded");
+    } else {
+      banner(null, "info", "reloaded");
+      banner(`The bot did not reload: ${event.error}. It still runs the last version that loaded; fix the file and save again.`, "error", "reload");
+    }
+    return;
+  }
   if (event.kind === "clock") {
     showClock(event);
     for (const chat of chats.values()) note(chat, `Time moved forward ${Math.round((event.advanced_seconds || 0) / 360) / 10} h.`);
@@ -274,7 +398,8 @@ async function show(event) {
   if (!chat) {
     if (event.kind !== "outbound" && event.kind !== "inbound") return;
     seen.delete(event.seq); // shown again as part of the history
-    await openChat(event.channel, event.user, { focus: false });
+    if (closed.has(key)) listEntry(event.channel, event.user).classList.add("unread");
+    else await openChat(event.channel, event.user, { focus: false });
     return;
   }
   if (event.kind === "inbound") bubble(chat, event, "inbound");
@@ -283,6 +408,12 @@ async function show(event) {
   else if (event.kind === "rejected") {
     const problem = event.problem || {};
     note(chat, `The provider refused a message (${event.http_status} ${problem.title || ""}): ${problem.detail || ""}`, "error");
+  } else if (event.kind === "webhook" && event.error) {
+    const what = event.webhook === "inbound" ? "this message" : `a ${event.webhook} report`;
+    const answer = event.response_status ? `The bot answered ${event.response_status}` : `The bot could not be reached (${event.error})`;
+    note(chat, `${answer} to the webhook for ${what} (attempt ${event.attempt}); the sandbox tries again as Vonage would.`, "error", `webhook:${event.webhook}:${event.message_uuid}`);
+  } else if (event.kind === "webhook" && event.attempt > 1) {
+    note(chat, `The bot took the webhook at attempt ${event.attempt}.`, "info", `webhook:${event.webhook}:${event.message_uuid}`);
   } else if (event.kind === "fault" && event.action === "applied") {
     note(chat, `Fault applied: ${event.fault?.kind}.`);
   }
@@ -302,17 +433,26 @@ async function start() {
     if (user) openChat(channel, user);
   });
   for (const button of document.querySelectorAll("[data-advance]")) {
-    button.addEventListener("click", async () => {
-      const clock = await api("/_sandbox/clock", { method: "POST", body: { advance_seconds: Number(button.dataset.advance) } });
-      showClock(clock);
-    });
+    button.addEventListener("click", () =>
+      api("/_sandbox/clock", { method: "POST", body: { advance_seconds: Number(button.dataset.advance) } })
+        .then(showClock)
+        .catch((error) => banner(`The clock did not move: ${error.message}`, "error", "clock")));
   }
   showClock(await api("/_sandbox/clock"));
-  const overview = await api("/_sandbox/conversations").catch(() => ({ conversations: [] }));
-  for (const c of overview.conversations || []) await openChat(c.channel, c.user, { focus: false });
+  setInterval(tick, 1000);
+  const overview = await api("/_sandbox/conversations");
+  for (const c of overview.conversations || []) {
+    if (closed.has(keyOf(c.channel, c.user))) listEntry(c.channel, c.user);
+    else await openChat(c.channel, c.user, { focus: false });
+  }
   const feed = new EventSource(`/_sandbox/events?since=${overview.last_seq ?? ""}`);
   feed.onmessage = (message) => show(JSON.parse(message.data));
+  feed.onerror = () => banner("Lost the sandbox's live feed: reconnecting…", "error", "feed");
+  feed.onopen = () => banner(null, "error", "feed");
   document.body.dataset.ready = "true";
 }
 
-start();
+start().catch((error) => {
+  document.body.dataset.ready = "error";
+  banner(`The chat did not load: ${error.message}. Reload the page once botkit dev runs (open the link it prints).`);
+});
