@@ -42,6 +42,9 @@ def main() -> None:
         "VONAGE_API_URL": "http://127.0.0.1:9",
         "LOG_LEVEL": "warning",
         "BOTKIT_INSPECTOR_TOKEN": INSPECTOR_TOKEN,
+        "BOTKIT_API_TOKEN": INSPECTOR_TOKEN,
+        "VONAGE_WHATSAPP_NUMBER": "447700900000",
+        "VONAGE_MESSENGER_PAGE_ID": "botkit-page",
     }
     if args.signed:
         env["VONAGE_SIGNATURE_SECRET"] = "a-signature-secret-for-the-fuzz-bench"

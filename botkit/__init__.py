@@ -4,7 +4,8 @@ The names below are the public API; everything else is internal and may change. 
 nothing else: its class (:class:`Bot`, :data:`on`, :class:`Context`), what arrives
 (:class:`Event` and its content types), what it sends (:class:`Outbound`, :class:`Template`,
 the per-channel options), what the channel rules answer (:class:`Plan`, or a
-:class:`ChannelRuleError`), the clock, and the app to run it in (:func:`create_app`).
+:class:`ChannelRuleError`), the clock, the app to run it in (:func:`create_app`), and how the
+team's own systems reach it with proactive events (:class:`Notifier`).
 Test helpers are in :mod:`botkit.testing`.
 """
 
@@ -37,6 +38,7 @@ from botkit.events import (
     InboundTemplate,
     Location,
     MultiPart,
+    Notification,
     Order,
     OrderItem,
     ProviderError,
@@ -55,6 +57,7 @@ from botkit.events import (
 )
 from botkit.handlers import on
 from botkit.machine import InvalidTrigger
+from botkit.notifications import Notified, Notifier
 from botkit.outbound import (
     Button,
     Choices,
@@ -103,6 +106,9 @@ __all__ = [
     "MessengerOptions",
     "MultiPart",
     "NotAwaited",
+    "Notification",
+    "Notified",
+    "Notifier",
     "OffsetClock",
     "Order",
     "OrderItem",

@@ -43,6 +43,16 @@ def carries(request: web.Request, token: str) -> bool:
     return _matches(_presented(request)[0], token.encode())
 
 
+def bears(request: web.Request, token: str) -> bool:
+    """True when ``request`` carries ``token`` in its ``Authorization: Bearer`` header, and
+    only there: an API for programs takes no token from a URL (logged along the way) or a
+    cookie (sent by browsers on their own). Compared in constant time."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(value.strip().encode(errors="replace"), token.encode())
+
+
 def token_guard(token: str, guarded: Callable[[str], bool] = lambda path: True) -> Middleware:
     """A middleware answering 401 to requests for a ``guarded`` path (all paths by default)
     that do not carry ``token``."""

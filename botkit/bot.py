@@ -280,6 +280,13 @@ class Bot(Generic[DataT]):
 
         spec, match = self._select(event, before)
         if spec is None:
+            if event.kind is EventKind.NOTIFICATION:
+                log.warning(
+                    "no handler takes this proactive event: add @on.event(name) for it",
+                    bot=type(self).__name__,
+                    name=getattr(event.content, "name", None),
+                    state=before,
+                )
             if event.kind is not EventKind.MESSAGE:
                 return turn.outcome(before, saved_before, outcome="ignored")
             return await self._fallback(

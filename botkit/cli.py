@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import socket
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 
 from botkit.connections import run_server
 from botkit.devserver import DevServer
-from botkit.errors import ConfigError
+from botkit.errors import ConfigError, InvalidPayload
 from botkit.events import Channel
 from botkit.log import configure_logging, get_logger
-from botkit.server import create_app
-from botkit.settings import load_settings
+from botkit.notifications import Notifier
+from botkit.server import EVENTS_PATH, create_app
+from botkit.settings import Settings, load_settings
+from botkit.store.base import StoreUnavailable
 from botkit.targets import load_bot_class
 from botkit.terminal import TerminalChat
 
@@ -115,6 +119,114 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Refused(Exception):
+    """``botkit notify`` could not record the event; the message says why and the fix."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _notify(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(level="error", fmt="console", mask=settings.log_mask_numbers)
+    try:
+        data = json.loads(args.data) if args.data is not None else None
+    except ValueError as exc:
+        print(f"botkit notify: --data is not JSON ({exc}); give an object, such as "
+              """'{"order": "123"}'""", file=sys.stderr)  # fmt: skip
+        return 2
+    url = args.url or settings.api_url
+    try:
+        if url:
+            answer = asyncio.run(_notify_over_http(url, settings, args, data))
+        elif settings.redis_url:
+            answer = asyncio.run(_notify_in_store(settings, args, data))
+        else:
+            raise _Refused(
+                "nothing to notify through: without REDIS_URL the server keeps conversations in "
+                "its own process's memory, which no other process can reach. Set REDIS_URL to "
+                "the server's Redis, or post to the running server with --url http://HOST:PORT "
+                "(or BOTKIT_API_URL) and BOTKIT_API_TOKEN set to its token",
+                code=2,
+            )
+    except _Refused as exc:
+        print(f"botkit notify: {exc}", file=sys.stderr)
+        return exc.code
+    word = "recorded" if answer["status"] == "accepted" else "already recorded (a duplicate key)"
+    print(f"{args.name} for {args.user} on {args.channel}: {word}; key {answer['key']}")
+    return 0
+
+
+async def _notify_in_store(
+    settings: Settings, args: argparse.Namespace, data: Any
+) -> dict[str, str]:
+    bot = load_bot_class(args.bot) if args.bot else None
+    try:
+        async with Notifier.from_settings(settings, bot=bot) as notifier:
+            done = await notifier.notify(
+                args.channel, args.user, args.name, data=data, key=args.key
+            )
+    except InvalidPayload as exc:
+        raise _Refused(_problems(exc.problems), code=2) from None
+    except StoreUnavailable as exc:
+        raise _Refused(f"{exc}; nothing was recorded: run it again once Redis answers") from None
+    return {"status": "duplicate" if done.duplicate else "accepted", "key": done.key}
+
+
+async def _notify_over_http(
+    url: str, settings: Settings, args: argparse.Namespace, data: Any
+) -> dict[str, str]:
+    if settings.api_token is None:
+        raise _Refused(
+            "BOTKIT_API_TOKEN is not set: set it to the token the server at "
+            f"{url} was started with",
+            code=2,
+        )
+    body: dict[str, Any] = {"channel": args.channel, "user": args.user, "name": args.name}
+    if data is not None:
+        body["data"] = data
+    if args.key is not None:
+        body["key"] = args.key
+    headers = {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
+            session.post(url.rstrip("/") + EVENTS_PATH, json=body, headers=headers) as response,
+        ):
+            text = await response.text()
+            status = response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise _Refused(
+            f"cannot reach {url} ({type(exc).__name__}: {exc}); is botkit serve running there?"
+        ) from None
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = {}
+    if status == 202 and isinstance(answer, dict):
+        return {"status": str(answer.get("status")), "key": str(answer.get("key"))}
+    if status == 404:
+        raise _Refused(
+            f"{url} serves no events API: start the server with BOTKIT_API_TOKEN set", code=2
+        )
+    if status == 401:
+        raise _Refused(f"{url} refused the token: BOTKIT_API_TOKEN differs from the server's")
+    if status == 400 and isinstance(answer, dict) and isinstance(answer.get("problems"), list):
+        found = [
+            f"{p.get('field')}: {p.get('expected')}"
+            for p in answer["problems"]
+            if isinstance(p, dict)
+        ]
+        raise _Refused("invalid event: " + "; ".join(found), code=2)
+    message = answer.get("message") if isinstance(answer, dict) else None
+    raise _Refused(f"{url} answered {status}: {message or text[:200]}")
+
+
+def _problems(problems: Sequence[Any]) -> str:
+    return "invalid event: " + "; ".join(str(p) for p in problems)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="botkit", description="Conversational bots on WhatsApp, Messenger, Viber and SMS."
@@ -149,6 +261,31 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("bot", help="the bot class, as module:BotClass (e.g. bots.pizza:PizzaBot)")
     graph.add_argument("--state", default=None, help="highlight this state")
     graph.set_defaults(run=_graph)
+    notify = commands.add_parser(
+        "notify",
+        help="send the bot a proactive event for one user (such as order_shipped)",
+        description="Record a proactive event in the user's conversation, for the bot's "
+        "@on.event(NAME) handlers: straight into Redis when REDIS_URL is set, else (or with "
+        "--url) through the running server's events API with BOTKIT_API_TOKEN.",
+    )
+    notify.add_argument("channel", choices=[c.value for c in Channel], help="the user's channel")
+    notify.add_argument("user", help="the user's number (E.164) or id on the channel")
+    notify.add_argument("name", help="the event's name, as @on.event(NAME) matches it")
+    notify.add_argument("--data", default=None, help="the event's data, a JSON object")
+    notify.add_argument(
+        "--key", default=None, help="a dedup key: a key seen before is not delivered again"
+    )
+    notify.add_argument(
+        "--url",
+        default=None,
+        help="post to the server at this base URL (default: $BOTKIT_API_URL) instead of Redis",
+    )
+    notify.add_argument(
+        "--bot",
+        default=None,
+        help="module:BotClass whose senders give the bot's addresses (the VONAGE_* settings win)",
+    )
+    notify.set_defaults(run=_notify)
     return parser
 
 

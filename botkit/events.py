@@ -26,6 +26,10 @@ class EventKind(StrEnum):
     """The provider reports progress of a message the bot sent."""
     WORKFLOW = "workflow"
     """A multi-message workflow (Dispatch failover) reached its end."""
+    NOTIFICATION = "notification"
+    """The team's own systems told the bot something about the user (a proactive event: the
+    events API, ``botkit notify`` or :class:`~botkit.Notifier`); its content is a
+    :class:`Notification`."""
 
 
 class Channel(StrEnum):
@@ -45,6 +49,8 @@ class WebhookFormat(StrEnum):
     V0_1 = "v0.1"
     SMS_API = "sms-api"
     DISPATCH = "dispatch"
+    API = "api"
+    """botkit's own: a proactive event from the events API, the CLI or the Python API."""
 
 
 class DeliveryStatus(StrEnum):
@@ -195,6 +201,17 @@ class Unsupported(_Model):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
+class Notification(_Model):
+    """A proactive event: something the team's own systems (a shop, a CRM) tell the bot about
+    the user, such as ``order_shipped``. ``name`` is what handlers match
+    (``@on.event("order_shipped")``); ``data`` is the JSON object the caller gave (``{}`` when
+    none). The event's ``message_id`` is the caller's dedup key."""
+
+    type: Literal["notification"] = "notification"
+    name: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class MultiPart(_Model):
     """Several media parts sent as one message (multi-part MMS)."""
 
@@ -216,6 +233,7 @@ Content = Annotated[
     | Order
     | InboundTemplate
     | MultiPart
+    | Notification
     | Unsupported,
     Field(discriminator="type"),
 ]
@@ -300,7 +318,8 @@ class Event(_Model):
       statuses they are the recipient and the sender of the bot's message. A Dispatch final
       report names neither: both are None.
     - ``message_id`` is the provider's id of the message the event is about: the user's message
-      for ``MESSAGE``, the bot's own message for ``STATUS``, the workflow for ``WORKFLOW``.
+      for ``MESSAGE``, the bot's own message for ``STATUS``, the workflow for ``WORKFLOW``; for
+      ``NOTIFICATION``, the caller's dedup key (a fresh id when it gave none).
     - ``timestamp`` is an aware UTC datetime.
     """
 

@@ -19,6 +19,7 @@ from botkit.events import (
     DeliveryStatus,
     Event,
     EventKind,
+    Notification,
     Text,
 )
 
@@ -236,6 +237,31 @@ class On:
         if code is not None:
             described += f" with error {code}"
         return _decorator("event", by_status, described, state, then)
+
+    def event(
+        self,
+        *names: str,
+        state: str | Iterable[str] | None = None,
+        then: str | None = None,
+    ) -> Callable[[_F], _F]:
+        """A proactive event from the team's own systems (the events API, ``botkit notify`` or
+        :class:`~botkit.Notifier`) named one of ``names``, or any. Its data is
+        ``ctx.event.content.data`` (a :class:`~botkit.Notification`)."""
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"on.event() takes event names as text, got {name!r}")
+        wanted = frozenset(names)
+
+        def by_name(event: Event) -> Match | None:
+            if event.kind is not EventKind.NOTIFICATION:
+                return None
+            content = event.content
+            if not isinstance(content, Notification):
+                return None
+            return _MATCHED if not wanted or content.name in wanted else None
+
+        described = "event " + ("/".join(sorted(wanted)) if wanted else "(any)")
+        return _decorator("event", by_name, described, state, then)
 
     def fallback(self, *, state: str | Iterable[str] | None = None) -> Callable[[_F], _F]:
         """What runs when no handler matched, or a trigger was invalid in the current state;

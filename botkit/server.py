@@ -8,6 +8,11 @@ Legacy SMS API (GET query, POST form or POST JSON)::
 
     read params (413/400) -> verify sig (401) -> parse (400) -> store SMS part -> accept -> 200
 
+The events API, served only when ``BOTKIT_API_TOKEN`` is set (a proactive event from the
+team's own systems, see :mod:`botkit.notifications`)::
+
+    bearer token (401) -> read body (413) -> decode JSON (400) -> read event (400) -> accept -> 202
+
 Client mistakes are answered with a JSON body that says what was wrong and logged at warning,
 without a traceback. Only a bug in botkit answers 500.
 """
@@ -27,11 +32,11 @@ import aiohttp
 from aiohttp import web
 from structlog.contextvars import bound_contextvars
 
-from botkit.access import carries
+from botkit.access import bears, carries
 from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
 from botkit.errors import InvalidPayload, Problem, SignatureError
-from botkit.events import Channel, Event
+from botkit.events import Channel, Event, Notification
 from botkit.inspector import inspector_app
 from botkit.log import get_logger, private
 from botkit.metrics import (
@@ -42,6 +47,7 @@ from botkit.metrics import (
     WEBHOOKS,
     exposition,
 )
+from botkit.notifications import read_notification
 from botkit.runtime import Runtime
 from botkit.settings import Settings
 from botkit.store import open_store
@@ -111,6 +117,8 @@ def create_app(
         app.router.add_get("/metrics", metrics)
     if settings.metrics_port is not None:
         app.cleanup_ctx.append(_metrics_site)
+    if settings.api_token is not None:
+        app.router.add_post(EVENTS_PATH, events_api)
     if settings.inspector_token is not None:
         token = settings.inspector_token.get_secret_value()
         app.add_subapp("/_botkit/", inspector_app(BOT, STORE, CLOCK, token=token))
@@ -318,26 +326,62 @@ async def sms_dlr(request: web.Request) -> web.Response:
     return await _accept(request, parse_sms_delivery_receipt(params))
 
 
+EVENTS_PATH = "/api/v1/events"
+
+
+async def events_api(request: web.Request) -> web.Response:
+    """A proactive event from the team's own systems, for the bot's ``@on.event`` handlers:
+    202 once durably accepted (a repeated ``key`` too, marked ``duplicate``)."""
+    settings = request.app[SETTINGS]
+    assert settings.api_token is not None
+    if not bears(request, settings.api_token.get_secret_value()):
+        log.warning("events API refused: no or wrong bearer token", path=request.path)
+        answer = _problem(
+            401,
+            "unauthorized",
+            "send the events API token: Authorization: Bearer <BOTKIT_API_TOKEN>",
+        )
+        answer.headers["WWW-Authenticate"] = "Bearer"
+        return answer
+    payload = _decode_json(request, await _read_body(request))
+    runtime = request.app[RUNTIME]
+    event = read_notification(
+        payload, senders=runtime.channels.senders, now=request.app[CLOCK].now()
+    )
+    name = event.content.name if isinstance(event.content, Notification) else ""
+    return await _accept(request, event, status=202, what="event", name=name, key=event.message_id)
+
+
 # --- pipeline steps ----------------------------------------------------------------------------
 
 
-async def _accept(request: web.Request, event: Event) -> web.Response:
+async def _accept(
+    request: web.Request,
+    event: Event,
+    *,
+    status: int = 200,
+    what: str = "webhook",
+    **answer: str,
+) -> web.Response:
+    """Accept ``event``; answer ``status`` with ``{"status": "accepted" | "duplicate"}`` and
+    ``answer``'s fields. ``what`` names the request in the log line."""
     with (
         bound_contextvars(message_id=event.message_id, channel=event.channel.value),
         private(event.private_texts()),
     ):
-        log.debug("webhook content", user=event.user, text=event.text)
+        log.debug(f"{what} content", user=event.user, text=event.text)
         with STORE_SECONDS.labels(step="accept").time():
             new = await request.app[RUNTIME].accept(event)
         if new:
             EVENTS_ACCEPTED.labels(kind=event.kind.value).inc()
         log.info(
-            "webhook accepted" if new else "webhook was a duplicate delivery",
+            f"{what} accepted" if new else f"{what} was a duplicate delivery",
             kind=event.kind.value,
             format=event.format.value,
             user=event.user,
         )
-    return web.json_response({"status": "accepted" if new else "duplicate"})
+    body = {"status": "accepted" if new else "duplicate", **answer}
+    return web.json_response(body, status=status)
 
 
 async def _read_body(request: web.Request) -> bytes:

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     inspector_token: SecretStr | None = _env("BOTKIT_INSPECTOR_TOKEN")
     """``BOTKIT_INSPECTOR_TOKEN``: when set (at least 16 characters), the inspector API under
     ``/_botkit/`` is served, to requests carrying it; unset, it is not served at all."""
+    api_token: SecretStr | None = _env("BOTKIT_API_TOKEN")
+    """``BOTKIT_API_TOKEN``: when set (at least 16 characters), the events API
+    (``POST /api/v1/events``) is served, to requests carrying it as a bearer token; unset, it
+    is not served at all. ``botkit notify --url`` sends it."""
+    api_url: str | None = _env("BOTKIT_API_URL")
+    """``BOTKIT_API_URL``: the running server's base URL, where ``botkit notify`` posts when it
+    cannot reach the store itself (``--url`` wins)."""
 
     metrics_token: SecretStr | None = _env("BOTKIT_METRICS_TOKEN")
     """``BOTKIT_METRICS_TOKEN``: when set (at least 16 characters), ``/metrics`` is served on
@@ -234,7 +241,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("inspector_token", "metrics_token")
+    @field_validator("inspector_token", "metrics_token", "api_token")
     @classmethod
     def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
@@ -288,7 +295,7 @@ class Settings(BaseSettings):
         }
         return {channel: address for channel, address in found.items() if address}
 
-    @field_validator("vonage_api_url", "vonage_sms_api_url", "vonage_oauth_token_url")
+    @field_validator("vonage_api_url", "vonage_sms_api_url", "vonage_oauth_token_url", "api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:

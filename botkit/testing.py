@@ -29,7 +29,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from botkit.events import Channel
-from botkit.server import RUNTIME
+from botkit.server import EVENTS_PATH, RUNTIME, SETTINGS
 from botkit.vonage.channel_names import wire_name
 
 DEFAULT_BOT_ADDRESS = {
@@ -183,6 +183,23 @@ class Chat:
         }
         return await self._post("/webhooks/status", payload)
 
+    async def notify(
+        self, name: str, data: dict[str, Any] | None = None, *, key: str | None = None
+    ) -> list[Sent]:
+        """The team's own systems send the proactive event ``name`` for this user through the
+        app's events API (the app needs ``BOTKIT_API_TOKEN`` and the bot's address on the
+        channel, such as ``VONAGE_WHATSAPP_NUMBER``); returns the bot's replies to it."""
+        token = self.client.app[SETTINGS].api_token
+        if token is None:
+            raise AssertionError("the app serves no events API: create it with BOTKIT_API_TOKEN")
+        body: dict[str, Any] = {"channel": self.channel.value, "user": self.user, "name": name}
+        if data is not None:
+            body["data"] = data
+        if key is not None:
+            body["key"] = key
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        return await self._post(EVENTS_PATH, body, headers=headers, expect=202)
+
     async def send(self, message_type: str, fields: dict[str, Any]) -> list[Sent]:
         """Post any v1 inbound message of this user's; return the bot's replies to it."""
         payload = {
@@ -196,9 +213,16 @@ class Chat:
         }
         return await self._post("/webhooks/inbound", payload)
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> list[Sent]:
-        response = await self.client.post(path, json=payload)
-        if response.status != 200:
+    async def _post(
+        self,
+        path: str,
+        payload: dict[str, Any],
+        *,
+        headers: dict[str, str] | None = None,
+        expect: int = 200,
+    ) -> list[Sent]:
+        response = await self.client.post(path, json=payload, headers=headers)
+        if response.status != expect:
             raise AssertionError(f"webhook answered {response.status}: {await response.text()}")
         await self.client.app[RUNTIME].wait_idle()
         mine = [s for s in self.provider.sent[self._seen :] if s.to == self.user]

@@ -31,13 +31,37 @@ MESSAGES_EXAMPLES: list[SpecExample] = [
 ]
 SMS_EXAMPLES: list[SpecExample] = webhook_examples("sms")
 INSPECTOR_TOKEN = "a-token-for-hostile-requests"
-"""Set as ``BOTKIT_INSPECTOR_TOKEN`` on the server, so the guarded routes are reached too."""
+"""Set as ``BOTKIT_INSPECTOR_TOKEN`` and ``BOTKIT_API_TOKEN`` on the server, so the guarded
+routes (the inspector, the events API) are reached too."""
+EVENT_EXAMPLES: list[SpecExample] = [
+    SpecExample(
+        "events/order_shipped",
+        "events",  # type: ignore[arg-type]
+        "events",  # type: ignore[arg-type]
+        {
+            "channel": "whatsapp",
+            "user": "447700900001",
+            "name": "order_shipped",
+            "data": {"order": "123", "items": [{"sku": "A1", "qty": 2}], "paid": True},
+            "key": "order-123",
+        },
+    ),
+    SpecExample(
+        "events/minimal",
+        "events",  # type: ignore[arg-type]
+        "events",  # type: ignore[arg-type]
+        {"channel": "messenger", "user": "psid-1", "name": "ping"},
+    ),
+]
+"""Events API bodies (``POST /api/v1/events``), for the server configured with a WhatsApp
+number and a Messenger page."""
 
 ROUTES = (
     "/webhooks/inbound",
     "/webhooks/status",
     "/webhooks/sms/inbound",
     "/webhooks/sms/dlr",
+    "/api/v1/events",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -227,6 +251,21 @@ def sms_requests(draw: st.DrawFn) -> HostileRequest:
 
 
 @st.composite
+def events_requests(draw: st.DrawFn) -> HostileRequest:
+    """Events API bodies made hostile, mostly with the right token (so they reach the body)."""
+    content_type = draw(st.sampled_from(["application/json"] * 6 + list(CONTENT_TYPES)))
+    token = draw(st.sampled_from([INSPECTOR_TOKEN] * 4 + [None, "wrong"]))
+    return HostileRequest(
+        "POST",
+        "/api/v1/events",
+        draw(hostile_json(EVENT_EXAMPLES)),
+        content_type,
+        None if token is None else f"Bearer {token}",
+        what="events json",
+    )
+
+
+@st.composite
 def garbage_requests(draw: st.DrawFn) -> HostileRequest:
     """Any method on any route (or none), with random bytes under any content type."""
     route = draw(st.sampled_from(ROUTES) | st.text(min_size=1, max_size=20).map(_as_path))
@@ -251,7 +290,7 @@ def _as_path(text: str) -> str:
 
 
 hostile_requests: st.SearchStrategy[HostileRequest] = st.one_of(
-    messages_requests(), sms_requests(), garbage_requests()
+    messages_requests(), sms_requests(), events_requests(), garbage_requests()
 )
 """Every kind above, over every route."""
 

@@ -90,6 +90,9 @@ class _Server:
                 "BOTKIT_MAX_BODY_BYTES": str(LIMIT),
                 "VONAGE_API_URL": "http://127.0.0.1:9",
                 "BOTKIT_INSPECTOR_TOKEN": INSPECTOR_TOKEN,
+                "BOTKIT_API_TOKEN": INSPECTOR_TOKEN,
+                "VONAGE_WHATSAPP_NUMBER": "447700900000",
+                "VONAGE_MESSENGER_PAGE_ID": "botkit-page",
             }
         )
 

@@ -116,10 +116,14 @@ class Store(abc.ABC):
     """How long message records are kept after their last write."""
 
     @abc.abstractmethod
-    async def accept(self, key: str, event: Event, *, owner: str) -> Accepted:
+    async def accept(self, key: str, event: Event, *, owner: str | None) -> Accepted:
         """Record ``event`` in ``key``'s inbox unless its ``dedup_key`` was seen within the
         dedup window; then, if the conversation has work and no lease, take the lease for
         ``owner``. When the claim's event is the one just accepted, it is ``event`` itself.
+
+        With ``owner`` None (a process that runs no bot, such as a
+        :class:`~botkit.notifications.Notifier`) no lease is taken: the conversation is made
+        due now instead, so the next sweep of any serving process takes it.
 
         When this returns, the event is durably recorded (or was already): the webhook may be
         answered. Raises :class:`StoreUnavailable` when the store cannot be reached.

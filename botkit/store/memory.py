@@ -168,10 +168,10 @@ class MemoryStore(Store):
 
     # --- the contract ------------------------------------------------------------------------
 
-    async def accept(self, key: str, event: Event, *, owner: str) -> Accepted:
+    async def accept(self, key: str, event: Event, *, owner: str | None) -> Accepted:
         """Dedup, append to the inbox, mark the conversation due and try to take the lease,
         all at once. A duplicate adds nothing, but may still take a free lease over work that
-        is waiting."""
+        is waiting. Without an ``owner`` no lease is taken and the conversation is due now."""
         now = self._now()
         slot = self._get(key, now)
         dedup_key = event.dedup_key
@@ -179,9 +179,12 @@ class MemoryStore(Store):
         if not duplicate:
             slot.seen[dedup_key] = now + self.dedup_seconds
             slot.inbox.append(event)
-        self._due[key] = now + self.lease_seconds + self.grace_seconds
+        if owner is None:
+            self._due[key] = min(self._due.get(key, now), now)
+        else:
+            self._due[key] = now + self.lease_seconds + self.grace_seconds
         claim = None
-        if slot.token is None and slot.has_work():
+        if owner is not None and slot.token is None and slot.has_work():
             claim = self._take(key, slot, owner, now)
         self._tidy(key, slot)
         return Accepted(duplicate=duplicate, claim=claim)

@@ -50,7 +50,7 @@ end
 ACCEPT: Final = (
     PRELUDE
     + """
--- ARGV: dedup_key, event, owner, lease_ms, dedup_ms, idle_ms.
+-- ARGV: dedup_key, event, owner ('' to take no lease), lease_ms, dedup_ms, idle_ms.
 -- Reply {dup, 0} or {dup, 1, fresh, work...}; fresh = 1 when the oldest event is the one
 -- just accepted (its text is then left out of the reply: the caller has it).
 local now = now_ms()
@@ -64,7 +64,7 @@ else
   redis.call('PEXPIRE', KEYS[5], ARGV[5])
   length = redis.call('RPUSH', KEYS[2], ARGV[2])
 end
-if redis.call('EXISTS', KEYS[4]) == 1 or not has_work() then
+if ARGV[3] == '' or redis.call('EXISTS', KEYS[4]) == 1 or not has_work() then
   return {dup, 0}
 end
 local token, fence = take(ARGV[3], ARGV[4], ARGV[6])

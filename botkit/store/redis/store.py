@@ -257,16 +257,17 @@ class RedisStore(Store):
 
     # --- the contract ------------------------------------------------------------------------
 
-    async def accept(self, key: str, event: Event, *, owner: str) -> Accepted:
+    async def accept(self, key: str, event: Event, *, owner: str | None) -> Accepted:
         """One round trip: the accept script (dedup, append, try the lease) and the due mark,
         pipelined. The event is written as text once, here; a claim whose oldest event is this
         one hands ``event`` itself back. A duplicate adds nothing, but may still take a free
-        lease over work that is waiting. On :class:`StoreUnavailable` the event may or may not
-        have been recorded; a retried delivery is then deduplicated."""
+        lease over work that is waiting. Without an ``owner`` no lease is taken and the
+        conversation is due now. On :class:`StoreUnavailable` the event may or may not have
+        been recorded; a retried delivery is then deduplicated."""
         keys = [*self._keys(key), f"{self.prefix}:{{{_tag(key)}}}:s"]
         text = codec.encode_event(event)
-        args = [event.dedup_key, text, owner, self._lease_ms, self._dedup_ms, self._idle_ms]
-        due = ["t", _tag(key), self._lease_ms + self._grace_ms]
+        args = [event.dedup_key, text, owner or "", self._lease_ms, self._dedup_ms, self._idle_ms]
+        due = ["t", _tag(key), self._lease_ms + self._grace_ms] if owner else ["t", _tag(key), 0]
         reply, _ = await self._run([(self._accept, keys, args), (self._due_set, [self._due], due)])
         claim = self._work(key, reply, 3, event if reply[2] else None) if reply[1] else None
         return Accepted(duplicate=bool(reply[0]), claim=claim)

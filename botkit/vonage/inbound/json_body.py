@@ -58,14 +58,22 @@ def read_json(body: bytes, *, format_name: str | None = None) -> Any:
             Problem("body", f"a JSON object; it is not valid JSON{reason}"),
             format_name=format_name,
         ) from None
+    problems = value_problems(value)
+    if problems:
+        raise InvalidPayload(problems, format_name=format_name)
+    return value
+
+
+def value_problems(value: Any) -> list[Problem]:
+    """What :func:`read_json` would refuse in ``value``, a value built in Python (nesting too
+    deep, text that is not valid Unicode, numbers out of bounds), at most
+    :data:`MAX_PROBLEMS`, each naming the dotted path of its field."""
     problems = []
     for problem in _problems(value):
         problems.append(problem)
         if len(problems) == MAX_PROBLEMS:
             break
-    if problems:
-        raise InvalidPayload(problems, format_name=format_name)
-    return value
+    return problems
 
 
 def _integer(text: str) -> int | _Oversized:
