@@ -3,7 +3,8 @@
 Each text ``<tag>`` from a user is answered ``<n>:<tag>`` where ``n`` counts that user's
 handled turns (saved with the turn). ``sleep <seconds> <tag>`` holds the handler that long first
 (to kill or stall the process mid-handler); ``raise <tag>`` makes the handler fail. A long SMS
-delivered incomplete is answered ``<n>:<tag> missing <part numbers>``.
+delivered incomplete is answered ``<n>:<tag> missing <part numbers>``. A proactive event is
+answered ``<n>:<tag>`` too, its tag being its data's ``tag`` (else its name).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from botkit import Bot, Context, on
+from botkit import Bot, Context, Notification, on
 
 
 class Count(BaseModel):
@@ -46,3 +47,12 @@ class LedgerBot(Bot[Count]):
         missing = sms.missing_parts if sms is not None else ()
         marked = f" missing {','.join(map(str, missing))}" if missing else ""
         await ctx.reply(f"{ctx.data.turns}:{words[0]}{marked}")
+
+    @on.event()
+    async def event(self, ctx: Context[Count]) -> None:
+        content = ctx.event.content
+        assert isinstance(content, Notification)
+        tag = str(content.data.get("tag", content.name))
+        ctx.data.turns += 1
+        ctx.data.tags.append(tag)
+        await ctx.reply(f"{ctx.data.turns}:{tag}")

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import structlog
 
+from botkit import Event, Notification
 from botkit.cli import load_bot_class, main
 from botkit.errors import ConfigError
+from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
-from tests.conftest import _free_port, basic
+from tests.conftest import RedisServer, _free_port, basic
 from tests.test_server import now_iso
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,3 +189,82 @@ def test_graph_prints_a_diagram_that_parses(capsys: pytest.CaptureFixture[str]) 
     assert ("[*]", "greeting", "") in edges
     assert ("toppings", "address", "toppings_chosen") in edges
     assert ("confirm", "size", "change") in edges
+
+
+# --- botkit notify --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def notify_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """An environment with the bot's WhatsApp number and no store or server to reach; the
+    logging the command configures is undone afterwards."""
+    for name in ("REDIS_URL", "BOTKIT_API_URL", "BOTKIT_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BOTKIT_ENV", "test")
+    monkeypatch.setenv("VONAGE_WHATSAPP_NUMBER", "447700900000")
+    root = logging.getLogger()
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
+    yield monkeypatch
+    structlog.configure(**config)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_notify_without_a_shared_store_or_a_server_says_what_to_set(
+    notify_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["notify", "whatsapp", "447700900001", "order_shipped"]) == 2
+    said = capsys.readouterr().err
+    assert "REDIS_URL" in said
+    assert "--url" in said
+    assert "BOTKIT_API_TOKEN" in said
+
+
+def test_notify_refuses_data_that_is_not_json(
+    notify_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["notify", "whatsapp", "447700900001", "x", "--data", "{order: 1}"])
+    assert code == 2
+    assert "--data is not JSON" in capsys.readouterr().err
+
+
+def test_notify_over_http_needs_the_token_and_a_server(
+    notify_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    assert main(["notify", "whatsapp", "447700900001", "x", "--url", url]) == 2
+    assert "BOTKIT_API_TOKEN is not set" in capsys.readouterr().err
+    notify_env.setenv("BOTKIT_API_TOKEN", "a-token-nobody-serves-yet")
+    assert main(["notify", "whatsapp", "447700900001", "x", "--url", url]) == 1
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_notify_into_redis_records_once_and_names_a_bad_argument(
+    notify_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    redis_server: RedisServer,
+    redis_prefix: str,
+) -> None:
+    notify_env.setenv("REDIS_URL", redis_server.url)
+    notify_env.setenv("BOTKIT_REDIS_PREFIX", redis_prefix)
+    args = ["notify", "whatsapp", "+44 7700 900001", "order_shipped", "--key", "order-9"]
+    assert main([*args, "--data", '{"order": "9"}']) == 0
+    assert capsys.readouterr().out.strip() == (
+        "order_shipped for +44 7700 900001 on whatsapp: recorded; key order-9"
+    )
+    assert main(args) == 0
+    assert "already recorded (a duplicate key)" in capsys.readouterr().out
+    assert main(["notify", "whatsapp", "nobody", "order_shipped"]) == 2
+    assert "invalid event: user: a WhatsApp recipient" in capsys.readouterr().err
+
+    async def inbox() -> list[Event]:
+        store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+        try:
+            claim = await store.claim("whatsapp:447700900000:447700900001", owner="test")
+        finally:
+            await store.close()
+        assert claim is not None
+        return [claim.event] if claim.event is not None else []
+
+    (event,) = asyncio.run(inbox())
+    assert event.content == Notification(name="order_shipped", data={"order": "9"})
