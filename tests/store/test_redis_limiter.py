@@ -1,12 +1,20 @@
-"""What only the Redis rate limiter has: its keys, their expiry, and Redis going away."""
+"""What only the Redis rate limiter has: its keys, their expiry, Redis going away, and a Redis
+Cluster of three masters."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import socket
+import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
 
 from botkit.events import Channel
 from botkit.store.redis.limiter import RedisLimiter
@@ -60,3 +68,107 @@ async def test_an_unreachable_redis_paces_in_this_process_and_raises_nothing(
 def test_a_prefix_with_braces_is_refused(client: Redis) -> None:
     with pytest.raises(ValueError, match="hash tags"):
         RedisLimiter(client, prefix="a{b}")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[list[int]]:
+    """Three redis-server masters of one Redis Cluster on loopback (no replicas)."""
+    ports = _cluster_ports(3)
+    processes = []
+    for port in ports:
+        workdir = tmp_path / str(port)
+        workdir.mkdir()
+        processes.append(
+            subprocess.Popen(
+                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(workdir), "--cluster-enabled", "yes",
+                 "--cluster-config-file", "nodes.conf", "--protected-mode", "no"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+    try:
+        for port in ports:
+            _wait_for_port(port)
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+             "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(10)
+
+
+def _cluster_ports(count: int) -> list[int]:
+    """Free ports whose cluster bus ports (10,000 higher) are free too."""
+    ports: list[int] = []
+    for port in random.sample(range(20000, 45000), 200):
+        if all(_is_free(p) for p in (port, port + 10000)):
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+    pytest.fail("no free ports for a cluster")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _wait_for_port(port: int) -> None:
+    for _ in range(500):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.01)
+    pytest.fail(f"redis-server did not start on port {port}")
+
+
+async def _cluster_ready(client: RedisCluster) -> None:
+    for _ in range(500):
+        try:
+            info = await client.cluster_info()
+            if info.get("cluster_state") == "ok":
+                return
+        except RedisError:
+            pass
+        await asyncio.sleep(0.01)
+    pytest.fail("the cluster did not become ready")
+
+
+@pytest.mark.slow
+async def test_the_buckets_work_on_a_redis_cluster(cluster: list[int]) -> None:
+    client = RedisCluster(host="127.0.0.1", port=cluster[0], decode_responses=True)
+    second = RedisCluster(host="127.0.0.1", port=cluster[1], decode_responses=True)
+    try:
+        await _cluster_ready(client)
+        limiter = RedisLimiter(client, prefix="bk", rates={Channel.WHATSAPP: 20})
+        other = RedisLimiter(second, prefix="bk", rates={Channel.WHATSAPP: 20})
+        senders = [f"44770090000{n}" for n in range(6)]
+        slots = {await client.cluster_keyslot(limiter.key(Channel.WHATSAPP, s)) for s in senders}
+        assert len(slots) > 1  # the buckets spread over the cluster
+        started = time.monotonic()
+        for _ in range(3):
+            await asyncio.gather(
+                *(p.acquire(Channel.WHATSAPP, s) for p in (limiter, other) for s in senders)
+            )
+        # Each sender's bucket took six sends from two processes: five twentieths at least.
+        assert time.monotonic() - started >= 5 / 20 - 0.02
+        await limiter.observe_quota(
+            {"quota-remaining": "0", "quota-reset-utc": "30"}, Channel.WHATSAPP, senders[0]
+        )
+        assert await other.effective_rate(Channel.WHATSAPP, senders[0]) == 0
+        assert await other.effective_rate(Channel.WHATSAPP, senders[1]) == 20
+    finally:
+        await client.aclose()
+        await second.aclose()

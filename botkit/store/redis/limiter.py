@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from botkit.events import Channel
@@ -125,7 +126,8 @@ return false
 
 
 class RedisLimiter(RateLimiter):
-    """Token buckets in Redis through ``client`` (decoding responses to ``str``), shared by
+    """Token buckets in Redis through ``client`` (one Redis or a Redis Cluster, decoding
+    responses to ``str``), shared by
     every limiter on the same Redis and ``prefix``: N processes together send at most the
     configured rate (plus ``burst``), and quota headers one of them observes slow all.
 
@@ -141,7 +143,7 @@ class RedisLimiter(RateLimiter):
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         *,
         prefix: str = "bk",
         rates: Mapping[Channel, float] | None = None,
