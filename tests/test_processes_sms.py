@@ -24,6 +24,9 @@ from tests.test_processes import ServerProcess, servers  # noqa: F401  (the fixt
 
 pytestmark = pytest.mark.slow
 
+FAST = {"BOTKIT_RATE_LIMITS": "sms=2000"}
+"""The bot answers every message by SMS: lift the default 30 SMS/s so replies keep up."""
+
 BOT = "447700900000"
 
 
@@ -128,7 +131,7 @@ async def test_a_process_killed_between_parts_loses_none(
 async def test_unfinished_messages_are_delivered_once_each_after_the_wait(
     start: Any, provider: ProviderStandIn, redis_server: RedisServer, redis_prefix: str
 ) -> None:
-    processes = await start(2, BOTKIT_SMS_CONCAT_TIMEOUT="1")
+    processes = await start(2, BOTKIT_SMS_CONCAT_TIMEOUT="1", **FAST)
     users, per_user = 200, 10
     gate = asyncio.Semaphore(40)
 
@@ -155,7 +158,7 @@ async def test_a_sender_past_the_bound_gets_the_oldest_delivered_early_and_loses
 ) -> None:
     bound, sent = 255, 300
     processes = await start(
-        2, BOTKIT_SMS_PARTS_PER_SENDER=str(bound), BOTKIT_SMS_CONCAT_TIMEOUT="20"
+        2, BOTKIT_SMS_PARTS_PER_SENDER=str(bound), BOTKIT_SMS_CONCAT_TIMEOUT="10", **FAST
     )
     user = user_number(1)
     async with aiohttp.ClientSession() as session:
