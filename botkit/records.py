@@ -27,6 +27,7 @@ from botkit.events import (
     Event,
     EventKind,
     Location,
+    Notification,
     ProviderError,
     Text,
 )
@@ -198,6 +199,8 @@ def describe(event: Event, width: int = 120) -> str:
         text = f"tapped {content.title!r}" + (f" (id {content.id})" if content.id else "")
     elif isinstance(content, Text):
         text = repr(content.text)
+    elif isinstance(content, Notification):
+        text = f"event {content.name}"
     elif isinstance(content, Location):
         where = f"{content.lat},{content.long}"
         text = f"location {content.name or content.address or where} ({where})"

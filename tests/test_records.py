@@ -8,8 +8,9 @@ import pytest
 
 from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookFormat
 from botkit.events import ProviderError, StatusInfo
+from botkit.notifications import notification_event
 from botkit.outbound import Button, Outbound, Template
-from botkit.records import DeliveryRecord, summarise
+from botkit.records import DeliveryRecord, describe, summarise
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -86,3 +87,15 @@ def test_summaries_are_one_short_line() -> None:
     )
     assert summarise(with_buttons) == "Size? [Small]"
     assert len(summarise(Outbound(**base, content=Text(text="x" * 500)))) == 80
+
+
+def test_an_event_is_described_by_its_name() -> None:
+    event = notification_event(
+        "whatsapp",
+        "447700900001",
+        "order_shipped",
+        {"order": "A-1"},
+        senders={Channel.WHATSAPP: "447700900000"},
+        now=T0.timestamp(),
+    )
+    assert describe(event) == "event order_shipped"
