@@ -32,10 +32,10 @@ The store takes and gives typed values (:class:`~botkit.events.Event`,
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from botkit.conversation import Conversation
+from botkit.conversation import Conversation, OutboxEntry
 from botkit.errors import BotkitError
 from botkit.events import Channel, Event
 from botkit.ratelimit import RateLimiter
@@ -130,9 +130,11 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def claim(self, key: str, *, owner: str) -> Claim | None:
+    async def claim(self, key: str, *, owner: str, reclaim: bool = False) -> Claim | None:
         """Take the lease of ``key`` for ``owner`` if it is free and the conversation has work
-        (inbox or outbox not empty); else None."""
+        (inbox or outbox not empty); else None. With ``reclaim``, a lease that names ``owner``
+        counts as free (the caller knows none of its workers holds it: a reply lost in an
+        outage, a worker the outage stopped); it is dropped when there is no work."""
 
     @abc.abstractmethod
     async def extend(self, lease: Lease) -> bool:
@@ -148,16 +150,35 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def ack(
-        self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
+        self,
+        lease: Lease,
+        sent: int,
+        messages: Mapping[str, str] | None = None,
+        *,
+        retry: OutboxEntry | None = None,
+        events: Sequence[Event] = (),
+        wait: float | None = None,
     ) -> Claim | None:
-        """Drop the ``sent`` oldest outbox entries and write ``messages`` (records of what was
-        sent, by provider message id); then release the lease when inbox and outbox are empty
-        (returning None), else extend it and return what is next.
+        """Drop the ``sent`` oldest outbox entries (sent, or refused for good), write
+        ``messages`` (records by provider message id), put ``retry`` in place of the outbox's
+        new head (the same message, one more attempt and its not-before time) and append
+        ``events`` to the inbox (a refused message's status event, in order with the user's).
+
+        Then: with inbox and outbox empty, release the lease and return None. With an empty
+        inbox and ``wait`` set (seconds until the outbox's head may go), release it too and
+        make the conversation due in ``wait`` seconds, so any process resumes it then; return
+        None. Else extend the lease and return what is next.
 
         What was sent must be marked sent even when the store was away long enough for the
         lease to expire: a lease that expired with nobody taking it since (its fence unchanged)
         is taken back. Raises :class:`LeaseLost` (nothing written) when another holder took
         the conversation in between."""
+
+    @abc.abstractmethod
+    async def release(self, lease: Lease) -> None:
+        """Give the lease up if it is still held and make the conversation due at once, so
+        another process takes it over without waiting for the lease to expire (a process that
+        is shutting down)."""
 
     @abc.abstractmethod
     async def messages(self, key: str) -> dict[str, str]:
@@ -174,8 +195,10 @@ class Store(abc.ABC):
         their lease expire) are left alone and looked at again a lease later.
 
         Every accepted event marks its conversation as due a little after a lease would have
-        expired; a sweep claims due conversations that have work and no lease, forgets those
-        that are idle, and looks again later at those still leased.
+        expired, never later than it was due already; a sweep claims due conversations that
+        have work and no lease (or a lease naming ``owner`` while not in ``skip``: no worker of
+        the caller holds it), forgets those that are idle, and looks again later at those
+        still leased.
         """
 
     @abc.abstractmethod

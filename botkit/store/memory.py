@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from botkit.conversation import Conversation, OutboxEntry
@@ -179,26 +179,35 @@ class MemoryStore(Store):
         if not duplicate:
             slot.seen[dedup_key] = now + self.dedup_seconds
             slot.inbox.append(event)
-        if owner is None:
-            self._due[key] = min(self._due.get(key, now), now)
-        else:
-            self._due[key] = now + self.lease_seconds + self.grace_seconds
+        due = now + self.lease_seconds + self.grace_seconds if owner is not None else now
+        self._due[key] = min(due, self._due.get(key, due))
         claim = None
         if owner is not None and slot.token is None and slot.has_work():
             claim = self._take(key, slot, owner, now)
         self._tidy(key, slot)
         return Accepted(duplicate=duplicate, claim=claim)
 
-    async def claim(self, key: str, *, owner: str) -> Claim | None:
-        """Take the lease if it is free and there is work; else None (nothing changes)."""
+    async def claim(self, key: str, *, owner: str, reclaim: bool = False) -> Claim | None:
+        """Take the lease if it is free (or, with ``reclaim``, names ``owner`` and a third of
+        it has passed) and there is work; else None."""
         now = self._now()
         slot = self._peek(key, now)
-        if slot is None or slot.token is not None:
+        if slot is None or (slot.token is not None and not self._own(slot, owner, reclaim, now)):
             return None
         if not slot.has_work():
+            slot.token = None
             self._tidy(key, slot)
             return None
         return self._take(key, slot, owner, now)
+
+    def _own(self, slot: _Slot, owner: str, reclaim: bool, now: float) -> bool:
+        """True when ``slot``'s lease names ``owner``, may be reclaimed, and is not young."""
+        return (
+            reclaim
+            and slot.token is not None
+            and slot.token.startswith(owner + ":")
+            and slot.lease_expires - now < self.lease_seconds * 2 / 3
+        )
 
     async def extend(self, lease: Lease) -> bool:
         """Move the lease's expiry ``lease_seconds`` from now; take it back if it expired with
@@ -227,29 +236,54 @@ class MemoryStore(Store):
         slot.lease_expires = now + self.lease_seconds
 
     async def ack(
-        self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
+        self,
+        lease: Lease,
+        sent: int,
+        messages: Mapping[str, str] | None = None,
+        *,
+        retry: OutboxEntry | None = None,
+        events: Sequence[Event] = (),
+        wait: float | None = None,
     ) -> Claim | None:
-        """Drop ``sent`` outbox entries and write ``messages``; release the lease and return
-        None when nothing is left, else extend it and return what is next. A lease that expired
-        without anyone taking it since is taken back (what was sent must not be sent again).
-        Raises :class:`LeaseLost` (nothing written) when another holder came in between."""
+        """Drop ``sent`` outbox entries, put ``retry`` at the head, append ``events`` and write
+        ``messages``; release the lease and return None when nothing is left (or only a
+        waiting outbox: then it is due in ``wait`` seconds), else extend it and return what is
+        next. A lease that expired without anyone taking it since is taken back (what was sent
+        must not be sent again). Raises :class:`LeaseLost` (nothing written) when another
+        holder came in between."""
         now = self._now()
         slot = self._held_or_unmoved(lease, now)
         for _ in range(min(max(sent, 0), len(slot.outbox))):
             slot.outbox.popleft()
+        if retry is not None and slot.outbox:
+            slot.outbox[0] = retry
+        slot.inbox.extend(events)
         slot.write_messages(messages or {}, now + self.messages_seconds)
         if not slot.has_work():
             slot.token = None
             self._tidy(lease.key, slot)
             return None
+        if wait is not None and not slot.inbox:
+            slot.token = None
+            self._due[lease.key] = now + max(wait, 0.0)
+            return None
         slot.lease_expires = now + self.lease_seconds
         return self._work(lease, slot)
+
+    async def release(self, lease: Lease) -> None:
+        """Drop the lease if this holder has it; the conversation is due now."""
+        now = self._now()
+        slot = self._peek(lease.key, now)
+        if slot is not None and slot.token == lease.token:
+            slot.token = None
+        self._due[lease.key] = now
 
     async def sweep(
         self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
     ) -> list[Claim]:
-        """Claim due conversations with work and a free lease, look again later at leased
-        ones (due ``grace_seconds`` after their lease expires) and forget idle ones."""
+        """Claim due conversations with work and a free lease (or one of ``owner``'s, not in
+        ``skip``, a third of it past), look again later at leased ones (due ``grace_seconds``
+        after their lease expires) and forget idle ones."""
         now = self._now()
         due = sorted((deadline, key) for key, deadline in self._due.items() if deadline <= now)
         claims: list[Claim] = []
@@ -257,12 +291,16 @@ class MemoryStore(Store):
             slot = self._peek(key, now)
             if key in skip:
                 self._due[key] = now + self.lease_seconds + self.grace_seconds
-            elif slot is not None and slot.token is not None:
+            elif slot is None:
+                del self._due[key]
+            elif slot.token is not None and not self._own(slot, owner, True, now):
                 self._due[key] = slot.lease_expires + self.grace_seconds
-            elif slot is not None and slot.has_work():
+            elif slot.has_work():
                 claims.append(self._take(key, slot, owner, now))
                 self._due[key] = now + self.lease_seconds + self.grace_seconds
             else:
+                slot.token = None  # a lease of the caller's own that nobody works
+                self._tidy(key, slot)
                 del self._due[key]
         if now >= self._next_purge:
             self._purge(now)

@@ -569,3 +569,106 @@ async def test_message_records_expire(backend: Backend) -> None:
     await store.ack(claim.lease, 0, {"uuid-1": "{}"})
     await backend.advance(LEASE)
     assert await store.messages(KEY) == {}
+
+
+# --- pending work: a waiting outbox, refusals, hand-over, orphaned leases -------------------------
+
+
+async def test_a_waiting_head_releases_the_lease_until_its_time(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    first, second = entries("r1", "r2")
+    await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1)))
+    after = Conversation(KEY, state="s", revision=1, outbox=(first, second))
+    await store.accept(KEY, event("m2", "e2"), owner="a")
+    await store.commit(claim.lease, Commit(after))
+    retry = replace(first, attempts=1, not_before=1700000000.0)
+    assert await store.ack(claim.lease, 0, retry=retry, wait=LEASE) is None, "released"
+    assert await backend.another(store).sweep(owner="b") == [], "not due before its time"
+    await backend.advance(LEASE)
+    (resumed,) = await backend.another(store).sweep(owner="b")
+    assert resumed.conversation.outbox == (retry, second), "order and attempts kept"
+    assert resumed.event is None
+
+
+async def test_a_waiting_head_does_not_hold_events_back(store: Store) -> None:
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    (entry,) = entries("r1")
+    await store.commit(claim.lease, Commit(Conversation(KEY, revision=1, outbox=(entry,))))
+    await store.accept(KEY, event("m2", "e2"), owner="b")
+    retry = replace(entry, attempts=1, not_before=1.0)
+    nxt = await store.ack(claim.lease, 0, retry=retry, wait=60.0)
+    assert nxt is not None, "an event waits: the holder keeps the lease to handle it"
+    assert said(nxt.event) == "e2"
+    assert nxt.conversation.outbox == (retry,)
+
+
+async def test_ack_appends_events_behind_the_users(store: Store) -> None:
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    await store.commit(claim.lease, turn(Conversation(KEY, revision=1), ("refused", "r2")))
+    await store.accept(KEY, event("m2", "e2"), owner="b")
+    nxt = await store.ack(claim.lease, 2, events=[event("s1", "refusal")])
+    assert await drain(store, nxt) == ["e2", "refusal"]
+
+
+async def test_release_hands_the_conversation_over_at_once(backend: Backend) -> None:
+    store = backend.make(lease_seconds=60.0)
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    await store.accept(KEY, event("m2", "e2"), owner="a")
+    await store.release(claim.lease)
+    (taken,) = await backend.another(store).sweep(owner="b")
+    assert taken.lease.fence > claim.lease.fence
+    assert said(taken.event) == "e1"
+    with pytest.raises(LeaseLost):
+        await store.commit(claim.lease, turn(Conversation(KEY, revision=1)))
+    await store.release(claim.lease)  # no longer held: changes nothing
+    assert await drain(backend.another(store), taken) == ["e1", "e2"]
+
+
+async def test_reclaim_takes_an_orphaned_lease_of_the_callers_own(backend: Backend) -> None:
+    store = backend.make()
+    orphan = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert orphan is not None  # say the reply was lost: no worker of "a" holds it
+    assert await store.claim(KEY, owner="a", reclaim=True) is None, "too young to reclaim"
+    await backend.move(LEASE / 2)
+    assert await store.claim(KEY, owner="b", reclaim=True) is None, "not b's"
+    assert await store.claim(KEY, owner="a") is None, "only when asked"
+    taken = await store.claim(KEY, owner="a", reclaim=True)
+    assert taken is not None
+    assert taken.lease.fence > orphan.lease.fence
+    assert said(taken.event) == "e1"
+    assert await drain(store, taken) == ["e1"]
+
+
+async def test_the_sweep_reclaims_its_own_orphans_but_not_those_in_hand(
+    backend: Backend,
+) -> None:
+    store = backend.make(lease_seconds=10 * LEASE)
+    held = (await store.accept("held", event("m1", "e1"), owner="a")).claim
+    orphan = (await store.accept("orphan", event("m1", "e1"), owner="a")).claim
+    assert held is not None
+    assert orphan is not None
+    await store.release(orphan.lease)  # due now; then "a" takes it again and loses the reply
+    assert await store.claim("orphan", owner="a") is not None
+    await store.release(held.lease)
+    assert await store.claim("held", owner="a") is not None
+    await backend.move(10 * LEASE / 2)
+    claims = await store.sweep(owner="a", skip={"held"})
+    assert [c.lease.key for c in claims] == ["orphan"]
+    assert await backend.another(store).sweep(owner="b") == []
+
+
+async def test_new_events_never_make_a_takeover_later(backend: Backend) -> None:
+    store = backend.make()
+    dead = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert dead is not None  # "a" dies holding the lease
+    for i in range(2, 5):
+        await backend.move(LEASE / 4)
+        assert (await store.accept(KEY, event(f"m{i}", f"e{i}"), owner="b")).claim is None
+    await backend.advance(LEASE / 4 + GRACE)  # one lease and a grace after the first accept
+    (taken,) = await store.sweep(owner="b")
+    assert await drain(store, taken) == [f"e{i}" for i in range(1, 5)]

@@ -78,12 +78,20 @@ return work({dup, 1, 0}, token, fence, redis.call('LINDEX', KEYS[2], 0))
 CLAIM: Final = (
     PRELUDE
     + """
--- ARGV: owner, lease_ms, idle_ms. Reply {0} idle, {1, pttl} leased, {2, work...} claimed.
-local pttl = redis.call('PTTL', KEYS[4])
-if pttl ~= -2 then
-  return {1, pttl}
+-- ARGV: owner, lease_ms, idle_ms, reclaim. Reply {0} idle, {1, pttl} leased, {2, work...}
+-- claimed. With reclaim = '1' a lease naming owner counts as free once a third of it has
+-- passed: the caller knows none of its workers holds it (a lost reply, a worker stopped by an
+-- outage), and a lease that young may be one an accept of the caller's is taking right now.
+local holder = redis.call('GET', KEYS[4])
+local own = holder and ARGV[4] == '1' and string.sub(holder, 1, #ARGV[1] + 1) == ARGV[1] .. ':'
+  and redis.call('PTTL', KEYS[4]) < tonumber(ARGV[2]) * 2 / 3
+if holder and not own then
+  return {1, redis.call('PTTL', KEYS[4])}
 end
 if not has_work() then
+  if holder then
+    redis.call('DEL', KEYS[4])
+  end
   return {0}
 end
 local token, fence = take(ARGV[1], ARGV[2], ARGV[3])
@@ -128,8 +136,10 @@ ACK: Final = (
     PRELUDE
     + """
 -- KEYS: record, inbox, outbox, lease, messages.
--- ARGV: token, fence, sent, lease_ms, messages_ms, then (id, json) pairs.
--- Reply {0} lost, {1} released, {2, work...} next.
+-- ARGV: token, fence, sent, lease_ms, messages_ms, retry (the outbox's new head, or ''),
+--       waits ('1' when the head must wait), n, n events to append to the inbox, then
+--       (id, json) pairs.
+-- Reply {0} lost, {1} released idle, {3} released with a waiting outbox, {2, work...} next.
 -- A lease that expired with nobody taking it since (the fence has not moved) is taken back:
 -- what was sent must be marked sent, or it would go again.
 local holder = redis.call('GET', KEYS[4])
@@ -144,10 +154,21 @@ local sent = tonumber(ARGV[3])
 if sent > 0 then
   redis.call('LTRIM', KEYS[3], sent, -1)
 end
-write_messages(KEYS[5], ARGV[5], ARGV, 6, (#ARGV - 5) / 2)
+if ARGV[6] ~= '' and redis.call('LLEN', KEYS[3]) > 0 then
+  redis.call('LSET', KEYS[3], 0, ARGV[6])
+end
+local events = tonumber(ARGV[8])
+if events > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 9, 8 + events))
+end
+write_messages(KEYS[5], ARGV[5], ARGV, 9 + events, (#ARGV - 8 - events) / 2)
 if not has_work() then
   redis.call('DEL', KEYS[4])
   return {1}
+end
+if ARGV[7] == '1' and redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[4])
+  return {3}
 end
 redis.call('PEXPIRE', KEYS[4], ARGV[4])
 return work({2}, ARGV[1], tonumber(ARGV[2]), redis.call('LINDEX', KEYS[2], 0))
@@ -167,6 +188,15 @@ if holder ~= ARGV[1] then
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
+"""
+
+RELEASE: Final = """
+-- KEYS: lease. ARGV: token. Give the lease up if this holder still has it.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
 """
 
 LOAD: Final = """
@@ -189,6 +219,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES', 'LIMIT', 
 
 DUE_SET: Final = """
 -- KEYS: due. ARGV: triples (op, member, number): 't' = due number ms from now;
+-- 'l' = the same, unless it is due earlier already (a due time only moves earlier);
 -- 'f' = forget, only if the score is still the number the sweep read (an accept since then
 -- changed it, and that accept must not be forgotten).
 local t = redis.call('TIME')
@@ -196,12 +227,11 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 for i = 1, #ARGV, 3 do
   if ARGV[i] == 't' then
     redis.call('ZADD', KEYS[1], now + tonumber(ARGV[i + 2]), ARGV[i + 1])
+  elseif ARGV[i] == 'l' then
+    redis.call('ZADD', KEYS[1], 'LT', now + tonumber(ARGV[i + 2]), ARGV[i + 1])
   elseif tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i + 1])) == tonumber(ARGV[i + 2]) then
     redis.call('ZREM', KEYS[1], ARGV[i + 1])
   end
 end
 return 0
 """
-
-ALL: Final = (ACCEPT, CLAIM, COMMIT, ACK, EXTEND, LOAD, DUE_READ, DUE_SET)
-"""Every script, to load them all at once when the server forgot them."""

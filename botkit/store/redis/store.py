@@ -31,7 +31,7 @@ from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, 
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from botkit.conversation import Conversation
+from botkit.conversation import Conversation, OutboxEntry
 from botkit.events import Channel, Event
 from botkit.ratelimit import RateLimiter
 from botkit.store import codec
@@ -139,13 +139,14 @@ class RedisStore(Store):
         self._commit = register(scripts.COMMIT)
         self._ack = register(scripts.ACK)
         self._extend = register(scripts.EXTEND)
+        self._release = register(scripts.RELEASE)
         self._load = register(scripts.LOAD)
         self._due_read = register(scripts.DUE_READ)
         self._due_set = register(scripts.DUE_SET)
         self._batcher = Batcher(
             client,
-            [self._accept, self._claim, self._commit, self._ack, self._extend, self._load,
-             self._due_read, self._due_set],
+            [self._accept, self._claim, self._commit, self._ack, self._extend, self._release,
+             self._load, self._due_read, self._due_set],
             self._unavailable,
         )  # fmt: skip
         self._eval = self._batcher.eval
@@ -267,16 +268,16 @@ class RedisStore(Store):
         keys = [*self._keys(key), f"{self.prefix}:{{{_tag(key)}}}:s"]
         text = codec.encode_event(event)
         args = [event.dedup_key, text, owner or "", self._lease_ms, self._dedup_ms, self._idle_ms]
-        due = ["t", _tag(key), self._lease_ms + self._grace_ms] if owner else ["t", _tag(key), 0]
+        due = ["l", _tag(key), self._lease_ms + self._grace_ms if owner else 0]
         reply, _ = await self._run([(self._accept, keys, args), (self._due_set, [self._due], due)])
         claim = self._work(key, reply, 3, event if reply[2] else None) if reply[1] else None
         return Accepted(duplicate=bool(reply[0]), claim=claim)
 
-    async def claim(self, key: str, *, owner: str) -> Claim | None:
-        """Take the lease if it is free and there is work; else None (nothing changes)."""
-        reply = await self._eval(
-            self._claim, self._keys(key), [owner, self._lease_ms, self._idle_ms]
-        )
+    async def claim(self, key: str, *, owner: str, reclaim: bool = False) -> Claim | None:
+        """Take the lease if it is free (or, with ``reclaim``, names ``owner``) and there is
+        work; else None."""
+        args = [owner, self._lease_ms, self._idle_ms, "1" if reclaim else "0"]
+        reply = await self._eval(self._claim, self._keys(key), args)
         return self._work(key, reply, 1) if reply[0] == 2 else None
 
     async def extend(self, lease: Lease) -> bool:
@@ -314,24 +315,52 @@ class RedisStore(Store):
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
 
     async def ack(
-        self, lease: Lease, sent: int, messages: Mapping[str, str] | None = None
+        self,
+        lease: Lease,
+        sent: int,
+        messages: Mapping[str, str] | None = None,
+        *,
+        retry: OutboxEntry | None = None,
+        events: Sequence[Event] = (),
+        wait: float | None = None,
     ) -> Claim | None:
         """One script: check the lease (or take it back if it expired and nobody took it
-        since), drop ``sent`` outbox entries, write ``messages``, then release the lease and
-        return None when nothing is left, else extend it and return what is next. Raises
-        :class:`LeaseLost` (nothing written) when another holder came in between."""
+        since), drop ``sent`` outbox entries, put ``retry`` at the head, append ``events``,
+        write ``messages``; then release the lease and return None when nothing is left (or
+        only a waiting outbox: then a second round trip makes it due in ``wait`` seconds), else
+        extend it and return what is next. Raises :class:`LeaseLost` (nothing written) when
+        another holder came in between."""
         args = [
             lease.token,
             lease.fence,
             max(sent, 0),
             self._lease_ms,
             self._messages_ms,
+            codec.encode_entry(retry) if retry is not None else "",
+            "1" if wait is not None else "0",
+            len(events),
+            *(codec.encode_event(event) for event in events),
             *_pairs(messages or {}),
         ]
         reply = await self._eval(self._ack, self._with_messages(lease.key), args)
         if reply[0] == 0:
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
+        if reply[0] == 3:
+            assert wait is not None
+            due = ["t", _tag(lease.key), max(0, round(wait * 1000))]
+            await self._eval(self._due_set, [self._due], due)
         return self._work(lease.key, reply, 1) if reply[0] == 2 else None
+
+    async def release(self, lease: Lease) -> None:
+        """One round trip: drop the lease if this holder has it, and mark the conversation
+        due now (a sweep forgets it if it has no work)."""
+        lease_key = self._keys(lease.key)[3]
+        await self._run(
+            [
+                (self._release, [lease_key], [lease.token]),
+                (self._due_set, [self._due], ["t", _tag(lease.key), 0]),
+            ]
+        )
 
     async def sweep(
         self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
@@ -354,7 +383,7 @@ class RedisStore(Store):
             await self._eval(self._due_set, [self._due], again)
         if not members:
             return []
-        args = [owner, self._lease_ms, self._idle_ms]
+        args = [owner, self._lease_ms, self._idle_ms, "1"]
         replies = await self._run(
             [(self._claim, self._keys(_untag(member)), args) for member in members]
         )
