@@ -9,6 +9,7 @@ every call of its batch with :class:`~botkit.store.base.StoreUnavailable`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -109,7 +110,10 @@ class Batcher:
                 for i, result in zip(missing, again, strict=True):
                     results[i] = result
         except BaseException as exc:
-            failure = self._unavailable(exc) if isinstance(exc, UNREACHABLE) else exc
+            failure = exc
+            if isinstance(exc, UNREACHABLE):
+                failure = self._unavailable(exc)
+                await self.discard_idle()
             for _, future in batch:
                 if not future.done():
                     future.set_exception(failure)
@@ -121,6 +125,12 @@ class Batcher:
             if not future.done():
                 future.set_result(results[at : at + len(part)])
             at += len(part)
+
+    async def discard_idle(self) -> None:
+        """Close the pool's idle connections after one failed: after a restart or a network
+        break they are all stale, and each would fail one more call before being replaced."""
+        with contextlib.suppress(Exception):  # closing what is broken may fail: dropped anyway
+            await self._client.connection_pool.disconnect(inuse_connections=False)
 
     async def _send(self, calls: Sequence[Call]) -> list[Any]:
         pipe = self._client.pipeline(transaction=False)

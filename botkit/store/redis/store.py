@@ -244,6 +244,7 @@ class RedisStore(Store):
             self.traffic.commands += 1
             return await self._execute(*command)
         except UNREACHABLE as exc:
+            await self._batcher.discard_idle()
             raise self._unavailable(exc) from exc
 
     @staticmethod
