@@ -19,7 +19,7 @@ from botkit.errors import ConfigError, InvalidPayload
 from botkit.events import Channel
 from botkit.log import configure_logging, get_logger
 from botkit.notifications import Notifier
-from botkit.server import EVENTS_PATH, create_app
+from botkit.server import EVENTS_PATH, create_app, drain
 from botkit.settings import Settings, load_settings
 from botkit.store.base import StoreUnavailable
 from botkit.targets import load_bot_class
@@ -44,7 +44,7 @@ def _serve(args: argparse.Namespace) -> int:
         env=settings.env,
         vonage_api_url=settings.vonage_api_url,
     )
-    run_server(app, settings)
+    run_server(app, settings, drain=lambda: drain(app))
     return 0
 
 

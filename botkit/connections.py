@@ -23,8 +23,9 @@ import asyncio
 import contextlib
 import json
 import resource
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -220,12 +221,17 @@ GUARD = web.AppKey("connection_guard", ConnectionGuard)
 """Where :func:`run_server` leaves the guard in the app (for the metrics)."""
 
 
-def run_server(app: web.Application, settings: Settings) -> None:
-    """Serve ``app`` on the settings' host and port until SIGINT or SIGTERM, then clean up
-    (the app's cleanup contexts run: the runtime lets running turns finish)."""
+def run_server(
+    app: web.Application,
+    settings: Settings,
+    drain: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Serve ``app`` on the settings' host and port until SIGINT or SIGTERM; then, while the
+    server still answers, await ``drain`` (webhooks get 503 meanwhile); then clean up (the
+    app's cleanup contexts run)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    main = loop.create_task(_serve(app, settings))
+    main = loop.create_task(_serve(app, settings, drain))
     try:
         loop.run_until_complete(main)
     except (web.GracefulExit, KeyboardInterrupt):
@@ -238,7 +244,9 @@ def run_server(app: web.Application, settings: Settings) -> None:
         loop.close()
 
 
-async def _serve(app: web.Application, settings: Settings) -> None:
+async def _serve(
+    app: web.Application, settings: Settings, drain: Callable[[], Awaitable[None]] | None
+) -> None:
     cap = connection_cap(settings.max_connections)
     if cap < settings.max_connections:
         log.warning(
@@ -249,10 +257,18 @@ async def _serve(app: web.Application, settings: Settings) -> None:
         )
     guard = ConnectionGuard(max_connections=cap, header_timeout=settings.header_timeout)
     app[GUARD] = guard
-    runner = web.AppRunner(app, handle_signals=True, keepalive_timeout=settings.header_timeout)
+    runner = web.AppRunner(app, handle_signals=False, keepalive_timeout=settings.header_timeout)
     await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop.set)
     try:
         await GuardedSite(runner, settings.host, settings.port, guard).start()
-        await asyncio.Event().wait()
+        await stop.wait()
+        if drain is not None:
+            await drain()
     finally:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(number)
         await runner.cleanup()

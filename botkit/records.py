@@ -76,6 +76,13 @@ class DeliveryRecord(BaseModel):
             sent_at=at,
         )
 
+    @classmethod
+    def refused(cls, message: Outbound, error: ProviderError, at: float) -> DeliveryRecord:
+        """The record of ``message``, refused for good before the provider took it: keyed by
+        botkit's id (the provider gave none), rejected, with the refusal's code and words."""
+        record = cls.sent(message, message.id, at)
+        return record.model_copy(update={"status": DeliveryStatus.REJECTED, "error": error})
+
     def with_status(self, event: Event) -> DeliveryRecord:
         """This record after the status ``event``: appended to the history; the current status
         moves only forward (by :attr:`DeliveryStatus.rank`), and a final status stays."""

@@ -25,18 +25,18 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Literal
 
 from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
-from botkit.conversation import Conversation, OutboxEntry
+from botkit.conversation import Conversation
+from botkit.delivery import Delivered, Delivery, RetryPolicy
 from botkit.events import Channel, Event, EventKind
 from botkit.log import get_logger, keep_private
-from botkit.outbound import Outbound
 from botkit.records import DeliveryRecord, TurnRecord, turn_id
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
-from botkit.vonage.transport import SendError, SendReceipt, Transport
+from botkit.vonage.transport import Transport
 
 log = get_logger("botkit.runtime")
 
@@ -65,36 +65,69 @@ class _Outage:
 
 class _Heartbeat:
     """Extends a lease every third of its length while its worker runs; cancels the worker
-    when the lease is lost. Timer-driven, so a short turn costs no extra task."""
+    when the lease is lost. Timer-driven, so a short turn costs no extra task.
 
-    def __init__(self, runtime: Runtime, lease: Lease, worker: asyncio.Task[None]) -> None:
+    ``fresh_at`` is when (local monotonic clock) the lease was last taken or extended, read
+    before the store was asked, so it never flatters the lease: a process that stalled (GC,
+    SIGSTOP, an overloaded host) sees its lease as old as it may really be."""
+
+    def __init__(
+        self, runtime: Runtime, lease: Lease, worker: asyncio.Task[None], fresh_at: float
+    ) -> None:
         self._runtime = runtime
-        self._lease = lease
+        self.lease = lease
         self._worker = worker
-        self._interval = runtime.store.lease_seconds / 3
+        self._length = runtime.store.lease_seconds
+        self.fresh_at = fresh_at
         self._loop = asyncio.get_running_loop()
         self._task: asyncio.Task[None] | None = None
-        self._timer = self._loop.call_later(self._interval, self._beat)
+        self._timer = self._loop.call_later(self._length / 3, self._beat)
 
     def _beat(self) -> None:
         self._task = self._loop.create_task(self._extend())
 
     async def _extend(self) -> None:
+        asked = time.monotonic()
         try:
-            held = await self._runtime.store.extend(self._lease)
+            held = await self._runtime.store.extend(self.lease)
         except StoreUnavailable as exc:
             self._runtime.outage.failed(exc)
             held = True  # the commit will tell; keep trying while the store is away
+        else:
+            if held:
+                self.fresh_at = max(self.fresh_at, asked)
         if not held:
-            log.warning("lease lost while the handler ran: stopping it", key=self._lease.key)
+            log.warning("lease lost while the handler ran: stopping it", key=self.lease.key)
             self._worker.cancel()
             return
-        self._timer = self._loop.call_later(self._interval, self._beat)
+        self._timer = self._loop.call_later(self._length / 3, self._beat)
+
+    def refreshed(self, asked: float) -> None:
+        """The store extended the lease in an answer to a call made at ``asked``."""
+        self.fresh_at = max(self.fresh_at, asked)
+
+    async def comfortable(self) -> bool:
+        """True when more than a third of the lease is surely left, extending it first when
+        less may be; False when it cannot be extended now (lost, or the store is away)."""
+        if time.monotonic() - self.fresh_at < self._length * 2 / 3:
+            return True
+        asked = time.monotonic()
+        try:
+            held = await self._runtime.store.extend(self.lease)
+        except StoreUnavailable:
+            return False
+        if held:
+            self.refreshed(asked)
+        return held
 
     def stop(self) -> None:
         self._timer.cancel()
         if self._task is not None and self._task is not asyncio.current_task():
             self._task.cancel()
+
+
+class _LeaseInDoubt(Exception):
+    """The lease could not be confirmed before a send: the worker stops without sending."""
 
 
 class Runtime:
@@ -107,17 +140,19 @@ class Runtime:
         transport: Transport,
         *,
         owner: str | None = None,
-        sweep_interval: float = 1.0,
+        sweep_interval: float = 0.5,
         handler_timeout: float = 30.0,
         clock: Clock | None = None,
         api_version: Literal["v1", "v0.1"] = "v1",
         senders: Mapping[Channel, str] | None = None,
         trace_turns: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> None:
         """``senders`` are the bot's own addresses from the settings; they override the bot
         class's ``senders`` channel by channel. With ``trace_turns``, every turn that was not
         an ignored status leaves a :class:`~botkit.records.TurnRecord` with its commit, for
-        the inspector."""
+        the inspector. ``retry`` says when replies that failed for a retryable reason are
+        tried again."""
         self.trace_turns = trace_turns
         self.bot = bot
         self.store = store
@@ -127,10 +162,15 @@ class Runtime:
         self.handler_timeout = handler_timeout
         self.clock = clock or SystemClock()
         self.channels = bot.channel_setup(api_version=api_version, senders=senders)
+        self.delivery = Delivery(transport, self.channels, retry, self.clock.now)
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
         self._in_hand: dict[str, int] = {}
         """Conversations this process's workers hold, with how many workers (one, normally)."""
+        self._orphans: dict[str, float] = {}
+        """Conversations whose lease may name this process with no worker holding it (a reply
+        lost in an outage, a worker an outage stopped), until when (monotonic) to reclaim
+        them; after that the lease has expired and the sweep finds them anyway."""
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -141,26 +181,30 @@ class Runtime:
 
         When this returns, the event counts as received: its effect will happen once, in this
         process or, if this one dies, in another. Raises :class:`StoreUnavailable` when the
-        store cannot be reached (the webhook should answer 503 so the provider retries).
+        store cannot be reached, or this process is draining (the webhook should answer 503 so
+        the provider retries).
         """
         if self._closed:
             raise StoreUnavailable("this process is shutting down")
         key = event.conversation_key or f"workflow:{event.message_id}"
+        asked = time.monotonic()
         try:
             accepted = await self.store.accept(key, event, owner=self.owner)
         except StoreUnavailable as exc:
             self.outage.failed(exc)
+            self._orphaned(key)  # the lost reply may have given this process the lease
             raise
         self.outage.ok()
         if accepted.claim is not None:
-            self._spawn(accepted.claim)
+            self._spawn(accepted.claim, asked)
         return not accepted.duplicate
 
     # --- working -----------------------------------------------------------------------------
 
-    def _spawn(self, claim: Claim) -> None:
+    def _spawn(self, claim: Claim, asked: float) -> None:
         key = claim.lease.key
-        task = asyncio.create_task(self._work(claim), name=f"botkit:{key}")
+        self._orphans.pop(key, None)
+        task = asyncio.create_task(self._work(claim, asked), name=f"botkit:{key}")
         self._workers.add(task)
         self._in_hand[key] = self._in_hand.get(key, 0) + 1
         task.add_done_callback(self._workers.discard)
@@ -171,25 +215,35 @@ class Runtime:
         if left > 0:
             self._in_hand[key] = left
 
-    async def _work(self, claim: Claim) -> None:
+    def _orphaned(self, key: str) -> None:
+        self._orphans[key] = time.monotonic() + self.store.lease_seconds
+
+    async def _work(self, claim: Claim, asked: float) -> None:
         lease = claim.lease
         worker = asyncio.current_task()
         assert worker is not None
-        heartbeat = _Heartbeat(self, lease, worker)
+        heartbeat = _Heartbeat(self, lease, worker, asked)
         current: Claim | None = claim
         try:
             while current is not None:
-                outbox = current.conversation.outbox
-                if outbox:
-                    current = await self._ack(lease, len(outbox), await self._send_all(outbox))
-                elif current.event is not None:
-                    current = await self._turn(lease, current.conversation, current.event)
+                if self._closed:
+                    await self.store.release(lease)
+                    log.info("handed over: another process takes it at once", key=lease.key)
+                    break
+                conversation = current.conversation
+                head = conversation.outbox[0] if conversation.outbox else None
+                ready = head is not None and (head.not_before or 0.0) <= time.time()
+                if ready or current.event is None:
+                    current = await self._deliver(heartbeat, conversation)
                 else:
-                    current = await self._ack(lease, 0, {})
+                    current = await self._turn(heartbeat, conversation, current.event)
         except LeaseLost:
             log.warning("lease lost: another worker took this conversation over", key=lease.key)
+        except _LeaseInDoubt:
+            self._orphaned(lease.key)
         except StoreUnavailable as exc:
             self.outage.failed(exc)
+            self._orphaned(lease.key)
         except asyncio.CancelledError:
             if not self._closed:
                 log.warning("worker stopped: its lease could not be kept", key=lease.key)
@@ -198,7 +252,9 @@ class Runtime:
         finally:
             heartbeat.stop()
 
-    async def _turn(self, lease: Lease, conversation: Conversation, event: Event) -> Claim | None:
+    async def _turn(
+        self, heartbeat: _Heartbeat, conversation: Conversation, event: Event
+    ) -> Claim | None:
         keep_private(event.private_texts())
         began = self.clock.now()
         facts = self.channels.facts(conversation, event, began)
@@ -218,24 +274,41 @@ class Runtime:
                 channel=event.channel.value,
                 exc_info=outcome.error,
             )
-        after = outcome.conversation
+        lease = heartbeat.lease
         messages = await self._status_update(lease.key, event)
         if self.trace_turns and (outcome.outcome != "ignored" or event.kind is EventKind.MESSAGE):
             before = conversation.state or type(self.bot).machine.initial
             trace = TurnRecord.of(outcome, event, before, began, seconds)
             messages = {**messages, turn_id(trace.revision): trace.model_dump_json()}
-        await self.store.commit(lease, Commit(after, messages))
-        return await self._ack(lease, len(after.outbox), await self._send_all(after.outbox))
+        await self.store.commit(lease, Commit(outcome.conversation, messages))
+        return await self._deliver(heartbeat, outcome.conversation)
 
-    async def _ack(self, lease: Lease, sent: int, records: dict[str, str]) -> Claim | None:
-        """Mark sent messages sent. Messages that left must not leave again, so while the
-        store is away this keeps trying (bounded) instead of letting another worker resend
-        them; the store takes the lease back if nobody took it in the meantime."""
+    async def _deliver(self, heartbeat: _Heartbeat, conversation: Conversation) -> Claim | None:
+        """Send the outbox (what may go now), then acknowledge what became of it."""
+        done = await self.delivery.send(conversation, heartbeat.comfortable)
+        claim = await self._ack(heartbeat, done)
+        if done.stopped:
+            raise _LeaseInDoubt
+        return claim
+
+    async def _ack(self, heartbeat: _Heartbeat, done: Delivered) -> Claim | None:
+        """Acknowledge ``done``. Messages that left must not leave again, so while the store
+        is away this keeps trying (bounded) instead of letting another worker resend them; the
+        store takes the lease back if nobody took it in the meantime."""
+        lease = heartbeat.lease
         deadline = time.monotonic() + 4 * self.store.lease_seconds
         delay = 0.05
         while True:
+            asked = time.monotonic()
             try:
-                claim = await self.store.ack(lease, sent, records)
+                claim = await self.store.ack(
+                    lease,
+                    done.sent,
+                    done.records,
+                    retry=done.retry,
+                    events=done.events,
+                    wait=done.wait,
+                )
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
                 if time.monotonic() + delay > deadline:
@@ -244,6 +317,8 @@ class Runtime:
                 delay = min(delay * 2, 0.25)
                 continue
             self.outage.ok()
+            if claim is not None:
+                heartbeat.refreshed(asked)
             return claim
 
     async def _status_update(self, key: str, event: Event) -> dict[str, str]:
@@ -258,41 +333,6 @@ class Runtime:
         )
         after = before.with_status(event)
         return {} if after is before else {event.message_id: after.model_dump_json()}
-
-    async def _send_all(self, outbox: Sequence[OutboxEntry]) -> dict[str, str]:
-        """Send the outbox in order; return the records of the messages the provider accepted,
-        by provider message id. A message the provider refused is logged and dropped: the
-        conversation goes on."""
-        records: dict[str, str] = {}
-        for entry in outbox:
-            message = entry.message
-            receipt = await self._send(message)
-            if receipt is not None:
-                record = DeliveryRecord.sent(message, receipt.message_id, self.clock.now())
-                records[receipt.message_id] = record.model_dump_json()
-        return records
-
-    async def _send(self, message: Outbound) -> SendReceipt | None:
-        """Send one message through the transport (which retries what is worth retrying);
-        a refusal is logged in words and dropped, so the conversation goes on."""
-        try:
-            receipt = await self.transport.send(message)
-        except SendError as exc:
-            log.error(
-                "reply not sent",
-                error=str(exc),
-                channel=message.channel.value,
-                to=message.to,
-                attempts=getattr(exc, "attempts", 1),
-            )
-            return None
-        log.info(
-            "reply sent",
-            message_id=receipt.message_id,
-            channel=message.channel.value,
-            to=message.to,
-        )
-        return receipt
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until this process has no conversation in hand (for tests and shutdown)."""
@@ -310,6 +350,8 @@ class Runtime:
         while True:
             await asyncio.sleep(self.sweep_interval * random.uniform(0.8, 1.2))
             try:
+                await self._reclaim_orphans()
+                asked = time.monotonic()
                 claims = await self.store.sweep(owner=self.owner, skip=set(self._in_hand))
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
@@ -317,7 +359,21 @@ class Runtime:
             self.outage.ok()
             for claim in claims:
                 log.info("took over a conversation", key=claim.lease.key)
-                self._spawn(claim)
+                self._spawn(claim, asked)
+
+    async def _reclaim_orphans(self) -> None:
+        """Take back, at once, conversations whose lease may name this process while no
+        worker of it holds them, instead of letting them wait for the lease to expire."""
+        now = time.monotonic()
+        for key, until in list(self._orphans.items())[:100]:
+            if until < now or key in self._in_hand:
+                self._orphans.pop(key, None)
+                continue
+            asked = time.monotonic()
+            claim = await self.store.claim(key, owner=self.owner, reclaim=True)
+            if claim is not None:
+                log.info("took back a conversation an outage left", key=key)
+                self._spawn(claim, asked)
 
     @property
     def draining(self) -> bool:
@@ -325,9 +381,12 @@ class Runtime:
         return self._closed
 
     async def close(self, timeout: float = 10.0) -> None:
-        """Stop taking work; let running workers finish for up to ``timeout`` seconds.
+        """Drain: accept nothing more (webhooks answer 503), let each worker finish the step
+        it is in for up to ``timeout`` seconds, then hand its conversation over: the lease is
+        released and the conversation due at once, so another process takes it over without
+        waiting for the lease to expire.
 
-        Workers still running after that are cancelled: their leases expire and another
+        Workers still running after ``timeout`` are cancelled: their leases expire and another
         process takes their conversations over, from the last committed turn.
         """
         self._closed = True

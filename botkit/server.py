@@ -35,6 +35,7 @@ from structlog.contextvars import bound_contextvars
 from botkit.access import bears, carries
 from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
+from botkit.delivery import RetryPolicy
 from botkit.errors import InvalidPayload, Problem, SignatureError
 from botkit.events import Channel, Event, Notification
 from botkit.inspector import inspector_app
@@ -143,6 +144,14 @@ async def _metrics_site(app: web.Application) -> AsyncIterator[None]:
     await runner.cleanup()
 
 
+async def drain(app: web.Application, seconds: float = 20.0) -> None:
+    """Drain ``app`` before its server closes (SIGTERM): webhooks answer 503 (the provider
+    retries, elsewhere) while in-flight turns finish for up to ``seconds``, and each
+    conversation is handed over (its lease released, so another process takes it at once)."""
+    log.info("draining: webhooks answer 503 while turns in progress finish")
+    await app[RUNTIME].close(timeout=seconds)
+
+
 async def _http_session(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         app[HTTP] = session
@@ -167,6 +176,11 @@ def _make_runtime(
             app[STORE],
             app[TRANSPORT],
             handler_timeout=settings.handler_timeout,
+            sweep_interval=settings.sweep_seconds,
+            retry=RetryPolicy(
+                max_seconds=settings.send_retry_max_seconds,
+                give_up_seconds=settings.send_retry_give_up_seconds,
+            ),
             clock=clock,
             api_version=settings.vonage_messages_version,
             senders={Channel(name): address for name, address in settings.senders.items()},

@@ -89,6 +89,24 @@ class Settings(BaseSettings):
     handler_timeout: float = Field(
         30.0, gt=0, validation_alias=AliasChoices("BOTKIT_HANDLER_TIMEOUT", "handler_timeout")
     )
+    sweep_seconds: float = Field(
+        0.5, gt=0, le=60, validation_alias=AliasChoices("BOTKIT_SWEEP_SECONDS", "sweep_seconds")
+    )
+    """Seconds between looks for conversations to take over (a holder died or handed over)."""
+    send_retry_max_seconds: float = Field(
+        900.0,
+        gt=0,
+        validation_alias=AliasChoices("BOTKIT_SEND_RETRY_MAX_SECONDS", "send_retry_max_seconds"),
+    )
+    """Longest pause between two attempts of a reply that failed for a retryable reason."""
+    send_retry_give_up_seconds: float = Field(
+        24 * 3600.0,
+        gt=0,
+        validation_alias=AliasChoices(
+            "BOTKIT_SEND_RETRY_GIVE_UP_SECONDS", "send_retry_give_up_seconds"
+        ),
+    )
+    """After failing this long, a reply is given up and reported to the bot as rejected."""
 
     inspector_token: SecretStr | None = _env("BOTKIT_INSPECTOR_TOKEN")
     """``BOTKIT_INSPECTOR_TOKEN``: when set (at least 16 characters), the inspector API under

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -88,10 +89,19 @@ class Sent:
 
 class ProviderStandIn:
     """A real HTTP server on 127.0.0.1 answering ``POST /v1/messages`` like the provider: 202
-    and a ``message_uuid``. Every request is kept in :attr:`sent`, in arrival order."""
+    and a ``message_uuid``. Every message it takes is kept in :attr:`sent`, in arrival order.
+
+    It misbehaves on request: :meth:`go_down` makes it answer every send with an error status
+    until :meth:`come_back` (the requests are kept in :attr:`failed`); :meth:`refuse` makes it
+    refuse messages whose text contains a word with a status and a provider code; :meth:`hold`
+    keeps the answer to matching messages (taken already) until released."""
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
+        self.failed: list[Sent] = []
+        self._down: int | None = None
+        self._refusals: dict[str, tuple[int, int]] = {}
+        self._holds: list[tuple[str, asyncio.Event, asyncio.Event]] = []
         self._arrived = asyncio.Event()
         app = web.Application()
         app.router.add_post("/v1/messages", self._send)
@@ -109,23 +119,70 @@ class ProviderStandIn:
         """The base URL to give botkit as ``VONAGE_API_URL``."""
         return str(self._server.make_url("")).rstrip("/")
 
+    def go_down(self, status: int = 503) -> None:
+        """Answer every send with ``status`` (and take nothing) until :meth:`come_back`."""
+        self._down = status
+
+    def come_back(self) -> None:
+        """Take messages again."""
+        self._down = None
+
+    def refuse(self, word: str, status: int = 422, code: int = 1340) -> None:
+        """Refuse every message whose text contains ``word``: ``status`` with a problem body
+        carrying the provider ``code`` (1340: outside the allowed window)."""
+        self._refusals[word] = (status, code)
+
+    def hold(self, word: str) -> tuple[asyncio.Event, asyncio.Event]:
+        """Take the next message whose text contains ``word`` but answer only once the second
+        event returned is set; the first is set when the message arrived."""
+        arrived, release = asyncio.Event(), asyncio.Event()
+        self._holds.append((word, arrived, release))
+        return arrived, release
+
     async def _send(self, request: web.Request) -> web.Response:
         message_uuid = str(uuid.uuid4())
         body = await request.json()
-        self.sent.append(Sent(body, request.headers.get("Authorization", ""), message_uuid))
+        sent = Sent(body, request.headers.get("Authorization", ""), message_uuid)
+        if self._down is not None:
+            self.failed.append(sent)
+            self._arrived.set()
+            return web.json_response(
+                {"type": "about:blank", "title": "Service Unavailable"}, status=self._down
+            )
+        for word, (status, code) in self._refusals.items():
+            if word in sent.text:
+                self.failed.append(sent)
+                self._arrived.set()
+                problem = {"title": "Refused", "detail": f"refused ({code})", "code": code}
+                return web.json_response(problem, status=status)
+        self.sent.append(sent)
         self._arrived.set()
+        for hold in self._holds:
+            word, arrived, release = hold
+            if word in sent.text:
+                self._holds.remove(hold)
+                arrived.set()
+                await release.wait()
+                break
         return web.json_response({"message_uuid": message_uuid}, status=202)
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
-        """Wait until at least ``count`` messages arrived; return all of them."""
+        """Wait until at least ``count`` messages were taken; return all of them."""
+        await self._wait_until(lambda: len(self.sent) >= count, timeout)
+        return self.sent
 
+    async def wait_for_failures(self, count: int, timeout: float = 5.0) -> list[Sent]:
+        """Wait until at least ``count`` sends were answered with an error; return them."""
+        await self._wait_until(lambda: len(self.failed) >= count, timeout)
+        return self.failed
+
+    async def _wait_until(self, done: Callable[[], bool], timeout: float) -> None:
         async def enough() -> None:
-            while len(self.sent) < count:
+            while not done():
                 self._arrived.clear()
                 await self._arrived.wait()
 
         await asyncio.wait_for(enough(), timeout)
-        return self.sent
 
 
 class _Client(Protocol):

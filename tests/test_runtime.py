@@ -13,10 +13,11 @@ import pytest
 import structlog
 
 from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookFormat
+from botkit.delivery import RetryPolicy
 from botkit.events import StatusInfo
 from botkit.records import DeliveryRecord
 from botkit.runtime import Runtime
-from botkit.store.base import Store
+from botkit.store.base import Store, StoreUnavailable
 from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
@@ -220,3 +221,125 @@ async def test_a_reply_sent_just_before_redis_went_away_is_not_sent_again(
         await session.close()
         if redis.process is not None:
             redis.process.kill()
+
+
+# --- replies that cannot go now: waiting, refused; handing over -----------------------------------
+
+
+SHORT_RETRY = RetryPolicy(first_seconds=0.05, max_seconds=0.2)
+
+
+async def test_a_provider_outage_delays_replies_in_order_and_loses_none(
+    runtime_for: Any, provider: ProviderStandIn, store: Store
+) -> None:
+    runtime: Runtime = await runtime_for(retry=SHORT_RETRY)
+    provider.go_down(503)
+    stuck, other = "447700900101", "447700900102"
+    for tag in ("a", "b", "c"):
+        await runtime.accept(text(tag, stuck))
+    await runtime.wait_idle()
+    assert provider.sent == []
+    assert len(provider.failed) >= 1
+    waiting = await store.load(f"whatsapp:447700900000:{stuck}")
+    assert waiting is not None
+    assert [entry.message.content for entry in waiting.outbox] == [
+        Text(text=f"{n}:{tag}") for n, tag in ((1, "a"), (2, "b"), (3, "c"))
+    ], "every turn ran; its replies wait behind the first, in order"
+    head = waiting.outbox[0]
+    assert head.attempts >= 1
+    assert head.not_before is not None
+    refs = {f.body.get("client_ref") for f in provider.failed if f.text == "1:a"}
+    assert len(refs) == 1, "every attempt carries the same client_ref"
+    provider.come_back()
+    await runtime.accept(text("d", other))
+    await provider.wait_for(4, timeout=10)
+    await runtime.wait_idle()
+    assert replies_to(provider, stuck) == ["1:a", "2:b", "3:c"]
+    assert replies_to(provider, other) == ["1:d"]
+    (first,) = [s for s in provider.sent if s.text == "1:a"]
+    assert first.body.get("client_ref") in refs
+
+
+async def test_a_refused_reply_reaches_the_bot_as_a_status_and_blocks_nothing(
+    runtime_for: Any, provider: ProviderStandIn, store: Store
+) -> None:
+    runtime: Runtime = await runtime_for(retry=SHORT_RETRY)
+    provider.refuse("doomed", status=422, code=1340)
+    await runtime.accept(text("doomed"))
+    await runtime.accept(text("next"))
+    await runtime.wait_idle()
+    await provider.wait_for(2)
+    assert [s.text for s in provider.sent] == ["2:next", "refused:1340"]
+    records = await store.messages("whatsapp:447700900000:447700900001")
+    refused = [DeliveryRecord.model_validate_json(r) for r in records.values()]
+    rejected = [r for r in refused if r.status is DeliveryStatus.REJECTED]
+    assert len(rejected) == 1
+    assert rejected[0].summary == "1:doomed"
+    assert rejected[0].error is not None
+    assert rejected[0].error.code == 1340
+
+
+async def test_a_reply_that_keeps_failing_is_given_up_and_reported(
+    runtime_for: Any, provider: ProviderStandIn
+) -> None:
+    give_up = RetryPolicy(first_seconds=0.02, max_seconds=0.05, give_up_seconds=0.1)
+    runtime: Runtime = await runtime_for(retry=give_up)
+    provider.go_down(500)
+    await runtime.accept(text("hello"))
+    await provider.wait_for_failures(8, timeout=20)  # the transport's tries, then the outbox's
+    provider.come_back()
+    await provider.wait_for(1, timeout=10)
+    await runtime.wait_idle()
+    assert [s.text for s in provider.sent] == ["refused:500"]
+
+
+async def test_closing_hands_conversations_over_at_once(
+    provider: ProviderStandIn, store_lease_5: Store
+) -> None:
+    session = aiohttp.ClientSession()
+    transport = MessagesTransport(session, base_url=provider.url, auth=BasicAuth("k", "s"))
+    leaving = Runtime(LedgerBot(), store_lease_5, transport, sweep_interval=0.1)
+    staying = Runtime(LedgerBot(), store_lease_5, transport, sweep_interval=0.1)
+    await leaving.start()
+    await staying.start()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            LedgerBot.entered = asyncio.Event()
+            await leaving.accept(text("sleep 0.3 a"))
+            await leaving.accept(text("b"))
+            await LedgerBot.entered.wait()
+            await leaving.close()
+            closed = asyncio.get_running_loop().time()
+            assert [s.text for s in provider.sent] == ["1:a"], "the turn in progress finished"
+            with pytest.raises(StoreUnavailable, match="shutting down"):
+                await leaving.accept(text("c"))
+            await provider.wait_for(2, timeout=5)
+            taken_after = asyncio.get_running_loop().time() - closed
+            await staying.wait_idle()
+        assert [s.text for s in provider.sent] == ["1:a", "2:b"]
+        assert taken_after < 1.0, f"taken over after {taken_after:.2f} s (the lease is 5 s)"
+        events = [line["event"] for line in logs]
+        assert events.index("handed over: another process takes it at once") < events.index(
+            "took over a conversation"
+        )
+    finally:
+        LedgerBot.entered = None
+        await staying.close()
+        await session.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store_lease_5(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Store]:
+    if request.param == "memory":
+        memory = MemoryStore(lease_seconds=5.0)
+        yield memory
+        await memory.close()
+        return
+    server = request.getfixturevalue("redis_server")
+    redis = RedisStore.from_url(server.url, prefix=redis_prefix, lease_seconds=5.0)
+    yield redis
+    await redis.close()
+
+
+def replies_to(provider: ProviderStandIn, user: str) -> list[str]:
+    return [s.text for s in provider.sent if s.to == user]

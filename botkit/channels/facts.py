@@ -78,11 +78,12 @@ class ChannelSetup:
     api_version: ApiVersion = "v1"
     senders: Mapping[Channel, str | Sequence[str]] = field(default_factory=dict)
 
-    def facts(self, conversation: Conversation, event: Event, now: float) -> Facts:
-        """The facts while ``event`` is handled on ``conversation`` at Unix time ``now``: the
-        user's last message is this one when it is a message."""
+    def facts(self, conversation: Conversation, event: Event | None, now: float) -> Facts:
+        """The facts while ``event`` is handled on ``conversation`` at Unix time ``now`` (or,
+        without an event, while its outbox is sent): the user's last message is this event
+        when it is a message."""
         last = conversation.last_inbound_at
-        if event.kind is EventKind.MESSAGE:
+        if event is not None and event.kind is EventKind.MESSAGE:
             at = event.timestamp.timestamp()
             last = at if last is None else max(last, at)
         return Facts(
