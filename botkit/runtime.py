@@ -25,7 +25,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Literal
 
 from botkit.bot import Bot
@@ -126,6 +126,23 @@ class _Heartbeat:
             self._task.cancel()
 
 
+class _Busy(Collection[str]):
+    """The conversations this process works on or is accepting an event for, as a live view:
+    the store reads it when it decides what to reclaim."""
+
+    def __init__(self, *parts: Mapping[str, object]) -> None:
+        self._parts = parts
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in part for part in self._parts)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({key for part in self._parts for key in part})
+
+    def __len__(self) -> int:
+        return len({key for part in self._parts for key in part})
+
+
 class _LeaseInDoubt(Exception):
     """The lease could not be confirmed before a send: the worker stops without sending."""
 
@@ -167,6 +184,9 @@ class Runtime:
         self._workers: set[asyncio.Task[None]] = set()
         self._in_hand: dict[str, int] = {}
         """Conversations this process's workers hold, with how many workers (one, normally)."""
+        self._accepting: dict[str, int] = {}
+        """Conversations with an accept of this process in flight, with how many."""
+        self._busy = _Busy(self._in_hand, self._accepting)
         self._orphans: dict[str, float] = {}
         """Conversations whose lease may name this process with no worker holding it (a reply
         lost in an outage, a worker an outage stopped), until when (monotonic) to reclaim
@@ -188,15 +208,19 @@ class Runtime:
             raise StoreUnavailable("this process is shutting down")
         key = event.conversation_key or f"workflow:{event.message_id}"
         asked = time.monotonic()
+        self._accepting[key] = self._accepting.get(key, 0) + 1
         try:
             accepted = await self.store.accept(key, event, owner=self.owner)
         except StoreUnavailable as exc:
             self.outage.failed(exc)
             self._orphaned(key)  # the lost reply may have given this process the lease
             raise
-        self.outage.ok()
-        if accepted.claim is not None:
-            self._spawn(accepted.claim, asked)
+        else:
+            self.outage.ok()
+            if accepted.claim is not None:
+                self._spawn(accepted.claim, asked)
+        finally:
+            _drop(self._accepting, key)
         return not accepted.duplicate
 
     # --- working -----------------------------------------------------------------------------
@@ -208,12 +232,7 @@ class Runtime:
         self._workers.add(task)
         self._in_hand[key] = self._in_hand.get(key, 0) + 1
         task.add_done_callback(self._workers.discard)
-        task.add_done_callback(lambda _: self._release(key))
-
-    def _release(self, key: str) -> None:
-        left = self._in_hand.pop(key, 1) - 1
-        if left > 0:
-            self._in_hand[key] = left
+        task.add_done_callback(lambda _: _drop(self._in_hand, key))
 
     def _orphaned(self, key: str) -> None:
         self._orphans[key] = time.monotonic() + self.store.lease_seconds
@@ -352,7 +371,7 @@ class Runtime:
             try:
                 await self._reclaim_orphans()
                 asked = time.monotonic()
-                claims = await self.store.sweep(owner=self.owner, skip=set(self._in_hand))
+                claims = await self.store.sweep(owner=self.owner, skip=self._busy)
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
                 continue
@@ -366,7 +385,7 @@ class Runtime:
         worker of it holds them, instead of letting them wait for the lease to expire."""
         now = time.monotonic()
         for key, until in list(self._orphans.items())[:100]:
-            if until < now or key in self._in_hand:
+            if until < now or key in self._busy:
                 self._orphans.pop(key, None)
                 continue
             asked = time.monotonic()
@@ -397,3 +416,10 @@ class Runtime:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _drop(counts: dict[str, int], key: str) -> None:
+    """One fewer of ``key`` in ``counts``."""
+    left = counts.pop(key, 1) - 1
+    if left > 0:
+        counts[key] = left

@@ -192,7 +192,10 @@ class Store(abc.ABC):
         """Find conversations whose work nobody is doing (their holder died, or a hand-over
         was missed) and take their leases for ``owner``, at most ``limit``. Conversations in
         ``skip`` (the caller is still working on them, say through a store outage that let
-        their lease expire) are left alone and looked at again a lease later.
+        their lease expire, or an accept of the caller's is in flight) are left alone and
+        looked at again a lease later. ``skip`` is read when each claim is made, so a live
+        view of the caller's state keeps a lease the caller is taking right now from being
+        reclaimed.
 
         Every accepted event marks its conversation as due a little after a lease would have
         expired, never later than it was due already; a sweep claims due conversations that

@@ -188,11 +188,11 @@ class MemoryStore(Store):
         return Accepted(duplicate=duplicate, claim=claim)
 
     async def claim(self, key: str, *, owner: str, reclaim: bool = False) -> Claim | None:
-        """Take the lease if it is free (or, with ``reclaim``, names ``owner`` and a third of
-        it has passed) and there is work; else None."""
+        """Take the lease if it is free (or, with ``reclaim``, names ``owner``) and there is
+        work; else None."""
         now = self._now()
         slot = self._peek(key, now)
-        if slot is None or (slot.token is not None and not self._own(slot, owner, reclaim, now)):
+        if slot is None or (slot.token is not None and not self._own(slot, owner, reclaim)):
             return None
         if not slot.has_work():
             slot.token = None
@@ -200,14 +200,10 @@ class MemoryStore(Store):
             return None
         return self._take(key, slot, owner, now)
 
-    def _own(self, slot: _Slot, owner: str, reclaim: bool, now: float) -> bool:
-        """True when ``slot``'s lease names ``owner``, may be reclaimed, and is not young."""
-        return (
-            reclaim
-            and slot.token is not None
-            and slot.token.startswith(owner + ":")
-            and slot.lease_expires - now < self.lease_seconds * 2 / 3
-        )
+    @staticmethod
+    def _own(slot: _Slot, owner: str, reclaim: bool) -> bool:
+        """True when ``slot``'s lease names ``owner`` and may be reclaimed."""
+        return reclaim and slot.token is not None and slot.token.startswith(owner + ":")
 
     async def extend(self, lease: Lease) -> bool:
         """Move the lease's expiry ``lease_seconds`` from now; take it back if it expired with
@@ -282,8 +278,8 @@ class MemoryStore(Store):
         self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
     ) -> list[Claim]:
         """Claim due conversations with work and a free lease (or one of ``owner``'s, not in
-        ``skip``, a third of it past), look again later at leased ones (due ``grace_seconds``
-        after their lease expires) and forget idle ones."""
+        ``skip``), look again later at leased ones (due ``grace_seconds`` after their lease
+        expires) and forget idle ones."""
         now = self._now()
         due = sorted((deadline, key) for key, deadline in self._due.items() if deadline <= now)
         claims: list[Claim] = []
@@ -293,7 +289,7 @@ class MemoryStore(Store):
                 self._due[key] = now + self.lease_seconds + self.grace_seconds
             elif slot is None:
                 del self._due[key]
-            elif slot.token is not None and not self._own(slot, owner, True, now):
+            elif slot.token is not None and not self._own(slot, owner, True):
                 self._due[key] = slot.lease_expires + self.grace_seconds
             elif slot.has_work():
                 claims.append(self._take(key, slot, owner, now))

@@ -79,12 +79,10 @@ CLAIM: Final = (
     PRELUDE
     + """
 -- ARGV: owner, lease_ms, idle_ms, reclaim. Reply {0} idle, {1, pttl} leased, {2, work...}
--- claimed. With reclaim = '1' a lease naming owner counts as free once a third of it has
--- passed: the caller knows none of its workers holds it (a lost reply, a worker stopped by an
--- outage), and a lease that young may be one an accept of the caller's is taking right now.
+-- claimed. With reclaim = '1' a lease naming owner counts as free: the caller knows none of
+-- its workers holds it (a lost reply, a worker stopped by an outage).
 local holder = redis.call('GET', KEYS[4])
 local own = holder and ARGV[4] == '1' and string.sub(holder, 1, #ARGV[1] + 1) == ARGV[1] .. ':'
-  and redis.call('PTTL', KEYS[4]) < tonumber(ARGV[2]) * 2 / 3
 if holder and not own then
   return {1, redis.call('PTTL', KEYS[4])}
 end

@@ -371,25 +371,24 @@ class RedisStore(Store):
         again after a lease, and forget idle ones unless an accept has marked them since they
         were read.
 
-        Three round trips when something is due, one otherwise. If the last one fails, the
-        claims taken are not returned; their leases expire and a later sweep retakes them.
+        Three round trips when something is due (two when all of it is skipped), one
+        otherwise. If the last one fails, the claims taken are not returned; their leases
+        expire and a later sweep retakes them.
         """
         found = await self._eval(self._due_read, [self._due], [limit])
         members, scores = found[0::2], found[1::2]
-        later = [m for m in members if _untag(m) in skip]
-        if later:
-            kept = [(m, sc) for m, sc in zip(members, scores, strict=True) if m not in later]
-            members, scores = [m for m, _ in kept], [sc for _, sc in kept]
-            again = [x for m in later for x in ("t", m, self._lease_ms + self._grace_ms)]
-            await self._eval(self._due_set, [self._due], again)
         if not members:
             return []
+        # ``skip`` is read here, in the same step as the claims are queued: nothing the
+        # caller starts in between can be missed.
+        later = [m for m in members if _untag(m) in skip]
+        due: list[str | int] = [x for m in later for x in ("t", m, self._lease_ms + self._grace_ms)]
+        kept = [(m, sc) for m, sc in zip(members, scores, strict=True) if m not in later]
+        members, scores = [m for m, _ in kept], [sc for _, sc in kept]
         args = [owner, self._lease_ms, self._idle_ms, "1"]
-        replies = await self._run(
-            [(self._claim, self._keys(_untag(member)), args) for member in members]
-        )
+        calls = [(self._claim, self._keys(_untag(member)), args) for member in members]
+        replies = await self._run(calls) if calls else []
         claims: list[Claim] = []
-        due: list[str | int] = []
         for member, score, reply in zip(members, scores, replies, strict=True):
             if reply[0] == 2:
                 claims.append(self._work(_untag(member), reply, 1))
