@@ -205,14 +205,22 @@ async def _deliver_sms_parts(app: web.Application, every: float) -> None:
     """Deliver what arrived of long SMS whose wait ran out, or that a bound pushed out, each as
     one event (``sms.missing_parts`` says what is missing), every ``every`` seconds and at once
     again while there is more. Runs as long as the app: a failure is logged, never fatal."""
+    unreachable = False
     while True:
         try:
             more = await deliver_due_sms(app[SMS_PARTS], app[RUNTIME])
+            if unreachable:
+                unreachable = False
+                log.info("long SMS waiting for delivery: the store is reachable again")
         except asyncio.CancelledError:
             raise
         except StoreUnavailable as exc:
             more = False
-            log.warning("long SMS waiting for delivery: the store is unreachable", error=str(exc))
+            if not unreachable:  # once per outage, not once per pass
+                unreachable = True
+                log.warning(
+                    "long SMS waiting for delivery: the store is unreachable", error=str(exc)
+                )
         except Exception as exc:
             more = False
             log.error(

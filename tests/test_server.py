@@ -19,6 +19,7 @@ from botkit.server import SMS_PARTS, create_app
 from botkit.store.parts import Part
 from botkit.testing import ProviderStandIn
 from botkit.vonage.signing import sign_webhook_jwt, sms_signature
+from tests.conftest import RedisServer
 
 SECRET = "a-signature-secret-for-the-botkit-tests"
 
@@ -424,6 +425,38 @@ class TestSmsApi:
         assert event.message_id == "V1"
         assert event.sms is not None
         assert event.sms.missing_parts == (2,)
+
+    async def test_unfinished_long_sms_are_delivered_after_a_redis_outage(
+        self, client: Any, own_redis: RedisServer, redis_prefix: str
+    ) -> None:
+        with structlog.testing.capture_logs() as logs:
+            http, bot = await client(
+                REDIS_URL=own_redis.url,
+                BOTKIT_REDIS_PREFIX=redis_prefix,
+                BOTKIT_SMS_CONCAT_TIMEOUT="0.5",
+            )
+            part = sms_params(
+                messageId="R1",
+                concat="true",
+                **{"concat-ref": "80", "concat-total": "2", "concat-part": "1"},
+            )
+            assert (await http.post("/webhooks/sms/inbound", data=part)).status == 200
+            own_redis.stop()
+            gone = "long SMS waiting for delivery: the store is unreachable"
+            for _ in range(400):
+                if any(line["event"] == gone for line in logs):
+                    break
+                await asyncio.sleep(0.02)
+            own_redis.start()
+
+            (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+
+        assert event.message_id == "R1"
+        assert event.sms is not None
+        assert event.sms.missing_parts == (2,)
+        events = [line["event"] for line in logs]
+        assert events.count(gone) == 1
+        assert "long SMS waiting for delivery: the store is reachable again" in events
 
     async def test_delivery_receipt_is_a_status(self, client: Any) -> None:
         http, bot = await client()
