@@ -94,7 +94,10 @@ def _chat(args: argparse.Namespace) -> int:
         )
         await server.start(watch=False)
         chat = TerminalChat(server, channel, args.user, sys.stdout)
-        chat.say(f"Chatting with {args.bot} on {channel.value} as {args.user}. /quit to leave.")
+        chat.say(
+            f"Chatting with {args.bot} on {channel.value} as {args.user}. "
+            "/help lists the commands, /quit to leave."
+        )
         try:
             async with aiohttp.ClientSession() as session:
                 await chat.run(session)

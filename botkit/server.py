@@ -37,7 +37,7 @@ from botkit.bot import Bot
 from botkit.clock import Clock, SystemClock
 from botkit.delivery import RetryPolicy
 from botkit.errors import InvalidPayload, Problem, SignatureError
-from botkit.events import Channel, Event, Notification
+from botkit.events import Channel, DeliveryStatus, Event, Notification
 from botkit.inspector import inspector_app
 from botkit.log import get_logger, private
 from botkit.metrics import (
@@ -396,14 +396,35 @@ async def _accept(
             new = await request.app[RUNTIME].accept(event)
         if new:
             EVENTS_ACCEPTED.labels(kind=event.kind.value).inc()
-        log.info(
-            f"{what} accepted" if new else f"{what} was a duplicate delivery",
-            kind=event.kind.value,
-            format=event.format.value,
-            user=event.user,
-        )
+        _log_accepted(event, new, what)
     body = {"status": "accepted" if new else "duplicate", **answer}
     return web.json_response(body, status=status)
+
+
+def _log_accepted(event: Event, new: bool, what: str) -> None:
+    """Messages (and ``what`` else came in) at info; a message not delivered as a warning;
+    routine statuses (submitted, delivered, read: several per message sent) at debug."""
+    report = event.status
+    if report is not None and report.status in (
+        DeliveryStatus.REJECTED,
+        DeliveryStatus.UNDELIVERABLE,
+    ):
+        log.warning(
+            "message not delivered",
+            status=report.original,
+            code=report.error.code if report.error is not None else None,
+            reason=report.error.title if report.error is not None else None,
+            user=event.user,
+            duplicate=not new,
+        )
+        return
+    line = log.debug if report is not None else log.info
+    line(
+        f"{what} accepted" if new else f"{what} was a duplicate delivery",
+        kind=event.kind.value,
+        format=event.format.value,
+        user=event.user,
+    )
 
 
 async def _read_body(request: web.Request) -> bytes:

@@ -145,6 +145,44 @@ async def test_status_webhook_reaches_the_bot(client: Any) -> None:
     assert event.status.error.code == 1340
 
 
+async def test_the_log_is_quiet_about_routine_statuses_and_loud_about_failures(
+    client: Any,
+) -> None:
+    http, bot = await client()
+    report = {
+        "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
+        "to": "447700900001",
+        "from": "447700900000",
+        "channel": "whatsapp",
+    }
+    with structlog.testing.capture_logs() as logs:
+        assert (await http.post("/webhooks/inbound", json=whatsapp_text())).status == 200
+        for status in ("delivered", "read"):
+            routine = {**report, "timestamp": now_iso(), "status": status}
+            assert (await http.post("/webhooks/status", json=routine)).status == 200
+        failed = {
+            **report,
+            "timestamp": now_iso(),
+            "status": "undeliverable",
+            "error": {
+                "type": "https://developer.vonage.com/api-errors/messages#1260",
+                "title": "1260",
+                "detail": "Destination unreachable",
+            },
+        }
+        assert (await http.post("/webhooks/status", json=failed)).status == 200
+        await bot.wait_for(4)  # type: ignore[attr-defined]
+    accepted = [
+        (line["log_level"], line.get("kind"))
+        for line in logs
+        if line["event"] == "webhook accepted"
+    ]
+    assert accepted == [("info", "message"), ("debug", "status"), ("debug", "status")]
+    (loud,) = [line for line in logs if line["event"] == "message not delivered"]
+    assert loud["log_level"] == "warning"
+    assert (loud["status"], loud["code"]) == ("undeliverable", 1260)
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "field"),
     [
