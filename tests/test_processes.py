@@ -159,6 +159,17 @@ async def settle(provider: ProviderStandIn, expected: int, quiet: float = 1.0) -
     await asyncio.sleep(quiet)
 
 
+async def every_reply_once_in_order(
+    provider: ProviderStandIn, users: list[str], per_user: int
+) -> None:
+    """Wait for each user's replies ``1:m1`` ... and check each came once, in order."""
+    await settle(provider, len(users) * per_user)
+    got = replies_by_user(provider)
+    for user in users:
+        assert got[user] == [f"{n}:m{n}" for n in range(1, per_user + 1)], user
+    assert len(provider.sent) == len(users) * per_user
+
+
 async def test_bursts_from_many_users_keep_each_users_order(
     servers: Any, provider: ProviderStandIn
 ) -> None:
@@ -173,11 +184,7 @@ async def test_bursts_from_many_users_keep_each_users_order(
 
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(*(one_user(session, i, u) for i, u in enumerate(users)))
-    await settle(provider, len(users) * per_user)
-    got = replies_by_user(provider)
-    for user in users:
-        assert got[user] == [f"{n}:m{n}" for n in range(1, per_user + 1)], user
-    assert len(provider.sent) == len(users) * per_user
+    await every_reply_once_in_order(provider, users, per_user)
 
 
 async def test_duplicate_deliveries_to_different_processes_run_once(
@@ -300,3 +307,159 @@ async def test_processes_together_send_no_faster_than_the_configured_rate(
     busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
     assert busiest <= 11
     assert times[-1] - times[0] >= (len(users) - 1) / 10 - 0.05
+
+
+# --- a provider outage, a frozen process, a frozen Redis, SIGTERM --------------------------------
+
+
+@pytest.mark.parametrize("outage", [4.0])
+async def test_a_provider_outage_loses_no_reply_and_keeps_order(
+    servers: Any, provider: ProviderStandIn, outage: float
+) -> None:
+    """The provider answers 503 for ``outage`` seconds while users write to two processes:
+    every reply arrives afterwards, once, in order."""
+    processes = await servers(2, BOTKIT_SEND_RETRY_MAX_SECONDS="0.5")
+    users = [f"4477003{n:05d}" for n in range(10)]
+    per_user = 4
+    provider.go_down(503)
+    async with aiohttp.ClientSession() as session:
+        for turn in range(1, per_user + 1):
+            for index, user in enumerate(users):
+                target = processes[(index + turn) % 2]
+                assert await post(session, target, webhook(user, f"m{turn}")) == 200
+    await provider.wait_for_failures(len(users), timeout=30)
+    await asyncio.sleep(outage)  # the outage itself: it lasts this long
+    assert provider.sent == []
+    provider.come_back()
+    await every_reply_once_in_order(provider, users, per_user)
+
+
+async def test_a_process_frozen_past_its_lease_sends_nothing_after_waking(
+    servers: Any, provider: ProviderStandIn
+) -> None:
+    """Frozen while the provider takes its first reply, a process wakes after another took the
+    conversation over (and sent both replies): it must not send the second one again. (The
+    first was in flight when it froze: that one may go twice, as the README says.)"""
+    frozen, other = await servers(2)
+    user = "447700900088"
+    arrived, answer = provider.hold("1:x")
+    async with aiohttp.ClientSession() as session:
+        assert await post(session, frozen, webhook(user, "twice x")) == 200
+        await asyncio.wait_for(arrived.wait(), 10)
+        frozen.process.send_signal(signal.SIGSTOP)
+        answer.set()
+        try:
+            # The lease runs out; the other process takes over and sends the outbox.
+            await provider.wait_for(3, timeout=LEASE * 6)
+            assert [s.text for s in provider.sent] == ["1:x", "1:x", "1:x+"]
+        finally:
+            frozen.process.send_signal(signal.SIGCONT)
+        # Thawed, it learns its lease is gone (before a send, or from its heartbeat).
+        await wait_for_log(
+            frozen,
+            "lease in doubt: not sending",
+            "lease lost while the handler ran: stopping it",
+            "lease lost: another worker took this conversation over",
+        )
+        assert await post(session, other, webhook(user, "y")) == 200
+    await settle(provider, 4)
+    assert [s.text for s in provider.sent] == ["1:x", "1:x", "1:x+", "2:y"]
+
+
+@pytest.mark.parametrize("freeze", [6.0])
+async def test_a_redis_freeze_delays_a_user_by_the_freeze_and_a_few_seconds(
+    servers: Any, provider: ProviderStandIn, tmp_path: Path, freeze: float
+) -> None:
+    """Redis freezes (SIGSTOP) while a turn is about to commit; the worker's commit times out.
+    With a 20 s lease, the conversation must not wait for the lease: it resumes within a few
+    seconds of Redis coming back, and a message written then is answered as soon."""
+    port = _free_port()
+    workdir = tmp_path / "redis-freeze"
+    workdir.mkdir()
+    redis = RedisServer(f"redis://127.0.0.1:{port}/0", None, port, workdir)
+    redis.process = _spawn_redis(port, workdir, durable=True)
+    loop = asyncio.get_running_loop()
+    try:
+        (server,) = await servers(1, redis_url=redis.url, BOTKIT_LEASE_SECONDS="20")
+        user = "447700900066"
+        async with aiohttp.ClientSession() as session:
+            assert await post(session, server, webhook(user, "sleep 0.2 a")) == 200
+            redis.process.send_signal(signal.SIGSTOP)
+            try:
+                await asyncio.sleep(freeze)  # the freeze itself: it lasts this long
+            finally:
+                redis.process.send_signal(signal.SIGCONT)
+            thawed = loop.time()
+            while await post(session, server, webhook(user, "b")) != 200:
+                pass  # a webhook during the last of the freeze may time out: the provider retries
+        await provider.wait_for(2, timeout=30)
+        delay = loop.time() - thawed
+        assert [s.text for s in provider.sent] == ["1:a", "2:b"]
+        assert delay < 4.0, f"answered {delay:.1f} s after Redis came back (the lease is 20 s)"
+    finally:
+        if redis.process is not None and redis.process.poll() is None:
+            redis.process.send_signal(signal.SIGCONT)
+            redis.process.kill()
+
+
+async def test_sigterm_under_load_loses_nothing_and_hands_over_within_a_second(
+    servers: Any, provider: ProviderStandIn
+) -> None:
+    """Users keep writing to two processes; one gets SIGTERM. Its webhooks answer 503 (the
+    provider sends them to the other), its turns in progress finish, and each conversation it
+    held is taken over by the other in under a second (the lease is 10 s)."""
+    leaving, staying = await servers(2, BOTKIT_LEASE_SECONDS="10")
+    users = [f"4477004{n:05d}" for n in range(12)]
+    per_user = 6
+    accepted: dict[str, int] = dict.fromkeys(users, 0)
+    half_way = asyncio.Event()
+
+    async def one_user(session: aiohttp.ClientSession, index: int, user: str) -> None:
+        for turn in range(1, per_user + 1):
+            body = webhook(user, f"sleep 0.2 m{turn}")
+            for target in ((leaving, staying)[(index + turn) % 2], staying):
+                try:
+                    if await post(session, target, body) == 200:
+                        accepted[user] += 1
+                        break
+                except aiohttp.ClientConnectionError:
+                    continue  # the leaving process has closed: the provider retries elsewhere
+            if turn == per_user // 2:
+                half_way.set()
+
+    async with aiohttp.ClientSession() as session:
+        load = asyncio.gather(*(one_user(session, i, u) for i, u in enumerate(users)))
+        await half_way.wait()
+        leaving.process.send_signal(signal.SIGTERM)
+        await load
+    assert await asyncio.to_thread(leaving.process.wait, 30) == 0
+    assert all(count == per_user for count in accepted.values()), accepted
+    await every_reply_once_in_order(provider, users, per_user)
+    handed = {
+        line["key"]: line["timestamp"]
+        for line in leaving.log_lines()
+        if line.get("event") == "handed over: another process takes it at once"
+    }
+    assert handed, "the leaving process held no conversation when it was told to stop"
+    taken: dict[str, str] = {}
+    for line in staying.log_lines():
+        key = line.get("key")
+        took = line.get("event") == "took over a conversation"
+        if took and key in handed and line["timestamp"] >= handed[key]:
+            taken.setdefault(key, line["timestamp"])
+    gaps = {key: seconds_between(handed[key], at) for key, at in taken.items()}
+    assert set(gaps) == set(handed), (handed, taken)
+    assert max(gaps.values()) < 1.0, gaps
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+
+
+async def wait_for_log(server: ServerProcess, *events: str, timeout: float = 20.0) -> None:
+    """Wait until ``server`` logged one of ``events`` (its log file is read as it grows)."""
+    for _ in range(int(timeout / 0.05)):
+        if any(line.get("event") in events for line in server.log_lines()):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"none of {events} was logged within {timeout} s")
