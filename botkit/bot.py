@@ -48,7 +48,7 @@ from botkit.events import ButtonReply, Channel, Event, EventKind, Text
 from botkit.handlers import HandlerSpec
 from botkit.log import get_logger
 from botkit.machine import BotMachine, InvalidTrigger, TransitionSpec
-from botkit.outbound import Outbound, Template
+from botkit.outbound import Button, Outbound, Template
 
 __all__ = ["Bot", "TurnOutcome"]
 
@@ -65,8 +65,8 @@ class TurnOutcome:
     """What one event did: the conversation to commit and the replies this turn added to it.
 
     ``conversation`` is the conversation after the event: its state and data, the current
-    ``version``, one more ``revision``, the user's last message, the numbered choices a number
-    typed next refers to, and its outbox with ``replies`` appended. ``outcome`` is
+    ``version``, one more ``revision``, the user's last message, the choices a title or number
+    typed next picks from, and its outbox with ``replies`` appended. ``outcome`` is
     ``handled``, ``fallback`` (no handler, or an invalid trigger), ``ignored`` (nothing to run)
     or ``failed`` (the handler raised: state and data are the ones before it, and ``replies``
     holds only the bot's apology, if it has one). ``triggers`` are the transitions the handler
@@ -110,7 +110,7 @@ class _Attempt:
         outcome: Outcome = "handled",
         handler: str | None = None,
         error: BaseException | None = None,
-        choices: Mapping[str, str] | None = None,
+        choices: tuple[Button, ...] | None = None,
     ) -> TurnOutcome:
         """The outcome, with the conversation after it (``choices`` None keeps the stored)."""
         before = self.before
@@ -128,11 +128,13 @@ class _Attempt:
 
 
 def _done(
-    turn: _Attempt, ctx: Context[Any], data: str, outcome: Outcome, handler: str
+    turn: _Attempt, ctx: Context[Any], data: str, outcome: Outcome, handler: str, before: str
 ) -> TurnOutcome:
-    """A finished turn; when it sent anything, the numbered choices of its last message are
-    what a number typed next refers to."""
-    choices = dict(ctx.plans[-1].numbered_choices) if ctx.plans else None
+    """A finished turn. The choices its replies offered are what the user picks from next; a
+    turn that offered none keeps the previous ones, unless it changed the state."""
+    choices = ctx.offered
+    if choices is None and ctx.state != before:
+        choices = ()
     done = turn.outcome(ctx.state, data, ctx.replies, outcome, handler, choices=choices)
     notes = [note for plan in ctx.plans for note in plan.notes]
     if ctx.reason is not None:
@@ -140,14 +142,24 @@ def _done(
     return replace(done, triggers=tuple(ctx.triggers), notes=tuple(notes))
 
 
-def _numbered_choice(event: Event, choices: Mapping[str, str]) -> Event:
-    """``event`` as the button it picks when it is a number answering numbered choices."""
-    if not choices or event.kind is not EventKind.MESSAGE or not isinstance(event.content, Text):
+def _picked_choice(event: Event, offered: Sequence[Button]) -> Event:
+    """``event`` as the choice it picks when it is a text naming one of the choices ``offered``
+    last: its title or its id (ignoring case and surrounding blanks), or its position
+    (``"2"``, ``"#2"``, ``"2."``). The reply's title is the choice's."""
+    if not offered or event.kind is not EventKind.MESSAGE or not isinstance(event.content, Text):
         return event
-    picked = resolve_numbered_reply(event.content.text, choices)
+    typed = event.content.text.strip().casefold()
+    picked = next((c for c in offered if c.title.strip().casefold() == typed), None) or next(
+        (c for c in offered if c.id.strip().casefold() == typed), None
+    )
+    source: Literal["typed_title", "numbered_option"] = "typed_title"
     if picked is None:
-        return event
-    button = ButtonReply(id=picked, title=event.content.text.strip(), source="numbered_option")
+        positions = {str(n): str(n) for n in range(1, len(offered) + 1)}
+        position = resolve_numbered_reply(event.content.text, positions)
+        if position is None:
+            return event
+        picked, source = offered[int(position) - 1], "numbered_option"
+    button = ButtonReply(id=picked.id, title=picked.title, source=source)
     return event.model_copy(update={"content": button})
 
 
@@ -262,13 +274,14 @@ class Bot(Generic[DataT]):
     ) -> TurnOutcome:
         """Run the handler ``event`` calls for on ``conversation`` (its stored state and data).
 
-        A text that is a number answering the numbered choices the conversation's last message
-        offered arrives as that choice's button. ``facts`` is what the channel rules know (by
-        default: :meth:`channel_setup`'s, at the current time). Nothing is saved or sent
-        here: the caller commits the outcome's conversation atomically with the "event
-        consumed" mark, then sends its outbox.
+        A text that names one of the choices the user was last offered, by its title, its id
+        or its position (``"2"``), arrives as that choice's :class:`~botkit.ButtonReply` on
+        every channel, as if tapped: ``ctx.text`` is the choice's title. ``facts`` is what the
+        channel rules know (by default: :meth:`channel_setup`'s, at the current time).
+        Nothing is saved or sent here: the caller commits the outcome's conversation
+        atomically with the "event consumed" mark, then sends its outbox.
         """
-        event = _numbered_choice(event, conversation.choices)
+        event = _picked_choice(event, conversation.choices)
         turn = self._attempt(event, conversation, facts)
         state, data, version = conversation.state, conversation.data, conversation.version
         loaded = self._load(state, data, version)
@@ -295,7 +308,7 @@ class Bot(Generic[DataT]):
         ctx = self._context(turn, before, loaded.data)
         ctx.match = match
         try:
-            await getattr(self, spec.name)(ctx)
+            await spec.run(self, ctx)
             if spec.then is not None:
                 await ctx.trigger(spec.then)
             ctx.check_awaited()
@@ -305,7 +318,7 @@ class Bot(Generic[DataT]):
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, before, saved_before, spec.name, exc)
-        return _done(turn, ctx, self.dump_data(ctx.data), "handled", spec.name)
+        return _done(turn, ctx, self.dump_data(ctx.data), "handled", spec.name, before)
 
     def channel_setup(
         self, *, api_version: ApiVersion = "v1", senders: Mapping[Channel, str] | None = None
@@ -344,12 +357,12 @@ class Bot(Generic[DataT]):
         ctx = self._context(turn, state, self._load(state, saved, self.version).data)
         ctx.reason = reason
         try:
-            await getattr(self, spec.name)(ctx)
+            await spec.run(self, ctx)
             ctx.check_awaited()
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, state, saved, spec.name, exc)
-        return _done(turn, ctx, self.dump_data(ctx.data), "fallback", spec.name)
+        return _done(turn, ctx, self.dump_data(ctx.data), "fallback", spec.name, state)
 
     def _failed(
         self, turn: _Attempt, state: str, saved: str, handler: str | None, exc: BaseException

@@ -23,6 +23,7 @@ from botkit.events import Channel, Event, Text
 from botkit.handlers import Match
 from botkit.machine import BotMachine, TurnModel
 from botkit.outbound import (
+    Button,
     Choices,
     ChoiceStyle,
     MessengerOptions,
@@ -113,6 +114,9 @@ class Context(Generic[DataT]):
         """The triggers this handler fired, in order."""
         self.facts = facts
         """What the channel rules know of this conversation (window, whether the user wrote)."""
+        self.offered: tuple[Button, ...] | None = None
+        """The choices this turn's last reply with choices offered (None: no reply offered
+        any); the next message picks from them."""
         self._machine = machine
         self._bot = bot
         self._tracked: list[_Tracked[Any]] = []
@@ -156,7 +160,11 @@ class Context(Generic[DataT]):
         """Answer the user on their channel, from the address they wrote to.
 
         ``buttons`` offers choices (plain titles, ``(id, title)`` pairs or :class:`Button`),
-        shown as ``style`` where the channel can, as numbered options where it cannot. The
+        shown as ``style`` where the channel can, as numbered options where it cannot. On
+        every channel the user may tap a choice, type its title or type its position ("2"):
+        each arrives as the same :class:`~botkit.ButtonReply`. So a choice whose id or title is
+        a whole number naming another choice's position (ids "2", "4", "6") is refused here
+        with a ``ValueError``: "2" could mean either. The
         channel's rules apply at once: the await raises a
         :class:`~botkit.channels.errors.ChannelRuleError` (such as ``WindowClosed``) for a
         message the channel would refuse, and otherwise returns the :class:`Plan` -- what will
@@ -180,6 +188,9 @@ class Context(Generic[DataT]):
             viber=viber,
             sms=sms,
         )
+        offered = tuple(b for b in message.buttons if not b.id.startswith(_LINKS))
+        _check_positions(offered)
+        self.offered = offered or self.offered
         return self._track(self._queue(message, self.facts), "ctx.reply(...)")
 
     def send(
@@ -274,6 +285,24 @@ class Context(Generic[DataT]):
                 f"{first.what} at {first.where} was never awaited, so it did nothing; "
                 f"write 'await {first.what}'"
             )
+
+
+_LINKS = ("https://", "http://")
+"""A button whose id is a link opens it (Viber): it is no choice to pick by typing."""
+
+
+def _check_positions(choices: tuple[Button, ...]) -> None:
+    """Refuse choices where a typed number could mean a position or an id/title."""
+    for position, choice in enumerate(choices, 1):
+        for what, value in (("id", choice.id), ("title", choice.title)):
+            number = value.strip()
+            if number.isdigit() and 1 <= int(number) <= len(choices) and int(number) != position:
+                raise ValueError(
+                    f"choice {position} has the {what} {value!r}, but a user typing {number} "
+                    f"picks choice {number} ({choices[int(number) - 1].title!r}): give ids "
+                    f"that are not numbers (such as 'n{number}'), or order the choices so "
+                    "that each number is its own position"
+                )
 
 
 def _outbound(

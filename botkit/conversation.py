@@ -8,10 +8,9 @@ is written as text lives in one module, :mod:`botkit.store.codec`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from botkit.outbound import Outbound
+from botkit.outbound import Button, Outbound
 
 
 @dataclass(frozen=True)
@@ -39,8 +38,10 @@ class Conversation:
       committed turns so far.
     - ``last_inbound_at``: Unix time of the user's last message, for channel windows such as
       WhatsApp's 24 hours; None when the user never wrote.
-    - ``choices``: the numbered choices the last message offered on a channel without buttons
-      (``"1"`` to the choice's id), so that a number typed next picks that choice.
+    - ``choices``: the choices the user was last offered, in order, on every channel: a text
+      that is one's title, or its position (``"2"``), picks it as a tap would (see
+      :meth:`~botkit.Bot.take_turn`). A turn whose replies offer choices replaces them, a turn
+      that changes state without offering any clears them, any other turn keeps them.
     - ``outbox``: committed replies not sent yet, oldest first.
     """
 
@@ -50,7 +51,7 @@ class Conversation:
     version: int = 0
     revision: int = 0
     last_inbound_at: float | None = None
-    choices: Mapping[str, str] = field(default_factory=dict)
+    choices: tuple[Button, ...] = ()
     outbox: tuple[OutboxEntry, ...] = ()
 
     @property

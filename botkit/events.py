@@ -160,14 +160,16 @@ class ButtonReply(_Model):
     """The user picked a button, a list row or a quick reply the bot offered.
 
     ``id`` is what the bot gave the choice (a reply id, or a template button's payload);
-    ``title`` is what the user saw.
+    ``title`` is what the user saw. ``source`` says how it was picked: tapped (``reply``,
+    ``button``, ``quick_reply``), or typed as its position (``numbered_option``) or its title
+    (``typed_title``).
     """
 
     type: Literal["button"] = "button"
     id: str
     title: str | None = None
     description: str | None = None
-    source: Literal["reply", "button", "quick_reply", "numbered_option"] = "reply"
+    source: Literal["reply", "button", "quick_reply", "numbered_option", "typed_title"] = "reply"
 
 
 class OrderItem(_Model):

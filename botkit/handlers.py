@@ -1,14 +1,20 @@
 """Handler decorators: what arrived, in which state, and what happens next.
 
 Each decorator marks an ``async def handler(self, ctx)`` method of a :class:`~botkit.Bot` with a
-:class:`HandlerSpec`. The bot class collects them when it is created and checks them against its
-states and transitions, so a typo in a state or trigger name fails at import, naming the line.
+:class:`HandlerSpec`. A message handler may take the message's content as a third argument,
+typed with its class (``where: Location``, or ``media: Image | Video``): the handler then
+accepts only that content, and gets it typed, with no ``isinstance`` check to write.
+
+The bot class collects the specs when it is created and checks them against its states and
+transitions, so a typo in a state or trigger name fails at import, naming the line.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
+import types
+import typing
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -23,8 +29,9 @@ from botkit.events import (
     Text,
 )
 
-HandlerFunc = Callable[[Any, Any], Awaitable[None]]
-"""``async def handler(self, ctx: Context) -> None``"""
+HandlerFunc = Callable[..., Awaitable[None]]
+"""``async def handler(self, ctx: Context) -> None``, or with a third argument typed with a
+content class: ``async def handler(self, ctx: Context, where: Location) -> None``"""
 _F = TypeVar("_F", bound=HandlerFunc)
 
 Role = Literal["event", "fallback", "enter", "exit"]
@@ -52,11 +59,22 @@ class HandlerSpec:
     """A trigger fired after the handler returned."""
     where: str = "?"
     """``file:line`` of the handler, for error messages."""
+    content: tuple[type, ...] = ()
+    """The content classes of the handler's third argument; empty when it takes none."""
 
     def accepts(self, event: Event, state: str) -> Match | None:
         if self.states is not None and state not in self.states:
             return None
+        if self.content and not isinstance(event.content, self.content):
+            return None
         return self.matcher(event)
+
+    def run(self, bot: Any, ctx: Any) -> Awaitable[None]:
+        """Call the handler on ``bot``, with the event's content when it takes it."""
+        method = getattr(bot, self.name)
+        if self.content:
+            return method(ctx, ctx.event.content)  # type: ignore[no-any-return]
+        return method(ctx)  # type: ignore[no-any-return]
 
 
 SPEC_ATTRIBUTE = "__botkit_handlers__"
@@ -98,14 +116,17 @@ def _decorator(
             raise TypeError(
                 f"{func.__qualname__} ({_where(func)}) must be 'async def': botkit awaits handlers"
             )
+        content = _content_argument(func, role)
         spec = HandlerSpec(
             name=func.__name__,
             role=role,
             states=_states(state),
             matcher=matcher,
-            describes=describes,
+            describes=describes
+            + (f" ({'/'.join(c.__name__ for c in content)})" if content else ""),
             then=then,
             where=_where(func),
+            content=content,
         )
         setattr(func, SPEC_ATTRIBUTE, (*specs_of(func), spec))
         return func
@@ -113,7 +134,60 @@ def _decorator(
     return decorate
 
 
+_CONTENT: tuple[type, ...] = typing.get_args(typing.get_args(Content)[0])
+"""Every content class (the members of the ``Content`` union)."""
+
+
+def _content_argument(func: Any, role: Role) -> tuple[type, ...]:
+    """The content classes a handler's third argument is typed with (none without one)."""
+    parameters = list(inspect.signature(func).parameters.values())[2:]
+    if not parameters:
+        return ()
+    problem = None
+    if role != "event":
+        problem = "only a message handler takes a third argument (the message's content)"
+    elif len(parameters) > 1:
+        problem = "a handler takes (self, ctx) and at most the content, typed with its class"
+    if problem is not None:
+        raise TypeError(f"{func.__qualname__} ({_where(func)}): {problem}")
+    annotation = parameters[0].annotation
+    try:
+        if isinstance(annotation, str):
+            annotation = eval(annotation, func.__globals__)  # the module's own names
+    except Exception as exc:
+        raise TypeError(
+            f"{func.__qualname__} ({_where(func)}): cannot read the type of "
+            f"{parameters[0].name!r} ({exc}); import the content class at the top of the module"
+        ) from None
+    is_union = typing.get_origin(annotation) in (types.UnionType, typing.Union)
+    classes = typing.get_args(annotation) if is_union else (annotation,)
+    if not classes or not all(isinstance(c, type) and issubclass(c, _CONTENT) for c in classes):
+        raise TypeError(
+            f"{func.__qualname__} ({_where(func)}): {parameters[0].name!r} must be typed with a "
+            f"content class (such as Location, or Image | Video), not {annotation!r}"
+        )
+    return tuple(classes)
+
+
 _MATCHED = Match()
+
+
+def _text_matcher(pattern: str | re.Pattern[str], case: bool) -> Callable[[str], Match | None]:
+    if isinstance(pattern, re.Pattern):
+        regex = pattern
+
+        def by_regex(text: str) -> Match | None:
+            found = regex.search(text)
+            return Match(found) if found else None
+
+        return by_regex
+    wanted = pattern.strip() if case else pattern.strip().casefold()
+
+    def by_string(text: str) -> Match | None:
+        got = text.strip() if case else text.strip().casefold()
+        return _MATCHED if got == wanted else None
+
+    return by_string
 
 
 def _message(event: Event) -> bool:
@@ -140,42 +214,33 @@ class On:
 
     def text(
         self,
-        pattern: str | re.Pattern[str] | None = None,
-        *,
+        *patterns: str | re.Pattern[str],
         case: bool = False,
         state: str | Iterable[str] | None = None,
         then: str | None = None,
     ) -> Callable[[_F], _F]:
-        """A text message.
+        """A text message: any text, or one matching one of ``patterns``.
 
-        - no ``pattern``: any text;
         - a string: that text, ignoring surrounding blanks and (unless ``case=True``) case;
         - a compiled regular expression: searched in the text; its groups are in ``ctx.match``.
+
+        A text naming one of the choices the user was last offered arrives as that choice's
+        :class:`~botkit.ButtonReply` (see :meth:`button`), not as a text.
         """
-        if isinstance(pattern, re.Pattern):
-            regex = pattern
-
-            def by_regex(event: Event) -> Match | None:
-                if not _message(event) or not isinstance(event.content, Text):
-                    return None
-                found = regex.search(event.content.text)
-                return Match(found) if found else None
-
-            return _decorator("event", by_regex, f"text /{regex.pattern}/", state, then)
-
-        wanted = None if pattern is None else pattern.strip()
+        matchers = [_text_matcher(p, case) for p in patterns]
 
         def by_text(event: Event) -> Match | None:
             if not _message(event) or not isinstance(event.content, Text):
                 return None
-            if wanted is None:
+            if not matchers:
                 return _MATCHED
-            got = event.content.text.strip()
-            same = got == wanted if case else got.casefold() == wanted.casefold()
-            return _MATCHED if same else None
+            return next((m for m in (f(event.content.text) for f in matchers) if m), None)
 
-        described = "any text" if wanted is None else f"text {wanted!r}"
-        return _decorator("event", by_text, described, state, then)
+        described = " or ".join(
+            f"text /{p.pattern}/" if isinstance(p, re.Pattern) else f"text {p.strip()!r}"
+            for p in patterns
+        )
+        return _decorator("event", by_text, described or "any text", state, then)
 
     def content(
         self,
@@ -202,7 +267,10 @@ class On:
         state: str | Iterable[str] | None = None,
         then: str | None = None,
     ) -> Callable[[_F], _F]:
-        """The user picked a button, list row or quick reply: one of ``ids``, or any."""
+        """The user picked a choice: one of ``ids``, or any. A choice is picked by tapping its
+        button, list row or quick reply, or by typing its title, its id or its position among
+        the choices last offered ("2"): the same :class:`~botkit.ButtonReply` arrives on
+        every channel, and ``ctx.text`` is the choice's title."""
         wanted = frozenset(ids)
 
         def by_button(event: Event) -> Match | None:

@@ -25,10 +25,10 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Literal
 
-from botkit.bot import Bot
+from botkit.bot import Bot, TurnOutcome
 from botkit.clock import Clock, SystemClock
 from botkit.conversation import Conversation
 from botkit.delivery import Delivered, Delivery, RetryPolicy
@@ -193,6 +193,12 @@ class Runtime:
         them; after that the lease has expired and the sweep finds them anyway."""
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
+        self._observers: list[Callable[[Event, TurnOutcome], None]] = []
+
+    def observe(self, observer: Callable[[Event, TurnOutcome], None]) -> None:
+        """Call ``observer`` with each event this process's bot took a turn on and the turn's
+        outcome, before the outcome is committed (test kits and dev tools watch turns so)."""
+        self._observers.append(observer)
 
     # --- accepting ---------------------------------------------------------------------------
 
@@ -293,6 +299,8 @@ class Runtime:
                 channel=event.channel.value,
                 exc_info=outcome.error,
             )
+        for observer in self._observers:
+            observer(event, outcome)
         lease = heartbeat.lease
         messages = await self._status_update(lease.key, event)
         if self.trace_turns and (outcome.outcome != "ignored" or event.kind is EventKind.MESSAGE):
@@ -358,6 +366,12 @@ class Runtime:
         async with asyncio.timeout(timeout):
             while self._workers:
                 await asyncio.wait(set(self._workers))
+
+    async def clock_moved(self) -> None:
+        """The app's clock was moved forward (a test or the sandbox jumped in time): do what
+        became due, then return once this process has nothing in hand. Channel windows need
+        nothing here: they are judged by the clock at each turn."""
+        await self.wait_idle()
 
     # --- background --------------------------------------------------------------------------
 

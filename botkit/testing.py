@@ -19,18 +19,27 @@ would post to a running botkit app and returns the bot's replies once the bot is
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
+from redis import asyncio as redis
 
-from botkit.events import Channel
-from botkit.server import EVENTS_PATH, RUNTIME, SETTINGS
+from botkit.bot import Bot, TurnOutcome
+from botkit.clock import OffsetClock
+from botkit.conversation import Conversation
+from botkit.events import Channel, Event
+from botkit.outbound import Template
+from botkit.runtime import Runtime
+from botkit.server import EVENTS_PATH, RUNTIME, SETTINGS, create_app
+from botkit.settings import load_settings
 from botkit.vonage.channel_names import wire_name
 
 DEFAULT_BOT_ADDRESS = {
@@ -78,13 +87,29 @@ class Sent:
         return str(self.body.get("message_type"))
 
     @property
-    def choices(self) -> list[str]:
-        """The titles of the buttons or list rows a WhatsApp interactive message offers."""
+    def buttons(self) -> list[str]:
+        """The titles of the buttons or list rows the message shows (WhatsApp); on a channel
+        without buttons the choices are numbered options in :attr:`text`, and this is empty."""
+        return [title for _, title in self.options]
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """The (id, title) of each button or list row the message shows."""
         interactive = self.body.get("custom", {}).get("interactive", {})
         action = interactive.get("action", {}) if isinstance(interactive, dict) else {}
-        buttons = [b.get("reply", {}).get("title", "") for b in action.get("buttons", [])]
-        rows = [r.get("title", "") for s in action.get("sections", []) for r in s.get("rows", [])]
-        return buttons + rows
+        buttons = [b.get("reply", {}) for b in action.get("buttons", [])]
+        rows = [r for s in action.get("sections", []) for r in s.get("rows", [])]
+        return [(str(b.get("id", "")), str(b.get("title", ""))) for b in buttons + rows]
+
+    @property
+    def template(self) -> Template | None:
+        """The WhatsApp template the message is, None for any other message."""
+        found = self.body.get("template")
+        if self.message_type != "template" or not isinstance(found, dict):
+            return None
+        locale = self.body.get("whatsapp", {}).get("locale", "en_US")
+        parameters = tuple(str(p) for p in found.get("parameters", ()))
+        return Template(name=str(found.get("name")), parameters=parameters, locale=locale)
 
 
 class ProviderStandIn:
@@ -186,7 +211,7 @@ class ProviderStandIn:
 
 
 class _Client(Protocol):
-    async def post(self, path: str, **kwargs: Any) -> Any: ...
+    def post(self, path: str, *, json: Any) -> Awaitable[Any]: ...
 
     @property
     def app(self) -> Any: ...
@@ -207,6 +232,11 @@ class Chat:
     user: str = "447700900001"
     bot_address: str | None = None
     _seen: int = field(default=0, init=False)
+
+    @property
+    def address(self) -> str:
+        """The bot's address this user writes to."""
+        return self.bot_address or DEFAULT_BOT_ADDRESS[self.channel]
 
     async def say(self, text: str) -> list[Sent]:
         """The user writes ``text``."""
@@ -233,7 +263,7 @@ class Chat:
         payload = {
             "message_uuid": sent.message_uuid,
             "to": self.user,
-            "from": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
+            "from": self.address,
             "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "status": status,
             "channel": wire_name(self.channel),
@@ -262,7 +292,7 @@ class Chat:
         payload = {
             "channel": wire_name(self.channel),
             "message_uuid": str(uuid.uuid4()),
-            "to": self.bot_address or DEFAULT_BOT_ADDRESS[self.channel],
+            "to": self.address,
             "from": self.user,
             "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "message_type": message_type,
@@ -285,3 +315,223 @@ class Chat:
         mine = [s for s in self.provider.sent[self._seen :] if s.to == self.user]
         self._seen = len(self.provider.sent)
         return mine
+
+
+# --- the bot_chat fixture's chats ----------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+class _BotLoop:
+    """An event loop on a thread of its own, where the bots under test and the provider's
+    stand-in run. Chats reach it from whatever loop runs the test (or none), so a test needs
+    no particular asyncio plugin, and everything is closed when the fixture ends."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="botkit-test-bots", daemon=True
+        )
+        self._thread.start()
+
+    async def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        """Run ``coro`` on the bots' loop; await its result from the caller's loop."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    def run_now(self, coro: Coroutine[Any, Any, _T], timeout: float = 30.0) -> _T:
+        """Run ``coro`` on the bots' loop and block until it is done."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        self.loop.close()
+
+
+class _World:
+    """One bot under test: its app on a loopback port, the provider's stand-in it sends to, its
+    store (memory, or Redis at ``REDIS_URL`` under a prefix of its own) and its movable clock."""
+
+    def __init__(self, bot: Bot[Any], env: Mapping[str, str]) -> None:
+        self.bot = bot
+        self.env = env
+        self.clock = OffsetClock()
+        self.provider = ProviderStandIn()
+        self.failures: list[tuple[Event, TurnOutcome]] = []
+        self.client: TestClient[Any, Any] | None = None
+
+    async def start(self) -> None:
+        await self.provider.__aenter__()
+        settings = load_settings({**self.env, "VONAGE_API_URL": self.provider.url})
+        app = create_app(settings, self.bot, clock=self.clock)
+        self.client = TestClient(TestServer(app, host="127.0.0.1"))
+        await self.client.start_server()
+        self.runtime.observe(self._watch)
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.client is not None
+        runtime: Runtime = self.client.app[RUNTIME]
+        return runtime
+
+    def _watch(self, event: Event, outcome: TurnOutcome) -> None:
+        if outcome.outcome == "failed" and outcome.error is not None:
+            self.failures.append((event, outcome))
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        await self.provider.__aexit__()
+        prefix = self.env.get("BOTKIT_REDIS_PREFIX")
+        if self.env.get("REDIS_URL") and prefix:  # leave the shared Redis as it was
+            stored = redis.Redis.from_url(self.env["REDIS_URL"])
+            try:
+                keys = [key async for key in stored.scan_iter(match=f"{prefix}*")]
+                if keys:
+                    await stored.delete(*keys)
+            finally:
+                await stored.aclose()
+
+
+class BotChat:
+    """One user talking to a bot on one channel, as ``bot_chat`` gives it to a test.
+
+    Every call posts what the provider would post to the bot's webhook (over real HTTP on
+    loopback), waits until the bot has handled it, and returns the bot's replies to this user
+    (:class:`Sent`: ``.text``, ``.buttons``, ``.template``). A handler that raises makes the
+    call raise that exception, with the handler's traceback.
+
+    The bot's clock is fake: :meth:`advance` moves it forward at once (WhatsApp's 24 h window
+    closes, due timers fire) without waiting.
+    """
+
+    def __init__(self, loop: _BotLoop, world: _World, channel: Channel, user: str) -> None:
+        self._loop = loop
+        self._world = world
+        assert world.client is not None
+        self._chat = Chat(world.client, world.provider, channel=channel, user=user)
+        self.channel = channel
+        self.user = user
+
+    async def say(self, text: str) -> list[Sent]:
+        """The user writes ``text``."""
+        return await self._turn(self._chat.say(text))
+
+    async def tap(self, choice: str) -> list[Sent]:
+        """The user picks ``choice`` (a title, or an id) among those the bot offered last: a
+        button or list row where the channel shows them, else by typing its number."""
+        for message in reversed(self.sent):
+            for id_, title in message.options:
+                if choice.casefold() in (id_.casefold(), title.casefold()):
+                    return await self._turn(self._chat.press(id_, title))
+            if message.options:
+                break
+        offered = self._loop.run_now(self._conversation()).choices
+        for position, button in enumerate(offered, 1):
+            if choice.casefold() in (button.id.casefold(), button.title.casefold()):
+                return await self.say(str(position))
+        titles = ", ".join(repr(b.title) for b in offered) or "none"
+        raise AssertionError(f"the bot offers no choice {choice!r}; it offers {titles}")
+
+    async def share_location(
+        self, lat: float, long: float, *, name: str | None = None, address: str | None = None
+    ) -> list[Sent]:
+        """The user shares a location."""
+        return await self._turn(self._chat.share_location(lat, long, name=name, address=address))
+
+    async def status(self, sent: Sent, status: str) -> list[Sent]:
+        """The provider reports ``status`` (``delivered``, ``read``...) of the bot's message
+        ``sent``."""
+        return await self._turn(self._chat.status(sent, status))
+
+    async def advance(
+        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
+    ) -> list[Sent]:
+        """Move the bot's clock forward (it never goes back); return what the bot sent to this
+        user because of it (timers that came due)."""
+        total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+        self._world.clock.advance(total)
+        return await self._turn(self._world.runtime.clock_moved())
+
+    @property
+    def sent(self) -> list[Sent]:
+        """Every message the bot sent to this user so far, oldest first."""
+        return [s for s in self._world.provider.sent if s.to == self.user]
+
+    @property
+    def state(self) -> str:
+        """The conversation's state, as committed (the bot's initial state before any turn)."""
+        c = self._loop.run_now(self._conversation())
+        return self._world.bot._load(c.state, c.data, c.version).state
+
+    @property
+    def data(self) -> Any:
+        """The conversation's data as the bot's handlers see it (its data model)."""
+        c = self._loop.run_now(self._conversation())
+        return self._world.bot._load(c.state, c.data, c.version).data
+
+    async def _conversation(self) -> Conversation:
+        key = f"{self.channel.value}:{self._chat.address}:{self.user}"
+        return await self._world.runtime.store.load(key) or Conversation(key)
+
+    async def _turn(self, action: Coroutine[Any, Any, Any]) -> list[Sent]:
+        world = self._world
+        failed = len(world.failures)
+        before = len(self.sent)
+
+        async def act() -> None:
+            await action
+            await world.runtime.wait_idle()
+
+        await self._loop.run(act())
+        for event, outcome in world.failures[failed:]:
+            if event.user == self.user and event.channel == self.channel:
+                assert outcome.error is not None
+                raise outcome.error
+        return self.sent[before:]
+
+
+class BotChats:
+    """The ``bot_chat`` fixture: ``await bot_chat(MyBot, channel="whatsapp", user=...)``
+    gives a :class:`BotChat`. Chats with the same bot class in one test share one running
+    bot (one store, one clock), as two users of one deployment would."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        redis_url = os.environ.get("REDIS_URL")
+        self._env = {
+            "BOTKIT_ENV": "test",
+            "VONAGE_API_KEY": "test-key",
+            "VONAGE_API_SECRET": "test-secret",
+            "LOG_LEVEL": "warning",
+            **({"REDIS_URL": redis_url} if redis_url else {}),
+            **(env or {}),
+        }
+        self._loop: _BotLoop | None = None
+        self._worlds: dict[type[Any], _World] = {}
+
+    async def __call__(
+        self,
+        bot: type[Bot[Any]] | Bot[Any],
+        *,
+        channel: Channel | str = Channel.WHATSAPP,
+        user: str = "447700900001",
+    ) -> BotChat:
+        if self._loop is None:
+            self._loop = _BotLoop()
+        loop = self._loop
+        instance = bot() if isinstance(bot, type) else bot
+        world = self._worlds.get(type(instance))
+        if world is None:
+            env = {**self._env, "BOTKIT_REDIS_PREFIX": f"t{uuid.uuid4().hex[:10]}"}
+            world = self._worlds[type(instance)] = _World(instance, env)
+            await loop.run(world.start())
+        return BotChat(loop, world, Channel(channel), user)
+
+    def close(self) -> None:
+        """Stop every bot and the stand-in (the fixture does it when the test ends)."""
+        if self._loop is None:
+            return
+        for world in self._worlds.values():
+            self._loop.run_now(world.close())
+        self._loop.close()
+        self._loop = None

@@ -4,8 +4,9 @@ The one place that knows the text forms:
 
 - an :class:`~botkit.events.Event` is its JSON;
 - a conversation's record is six optional strings, in :data:`RECORD_FIELDS` order: state,
-  data, version, revision, last inbound time and the numbered choices
-  (``{"choices": {...}}``);
+  data, version, revision, last inbound time and the choices last offered
+  (``{"offered": [[id, title], ...]}``; records written before titles were kept hold
+  ``{"choices": {"1": id, ...}}``, read as choices titled with their ids);
 - an :class:`~botkit.conversation.OutboxEntry` never tried is its message's JSON; one that
   waits for another attempt is ``{"attempts": n, "not_before": t, "message": {...}}``.
 """
@@ -13,14 +14,14 @@ The one place that knows the text forms:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
 from botkit.conversation import Conversation, OutboxEntry
 from botkit.events import Event
-from botkit.outbound import Outbound
+from botkit.outbound import Button, Outbound
 
 RECORD_FIELDS: Final = ("s", "d", "v", "r", "w", "m")
 """The record's field names, in the order :func:`encode_record` gives their values."""
@@ -72,7 +73,9 @@ def encode_record(conversation: Conversation) -> tuple[str | None, ...]:
         str(conversation.version),
         str(conversation.revision),
         repr(inbound) if inbound is not None else None,
-        json.dumps({"choices": dict(choices)}, separators=(",", ":")) if choices else None,
+        json.dumps({"offered": [[c.id, c.title] for c in choices]}, separators=(",", ":"))
+        if choices
+        else None,
     )
 
 
@@ -93,13 +96,15 @@ def decode_conversation(
     )
 
 
-def _decode_choices(text: str | None) -> Mapping[str, str]:
+def _decode_choices(text: str | None) -> tuple[Button, ...]:
     if not text:
-        return {}
+        return ()
     try:
-        found = json.loads(text).get("choices") or {}
-    except (ValueError, AttributeError):
-        return {}
-    if not isinstance(found, dict):
-        return {}
-    return {str(number): str(choice) for number, choice in found.items()}
+        found = json.loads(text)
+        offered = found.get("offered")
+        if offered is None:  # the older form: positions to ids, no titles
+            numbered = found.get("choices") or {}
+            offered = [[numbered[n], numbered[n]] for n in sorted(numbered, key=int)]
+        return tuple(Button(id=str(id_), title=str(title)) for id_, title in offered)
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return ()

@@ -1,5 +1,5 @@
-"""The example bots' tests use the project's shared fixtures."""
+"""The example bots' tests use botkit's own pytest plugin, and the project's Redis server."""
 
-from tests.conftest import provider, redis_prefix, redis_server, settings_for
+from tests.conftest import redis_server
 
-__all__ = ["provider", "redis_prefix", "redis_server", "settings_for"]
+__all__ = ["redis_server"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from botkit.conversation import Conversation
+from botkit.outbound import Button
 from botkit.store import codec
 from tests.store.values import KEY, entries, event
 
@@ -18,7 +19,7 @@ def test_a_conversation_round_trips_through_its_text_form() -> None:
         version=2,
         revision=7,
         last_inbound_at=1700000000.125,
-        choices={"1": "small"},
+        choices=(Button(id="small", title="Small"),),
         outbox=(replace(first, attempts=2, not_before=1700000060.5), second),
     )
     record = codec.encode_record(conversation)
@@ -28,13 +29,16 @@ def test_a_conversation_round_trips_through_its_text_form() -> None:
 
 
 def test_records_and_outboxes_written_before_the_typed_conversation_still_read() -> None:
-    """A fresh outbox entry is its message's JSON, as replies always were; the choices field
-    keeps its ``{"choices": ...}`` form."""
+    """A fresh outbox entry is its message's JSON, as replies always were; the choices field's
+    older ``{"choices": ...}`` form (positions to ids) reads as choices titled with their ids."""
     (entry,) = entries("hello")
     assert codec.encode_entry(entry) == entry.message.model_dump_json()
     assert codec.decode_entry(entry.message.model_dump_json()) == entry
     old = ("s", "{}", "1", "3", "1.5", '{"choices":{"1":"yes","2":"no"}}')
-    assert codec.decode_conversation(KEY, old).choices == {"1": "yes", "2": "no"}
-    assert codec.decode_conversation(KEY, (*old[:5], "not json")).choices == {}
+    assert codec.decode_conversation(KEY, old).choices == (
+        Button(id="yes", title="yes"),
+        Button(id="no", title="no"),
+    )
+    assert codec.decode_conversation(KEY, (*old[:5], "not json")).choices == ()
     empty = Conversation(KEY, revision=1)
     assert codec.encode_record(empty) == (None, None, "0", "1", None, None)

@@ -15,6 +15,7 @@ import pytest
 
 from botkit.conversation import Conversation
 from botkit.events import Event
+from botkit.outbound import Button
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store
 from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
@@ -471,8 +472,8 @@ async def test_load_and_keys(store: Store) -> None:
 async def test_choices_are_committed_with_the_record_and_handed_back(store: Store) -> None:
     claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
     assert claim is not None
-    assert claim.conversation.choices == {}
-    choices = {"1": "small", "2": "large"}
+    assert claim.conversation.choices == ()
+    choices = (Button(id="small", title="Small"), Button(id="large", title="Large"))
     await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1, choices=choices)))
     assert await store.ack(claim.lease, 0) is None
     next_claim = (await store.accept(KEY, event("m2", "e2"), owner="a")).claim
@@ -481,7 +482,7 @@ async def test_choices_are_committed_with_the_record_and_handed_back(store: Stor
     await store.commit(next_claim.lease, turn(Conversation(KEY, state="s", revision=2)))
     loaded = await store.load(KEY)
     assert loaded is not None
-    assert loaded.choices == {}, "a record written without choices drops the old choices"
+    assert loaded.choices == (), "a record written without choices drops the old choices"
 
 
 # --- the typed values: events, the outbox ---------------------------------------------------------
