@@ -211,7 +211,9 @@ class ProviderStandIn:
 
 
 class _Client(Protocol):
-    def post(self, path: str, *, json: Any) -> Awaitable[Any]: ...
+    def post(
+        self, path: str, *, json: Any, headers: dict[str, str] | None = None
+    ) -> Awaitable[Any]: ...
 
     @property
     def app(self) -> Any: ...
