@@ -9,14 +9,11 @@ from botkit import Bot, ButtonReply, Context, Location, Template, on
 SIZES = ("small", "medium", "large")
 TOPPINGS = ("cheese", "mushrooms", "ham", "olives", "peppers")
 FEEDBACK = "How was your {size} pizza? Reply with a mark from 1 to 5."
-SAY = {  # by state: the answer to anything unclear there; by choice: the answer to it
+UNCLEAR = {  # what the bot says to an answer it does not understand, per state
     "size": "Please pick a size: small, medium or large.",
     "toppings": f"We have {', '.join(TOPPINGS)}. Or say 'no more'.",
     "confirm": "Shall we bake it? Answer yes, or change.",
     "done": "Your pizza is on its way! Say 'start over' to order another.",
-    "no more": "Where should we deliver? Type the address or share your location.",
-    "yes": "Thank you! Your pizza is in the oven and will be with you in 30 minutes.",
-    "change": "No problem, let's start with the size again.",
 }
 
 
@@ -28,15 +25,15 @@ class Order(BaseModel):
 
 
 class PizzaBot(Bot[Order]):
-    """Takes a pizza order. A choice may be tapped, or typed as its title or its number."""
+    """Takes a pizza order. A choice may be tapped, or typed as its title, id or number."""
 
     states = ("greeting", "size", "toppings", "address", "confirm", "done")
     transitions = (
         ["start_order", "greeting", "size"],
         ["pick_size", "size", "toppings"],
-        ["no more", "toppings", "address"],
+        ["toppings_chosen", "toppings", "address"],
         ["give_address", "address", "confirm"],
-        ["yes", "confirm", "done"],
+        ["confirm", "confirm", "done"],
         ["change", "confirm", "size"],
         ["restart", "*", "greeting"],
     )
@@ -59,20 +56,20 @@ class PizzaBot(Bot[Order]):
     @on.button(*SIZES, state="size", then="pick_size")
     async def size(self, ctx: Context[Order], picked: ButtonReply) -> None:
         ctx.data.size, ctx.data.toppings = picked.id, []
-
-    async def on_enter_toppings(self, ctx: Context[Order]) -> None:
-        await ctx.reply(
-            f"A {ctx.data.size} pizza. Which toppings? Pick one at a time, then 'no more'.",
-            buttons=[(t, t.capitalize()) for t in (*TOPPINGS, "no more")],
-        )
+        question = f"A {picked.id} pizza. Which toppings? Pick one at a time, then 'no more'."
+        choices = [(t, t.title()) for t in TOPPINGS] + [("no more", "No more")]
+        await ctx.reply(question, buttons=choices)
 
     @on.button(*TOPPINGS, state="toppings")
     async def topping(self, ctx: Context[Order], picked: ButtonReply) -> None:
         had = picked.id in ctx.data.toppings
         ctx.data.toppings += [] if had else [picked.id]
-        await ctx.reply(
-            f"{'You already have' if had else 'Added'} {picked.id}. Another, or 'no more'?"
-        )
+        said = "You already have" if had else "Added"
+        await ctx.reply(f"{said} {picked.id}. Another, or 'no more'?")
+
+    @on.button("no more", state="toppings", then="toppings_chosen")
+    async def toppings_chosen(self, ctx: Context[Order]) -> None:
+        await ctx.reply("Where should we deliver? Type the address or share your location.")
 
     @on.message(state="address", then="give_address")
     async def shared_location(self, ctx: Context[Order], where: Location) -> None:
@@ -89,10 +86,13 @@ class PizzaBot(Bot[Order]):
             buttons=[("yes", "Yes, bake it"), ("change", "Change it")],
         )
 
-    @on.button("yes", "change", "no more", state=("confirm", "toppings"))
-    async def decided(self, ctx: Context[Order], picked: ButtonReply) -> None:
-        await ctx.reply(SAY[picked.id])
-        await ctx.trigger(picked.id)
+    @on.button("yes", state="confirm", then="confirm")
+    async def confirmed(self, ctx: Context[Order]) -> None:
+        await ctx.reply("Thank you! Your pizza is in the oven and will be with you in 30 minutes.")
+
+    @on.button("change", state="confirm", then="change")
+    async def change(self, ctx: Context[Order]) -> None:
+        await ctx.reply("No problem, let's start with the size again.")
 
     @on.status("read", state="done")
     async def ask_for_feedback(self, ctx: Context[Order]) -> None:
@@ -101,7 +101,7 @@ class PizzaBot(Bot[Order]):
             await ctx.reply(FEEDBACK.format(size=ctx.data.size))
 
     @on.fallback()
-    async def not_understood(self, ctx: Context[Order]) -> None:
+    async def unclear(self, ctx: Context[Order]) -> None:
         await ctx.reply(
-            SAY.get(ctx.state, "Sorry, I did not get that. Say 'cancel' to start over.")
+            UNCLEAR.get(ctx.state, "Sorry, I did not get that. Say 'cancel' to start over.")
         )
