@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,10 +22,11 @@ from botkit.errors import ConfigError, InvalidPayload
 from botkit.events import Channel
 from botkit.log import configure_logging, get_logger
 from botkit.notifications import Notifier
+from botkit.scaffold import class_name, create_project
 from botkit.server import EVENTS_PATH, create_app, drain
 from botkit.settings import Settings, load_settings
 from botkit.store.base import StoreUnavailable
-from botkit.targets import load_bot_class
+from botkit.targets import BotLoadError, load_bot_class
 from botkit.terminal import TerminalChat
 
 log = get_logger("botkit.cli")
@@ -230,19 +234,50 @@ def _problems(problems: Sequence[Any]) -> str:
     return "invalid event: " + "; ".join(str(p) for p in problems)
 
 
+def _init(args: argparse.Namespace) -> int:
+    folder = create_project(args.name, Path.cwd())
+    cls = class_name(args.name)
+    print(
+        f"Created {folder}: bot.py ({cls}), test_bot.py, pyproject.toml, Procfile, README.md, "
+        f".env.example.\n\n"
+        f"  cd {args.name}\n"
+        f"  python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'\n"
+        f"  .venv/bin/pytest\n"
+        f"  .venv/bin/botkit dev bot:{cls}"
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
+    # Every command takes --traceback, before or after its name.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--traceback",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback of an error in the bot's module (or set BOTKIT_DEBUG=1)",
+    )
     parser = argparse.ArgumentParser(
-        prog="botkit", description="Conversational bots on WhatsApp, Messenger, Viber and SMS."
+        prog="botkit",
+        description="Conversational bots on WhatsApp, Messenger, Viber and SMS.",
+        parents=[common],
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the webhook server for a bot")
+    init = commands.add_parser(
+        "init", parents=[common], help="create a new bot project: bot, test, pyproject, Procfile"
+    )
+    init.add_argument("name", help="the project's folder, created here (e.g. tablebot)")
+    init.set_defaults(run=_init)
+    serve = commands.add_parser("serve", parents=[common], help="run the webhook server for a bot")
     serve.add_argument("bot", help="the bot class, as module:BotClass (e.g. bots.echo:EchoBot)")
     serve.add_argument(
         "--port", type=int, default=None, help="port to listen on (default: $PORT, else 8080)"
     )
     serve.set_defaults(run=_serve)
     dev = commands.add_parser(
-        "dev", help="run a bot with a local sandbox that plays Vonage, a web chat and an inspector"
+        "dev",
+        parents=[common],
+        help="run a bot with a local sandbox that plays Vonage, a web chat and an inspector",
     )
     dev.add_argument("bot", help="the bot class, as module:BotClass (e.g. bots.pizza:PizzaBot)")
     dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -251,7 +286,9 @@ def _parser() -> argparse.ArgumentParser:
         "--sandbox-port", type=int, default=8090, help="the sandbox's port (default 8090)"
     )
     dev.set_defaults(run=_dev)
-    chat = commands.add_parser("chat", help="chat with a bot from the terminal, over the sandbox")
+    chat = commands.add_parser(
+        "chat", parents=[common], help="chat with a bot from the terminal, over the sandbox"
+    )
     chat.add_argument("bot", help="the bot class, as module:BotClass")
     chat.add_argument(
         "--channel", default="whatsapp", choices=[c.value for c in Channel], help="the channel"
@@ -259,7 +296,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default="447700900001", help="the user's number or PSID")
     chat.set_defaults(run=_chat)
     graph = commands.add_parser(
-        "graph", help="print a bot's state machine as a Mermaid stateDiagram-v2"
+        "graph", parents=[common], help="print a bot's state machine as a Mermaid stateDiagram-v2"
     )
     graph.add_argument("bot", help="the bot class, as module:BotClass (e.g. bots.pizza:PizzaBot)")
     graph.add_argument("--state", default=None, help="highlight this state")
@@ -298,6 +335,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except ConfigError as exc:
+        debug = getattr(args, "traceback", False) or os.environ.get("BOTKIT_DEBUG", "") not in (
+            "",
+            "0",
+        )
+        if isinstance(exc, BotLoadError) and debug and exc.__cause__ is not None:
+            traceback.print_exception(exc.__cause__, file=sys.stderr)
         print(f"botkit: {exc}", file=sys.stderr)
+        if isinstance(exc, BotLoadError) and not debug:
+            print(
+                "botkit: the full traceback: add --traceback (or set BOTKIT_DEBUG=1)",
+                file=sys.stderr,
+            )
         return 2
     return code

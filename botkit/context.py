@@ -34,6 +34,7 @@ from botkit.outbound import (
     WhatsAppOptions,
     as_buttons,
 )
+from botkit.settings import sender_variable
 
 DataT = TypeVar("DataT")
 _T = TypeVar("_T")
@@ -231,7 +232,9 @@ class Context(Generic[DataT]):
         )
         if sender is None:
             raise LookupError(
-                f"no bot address is configured for {to.channel.value}; cannot send there"
+                f"no bot address is configured for {to.channel.value}, so it cannot send there: "
+                f'set the bot class\'s senders ({{Channel.{to.channel.name}: "<address>"}}) or '
+                f"the {sender_variable(to.channel.value)} setting"
             )
         message = _outbound(
             to.channel,

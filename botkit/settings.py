@@ -304,13 +304,7 @@ class Settings(BaseSettings):
     @property
     def senders(self) -> dict[str, str]:
         """The bot's own address per channel, where configured."""
-        found = {
-            "whatsapp": self.whatsapp_number,
-            "sms": self.sms_from,
-            "mms": self.mms_number,
-            "messenger": self.messenger_page_id,
-            "viber": self.viber_service_id,
-        }
+        found = {channel: getattr(self, name) for channel, name in SENDER_FIELDS.items()}
         return {channel: address for channel, address in found.items() if address}
 
     @field_validator("vonage_api_url", "vonage_sms_api_url", "vonage_oauth_token_url", "api_url")
@@ -353,6 +347,21 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment wins over the config files, which arrive as init kwargs.
         return (_EnvironSource(settings_cls), init_settings)
+
+
+SENDER_FIELDS = {
+    "whatsapp": "whatsapp_number",
+    "sms": "sms_from",
+    "mms": "mms_number",
+    "messenger": "messenger_page_id",
+    "viber": "viber_service_id",
+}
+"""The setting that holds the bot's own address, per channel name."""
+
+
+def sender_variable(channel: str) -> str:
+    """The environment variable of the bot's own address on ``channel`` (``VONAGE_SMS_FROM``)."""
+    return _VARIABLE[SENDER_FIELDS[channel]]
 
 
 def _config_files(config_dir: Path, env_name: str) -> dict[str, Any]:
