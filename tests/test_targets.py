@@ -74,6 +74,6 @@ def test_an_error_raised_by_the_module_names_its_line(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (project / "broken.py").write_text("import os\n\nLIMIT = int(os.environ['NO_SUCH'])\n")
-    assert main(["dev", "broken:TableBot"]) == 2
+    assert main(["graph", "broken:TableBot"]) == 2
     line = capsys.readouterr().err.splitlines()[0]
     assert line == f"botkit: {project / 'broken.py'}:3: KeyError: 'NO_SUCH'"
