@@ -670,3 +670,27 @@ async def test_new_events_never_make_a_takeover_later(backend: Backend) -> None:
     await backend.advance(LEASE / 4 + GRACE)  # one lease and a grace after the first accept
     (taken,) = await store.sweep(owner="b")
     assert await drain(store, taken) == [f"e{i}" for i in range(1, 5)]
+
+
+async def test_an_accept_without_an_owner_takes_no_lease_and_is_due_at_once(
+    backend: Backend,
+) -> None:
+    """What a process that runs no bot (a Notifier) records, any serving process's next sweep
+    takes, without waiting a lease."""
+    store = backend.make()
+    peer = backend.another(store)
+    first = await store.accept(KEY, event("m1", "e1"), owner=None)
+    assert (first.duplicate, first.claim) == (False, None)
+    again = await store.accept(KEY, event("m1", "e1"), owner=None)
+    assert (again.duplicate, again.claim) == (True, None)
+    (taken,) = await peer.sweep(owner="b")
+    assert await drain(peer, taken) == ["e1"]
+
+
+async def test_an_accept_without_an_owner_joins_the_holders_queue(backend: Backend) -> None:
+    store = backend.make()
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    assert (await store.accept(KEY, event("m2", "e2"), owner=None)).claim is None
+    assert await store.sweep(owner="b") == []  # "a" holds it, and goes on to e2
+    assert await drain(store, claim) == ["e1", "e2"]
