@@ -136,8 +136,9 @@ def _window(channel: str, last_inbound_at: float | None, now: float) -> dict[str
 
 
 def _pending_timers(record: Conversation | None) -> list[dict[str, Any]]:
-    """The conversation's pending timers, soonest first: none while conversations keep no
-    timers (the page's "Pending timers" card shows this list as it is)."""
+    """The conversation's pending timers, soonest first, each ``{"name": str, "due_at": Unix
+    seconds}`` (what the page's "Pending timers" card lists): none while conversations keep
+    no timers."""
     return []
 
 

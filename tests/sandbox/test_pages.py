@@ -336,5 +336,9 @@ async def test_the_store_goes_away_the_pages_say_so_and_recover(
         await expect(trouble).to_have_count(0)
         await expect(inspector.locator("body")).to_have_attribute("data-trouble", "false")
         await expect(inspector.locator("#where")).to_have_text("· whatsapp 447700900001")
+        # The turns traced on Redis read back as on the memory store.
+        turn = inspector.locator("#timeline tr.turn.message").first
+        await expect(turn).to_contain_text("user › 'hi'")
+        await expect(turn).to_contain_text("greeting → size")
     finally:
         await dev.stop()
