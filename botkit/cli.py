@@ -41,14 +41,17 @@ def _serve(args: argparse.Namespace) -> int:
     )
     bot_class = load_bot_class(args.bot)
     app = create_app(settings, bot_class())
-    log.info(
-        "serving",
-        bot=args.bot,
-        url=f"http://{settings.host}:{settings.port}",
-        env=settings.env,
-        vonage_api_url=settings.vonage_api_url,
-    )
-    run_server(app, settings, drain=lambda: drain(app))
+
+    def serving() -> None:
+        log.info(
+            "serving",
+            bot=args.bot,
+            url=f"http://{settings.host}:{settings.port}",
+            env=settings.env,
+            vonage_api_url=settings.vonage_api_url,
+        )
+
+    run_server(app, settings, drain=lambda: drain(app), serving=serving)
     return 0
 
 

@@ -225,13 +225,15 @@ def run_server(
     app: web.Application,
     settings: Settings,
     drain: Callable[[], Awaitable[None]] | None = None,
+    serving: Callable[[], None] = lambda: None,
 ) -> None:
     """Serve ``app`` on the settings' host and port until SIGINT or SIGTERM; then, while the
     server still answers, await ``drain`` (webhooks get 503 meanwhile); then clean up (the
-    app's cleanup contexts run)."""
+    app's cleanup contexts run). ``serving`` is called once the port accepts connections
+    (``botkit serve`` logs it then: tests wait for that line)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    main = loop.create_task(_serve(app, settings, drain))
+    main = loop.create_task(_serve(app, settings, drain, serving))
     try:
         loop.run_until_complete(main)
     except (web.GracefulExit, KeyboardInterrupt):
@@ -245,7 +247,10 @@ def run_server(
 
 
 async def _serve(
-    app: web.Application, settings: Settings, drain: Callable[[], Awaitable[None]] | None
+    app: web.Application,
+    settings: Settings,
+    drain: Callable[[], Awaitable[None]] | None,
+    serving: Callable[[], None],
 ) -> None:
     cap = connection_cap(settings.max_connections)
     if cap < settings.max_connections:
@@ -265,6 +270,7 @@ async def _serve(
         loop.add_signal_handler(number, stop.set)
     try:
         await GuardedSite(runner, settings.host, settings.port, guard).start()
+        serving()
         await stop.wait()
         if drain is not None:
             await drain()

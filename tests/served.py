@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-
-import aiohttp
 
 from tests.conftest import _free_port
 
@@ -19,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class Served:
     """``botkit serve TARGET`` on a free loopback port; ``async with`` starts it and waits until
-    ``/healthz`` answers, and stops it (SIGTERM) on the way out."""
+    it logs that it serves, and stops it (SIGTERM) on the way out."""
 
     def __init__(
         self,
@@ -28,9 +27,12 @@ class Served:
         *,
         pythonpath: Path | None = None,
         preexec_fn: Callable[[], Any] | None = None,
+        args: Sequence[str] = (),
+        port: int | None = None,
     ) -> None:
         self.target = target
-        self.port = _free_port()
+        self.args = tuple(args)
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         paths = [str(ROOT)] + ([str(pythonpath)] if pythonpath else [])
         self.env = {
@@ -58,6 +60,7 @@ class Served:
             "botkit",
             "serve",
             self.target,
+            *self.args,
             cwd=ROOT,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
@@ -87,34 +90,60 @@ class Served:
         self._grew.set()
 
     async def wait_up(self, timeout: float = 20.0) -> None:
-        """Until ``/healthz`` answers 200 (or the process exits: AssertionError)."""
-        async with asyncio.timeout(timeout), aiohttp.ClientSession() as session:
-            while True:
-                assert self.process is not None
-                if self.process.returncode is not None:
-                    raise AssertionError(f"botkit serve exited:\n{self.output}")
-                try:
-                    async with session.get(f"{self.url}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)
+        """Until the process logs that it serves on its port (it logs that once the port
+        accepts connections); AssertionError if it exits first."""
+        url = f"127.0.0.1:{self.port}"
+        await self.wait_for(lambda line: "serving" in line and url in line, timeout, "serving")
 
     async def wait_for_line(self, needle: str, timeout: float = 20.0) -> str:
         """The first line of the output containing ``needle``, once it is written."""
+        return await self.wait_for(lambda line: needle in line, timeout, repr(needle))
+
+    async def wait_for(
+        self, wanted: Callable[[str], bool], timeout: float = 20.0, what: str = "a line"
+    ) -> str:
+        """The first line of the output for which ``wanted`` is true, once it is written."""
+        (line,) = await self._until(
+            lambda: [line for line in self.lines if wanted(line)][:1], timeout, what
+        )
+        return line
+
+    async def wait_for_count(self, needle: str, count: int, timeout: float = 20.0) -> list[str]:
+        """Once ``count`` lines of the output contain ``needle``: those lines."""
+        return await self._until(
+            lambda: (
+                found
+                if len(found := [line for line in self.lines if needle in line]) >= count
+                else []
+            ),
+            timeout,
+            f"{count} lines with {needle!r}",
+        )
+
+    async def _until(self, found: Callable[[], list[str]], timeout: float, what: str) -> list[str]:
+        """``found()`` once it is not empty, checked each time the output grows."""
         async with asyncio.timeout(timeout):
-            seen = 0
             while True:
-                for line in self.lines[seen:]:
-                    if needle in line:
-                        return line
-                seen = len(self.lines)
+                lines = found()
+                if lines:
+                    return lines
                 assert self.process is not None
                 if self.process.returncode is not None and self._reader and self._reader.done():
-                    raise AssertionError(f"{needle!r} never logged:\n{self.output}")
+                    raise AssertionError(f"{what} never logged:\n{self.output}")
                 self._grew.clear()
                 await self._grew.wait()
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The output's JSON log lines (``LOG_FORMAT=json``), parsed."""
+        parsed = []
+        for line in self.lines:
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                parsed.append(value)
+        return parsed
 
     async def stop(self) -> None:
         if self.process is None:

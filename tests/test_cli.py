@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,50 +18,20 @@ from botkit.errors import ConfigError
 from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
 from tests.conftest import RedisServer, _free_port, basic
+from tests.served import Served
 from tests.test_server import now_iso
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def wait_until_up(url: str, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            if process.returncode is not None:
-                raise AssertionError(f"botkit serve exited with {process.returncode}")
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} did not come up")
-
-
 async def test_serve_echo_bot_answers_a_whatsapp_text(provider: ProviderStandIn) -> None:
-    port = _free_port()
     env = {
-        **os.environ,
-        "PORT": str(port),
-        "BOTKIT_HOST": "127.0.0.1",
         "VONAGE_API_URL": provider.url,
         "VONAGE_API_KEY": "key123",
         "VONAGE_API_SECRET": "secret456",
         "LOG_FORMAT": "json",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "botkit",
-        "serve",
-        "bots.echo:EchoBot",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        await wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    async with Served("bots.echo:EchoBot", env) as served:
         webhook = {
             "channel": "whatsapp",
             "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
@@ -74,7 +42,7 @@ async def test_serve_echo_bot_answers_a_whatsapp_text(provider: ProviderStandIn)
             "text": "hello there",
         }
         async with aiohttp.ClientSession() as session:
-            url = f"http://127.0.0.1:{port}/webhooks/inbound"
+            url = f"{served.url}/webhooks/inbound"
             async with session.post(url, json=webhook) as response:
                 assert response.status == 200
         (sent,) = await provider.wait_for(1)
@@ -82,35 +50,18 @@ async def test_serve_echo_bot_answers_a_whatsapp_text(provider: ProviderStandIn)
         assert sent.body["to"] == "447700900001"
         assert sent.body["from"] == "447700900000"
         assert sent.authorization == basic("key123", "secret456")
-    finally:
-        process.terminate()
-        output, _ = await process.communicate()
-    log = output.decode()
+        await served.wait_for_line("reply sent")
+    log = served.output
     assert "webhook accepted" in log
     assert "447700900001" not in log, "phone numbers must be masked in logs"
 
 
-async def test_port_flag_beats_the_environment(provider: ProviderStandIn) -> None:
+async def test_port_flag_beats_the_environment() -> None:
     port = _free_port()
-    env = {**os.environ, "PORT": "1", "BOTKIT_HOST": "127.0.0.1"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "botkit",
-        "serve",
-        "bots.echo:EchoBot",
-        "--port",
-        str(port),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        await wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
-    finally:
-        process.terminate()
-        await process.wait()
+    served = Served("bots.echo:EchoBot", {"PORT": "1"}, args=["--port", str(port)], port=port)
+    url = f"http://127.0.0.1:{port}/healthz"
+    async with served, aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
 
 
 def test_malformed_setting_stops_with_a_clear_error(
