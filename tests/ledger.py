@@ -1,22 +1,29 @@
 """A bot for the runtime's guarantee tests: every turn leaves a trace that can be counted.
 
 Each text ``<tag>`` from a user is answered ``<n>:<tag>`` where ``n`` counts that user's
-handled turns (saved with the turn). ``sleep <seconds> <tag>`` holds the handler that long first
-(to kill or stall the process mid-handler); ``raise <tag>`` makes the handler fail; ``twice
-<tag>`` answers with two messages, ``<n>:<tag>`` and ``<n>:<tag>+``. A long SMS delivered
-incomplete is answered ``<n>:<tag> missing <part numbers>``. A proactive event is answered
-``<n>:<tag>`` too, its tag being its data's ``tag`` (else its name). A reply the provider
-refused for good comes back as a ``rejected`` status, answered ``refused:<code>``.
+handled turns (saved with the turn). ``slow <seconds> <tag>`` is a slow handler: it works that
+long first (to kill or stall the process mid-handler, or outlive a lease), and says when it
+starts and ends, so a test can wait for a handler to be running: it logs ``ledger handler
+holding`` and ``ledger handler held``, and sets :attr:`LedgerBot.holding` ``[tag]``.
+``raise <tag>`` makes the handler fail. A long SMS delivered incomplete is answered
+``<n>:<tag> missing <part numbers>``. A proactive event is answered ``<n>:<tag>`` too, its tag
+being its data's ``tag`` (else its name). ``twice <tag>`` answers with two messages,
+``<n>:<tag>`` and ``<n>:<tag>+``. A reply the provider refused for good comes back as a
+``rejected`` status, answered ``refused:<code>``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from typing import ClassVar
 
 from pydantic import BaseModel
 
 from botkit import Bot, Context, Notification, on
+from botkit.log import get_logger
+
+log = get_logger("tests.ledger")
 
 
 class Count(BaseModel):
@@ -29,21 +36,25 @@ class LedgerBot(Bot[Count]):
     running: ClassVar[int] = 0
     """Handlers running now in this process, and the most seen at once."""
     most_running: ClassVar[int] = 0
-    entered: ClassVar[asyncio.Event | None] = None
-    """Set (when a test puts an event here) as a ``sleep`` handler starts sleeping."""
+
+    def __init__(self) -> None:
+        self.holding: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        """Set once a slow handler with that tag started."""
 
     @on.text()
     async def count(self, ctx: Context[Count]) -> None:
         words = ctx.text.split()
-        if words[0] == "sleep":
+        if words[0] == "slow":
             LedgerBot.running += 1
             LedgerBot.most_running = max(LedgerBot.most_running, LedgerBot.running)
-            if LedgerBot.entered is not None:
-                LedgerBot.entered.set()
+            log.info("ledger handler holding", seconds=float(words[1]))
+            self.holding[words[2]].set()
             try:
+                # The work a slow handler does: it takes this long.
                 await asyncio.sleep(float(words[1]))
             finally:
                 LedgerBot.running -= 1
+            log.info("ledger handler held")
             words = words[2:]
         if words[0] == "raise":
             raise RuntimeError(f"asked to fail: {ctx.text}")

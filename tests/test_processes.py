@@ -10,12 +10,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
-import os
 import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,69 +22,11 @@ import pytest
 
 from botkit.testing import ProviderStandIn
 from tests.conftest import RedisServer, _free_port, _spawn_redis
+from tests.served import Served
 
-ROOT = Path(__file__).resolve().parent.parent
 LEASE = 2.0
 
 pytestmark = pytest.mark.slow
-
-
-class ServerProcess:
-    """One ``botkit serve`` process."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(env["BOTKIT_TEST_LOG_DIR"]) / f"server-{self.port}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "botkit",
-                "serve",
-                "tests.ledger:LedgerBot",
-                "--port",
-                str(self.port),
-            ],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def wait_up(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if self.process.poll() is not None:
-                    raise AssertionError(f"server exited: {self.log_path.read_text()}")
-                try:
-                    async with session.get(self.url + "/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientConnectionError:
-                    pass
-                await asyncio.sleep(0.05)
-        raise AssertionError("server did not come up")
-
-    def log_lines(self) -> list[dict[str, Any]]:
-        lines = []
-        for raw in self.log_path.read_text().splitlines():
-            try:
-                lines.append(json.loads(raw))
-            except json.JSONDecodeError:
-                continue
-        return lines
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
 
 
 @pytest.fixture
@@ -97,35 +36,33 @@ async def provider() -> AsyncIterator[ProviderStandIn]:
 
 
 @pytest.fixture
-def servers(
-    provider: ProviderStandIn, redis_server: RedisServer, redis_prefix: str, tmp_path: Path
-) -> Iterator[Any]:
-    started: list[ServerProcess] = []
+async def servers(
+    provider: ProviderStandIn, redis_server: RedisServer, redis_prefix: str
+) -> AsyncIterator[Any]:
+    started: list[Served] = []
 
-    async def start(count: int, redis_url: str | None = None, **extra: str) -> list[ServerProcess]:
+    async def start(count: int, redis_url: str | None = None, **extra: str) -> list[Served]:
         """Start ``count`` processes; ``extra`` adds settings (``BOTKIT_...="..."``)."""
         env = {
             "BOTKIT_ENV": "test",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "info",
-            "BOTKIT_HOST": "127.0.0.1",
             "REDIS_URL": redis_url or redis_server.url,
             "BOTKIT_REDIS_PREFIX": redis_prefix,
             "BOTKIT_LEASE_SECONDS": str(LEASE),
             "VONAGE_API_URL": provider.url,
             "VONAGE_API_KEY": "key",
             "VONAGE_API_SECRET": "secret",
-            "BOTKIT_TEST_LOG_DIR": str(tmp_path),
             **extra,
         }
-        batch = [ServerProcess(env) for _ in range(count)]
+        batch = [Served("tests.ledger:LedgerBot", env) for _ in range(count)]
         started.extend(batch)
-        await asyncio.gather(*(s.wait_up() for s in batch))
+        await asyncio.gather(*(server.__aenter__() for server in batch))
         return batch
 
     yield start
     for server in started:
-        server.stop()
+        await server.stop()
 
 
 def webhook(user: str, text: str, message_id: str | None = None) -> dict[str, Any]:
@@ -140,7 +77,7 @@ def webhook(user: str, text: str, message_id: str | None = None) -> dict[str, An
     }
 
 
-async def post(session: aiohttp.ClientSession, server: ServerProcess, body: dict[str, Any]) -> int:
+async def post(session: aiohttp.ClientSession, server: Served, body: dict[str, Any]) -> int:
     async with session.post(server.url + "/webhooks/inbound", json=body) as response:
         await response.read()
         return response.status
@@ -153,21 +90,38 @@ def replies_by_user(provider: ProviderStandIn) -> dict[str, list[str]]:
     return by_user
 
 
-async def settle(provider: ProviderStandIn, expected: int, quiet: float = 1.0) -> None:
-    """Wait for ``expected`` replies, then a quiet spell in which no extra one arrives."""
+async def settle(
+    session: aiohttp.ClientSession,
+    server: Served,
+    provider: ProviderStandIn,
+    users: list[str],
+    expected: int,
+) -> None:
+    """Wait for the ``expected`` replies, and until no other reply can come: each user then says
+    "end", which is handled only once all the user's earlier events are consumed and their
+    replies acknowledged (one user's events run in order), so once every "end" is answered,
+    a lost, doubled or late reply has already shown in the replies."""
     await provider.wait_for(expected, timeout=60)
-    await asyncio.sleep(quiet)
+    for user in users:
+        assert await post(session, server, webhook(user, "end")) == 200
+    await provider.wait_for(expected + len(users), timeout=60)
 
 
 async def every_reply_once_in_order(
-    provider: ProviderStandIn, users: list[str], per_user: int
+    session: aiohttp.ClientSession,
+    server: Served,
+    provider: ProviderStandIn,
+    users: list[str],
+    per_user: int,
 ) -> None:
-    """Wait for each user's replies ``1:m1`` ... and check each came once, in order."""
-    await settle(provider, len(users) * per_user)
+    """Wait for each user's replies ``1:m1`` ... and check each came once, in order (then the
+    last word, "end", see :func:`settle`)."""
+    await settle(session, server, provider, users, len(users) * per_user)
     got = replies_by_user(provider)
     for user in users:
-        assert got[user] == [f"{n}:m{n}" for n in range(1, per_user + 1)], user
-    assert len(provider.sent) == len(users) * per_user
+        expected = [f"{n}:m{n}" for n in range(1, per_user + 1)]
+        assert got[user] == [*expected, f"{per_user + 1}:end"], user
+    assert len(provider.sent) == len(users) * (per_user + 1)
 
 
 async def test_bursts_from_many_users_keep_each_users_order(
@@ -184,21 +138,22 @@ async def test_bursts_from_many_users_keep_each_users_order(
 
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(*(one_user(session, i, u) for i, u in enumerate(users)))
-    await every_reply_once_in_order(provider, users, per_user)
+        await every_reply_once_in_order(session, processes[0], provider, users, per_user)
 
 
 async def test_duplicate_deliveries_to_different_processes_run_once(
     servers: Any, provider: ProviderStandIn
 ) -> None:
     processes = await servers(3)
-    body = webhook("447700900001", "once", message_id=str(uuid.uuid4()))
+    user = "447700900001"
+    body = webhook(user, "once", message_id=str(uuid.uuid4()))
     async with aiohttp.ClientSession() as session:
         statuses = await asyncio.gather(
             *(post(session, p, body) for p in processes for _ in range(10))
         )
-    assert set(statuses) == {200}
-    await settle(provider, 1, quiet=LEASE + 1.5)
-    assert [s.text for s in provider.sent] == ["1:once"]
+        assert set(statuses) == {200}
+        await settle(session, processes[1], provider, [user], 1)
+    assert [s.text for s in provider.sent] == ["1:once", "2:end"]
 
 
 async def test_kill_9_mid_handler_the_survivor_finishes_each_turn_once(
@@ -209,20 +164,25 @@ async def test_kill_9_mid_handler_the_survivor_finishes_each_turn_once(
     async with aiohttp.ClientSession() as session:
         for user in users:
             assert await post(session, doomed, webhook(user, "a")) == 200
-        await settle(provider, len(users), quiet=0.2)
-        # Acknowledged by the doomed process, whose handlers are asleep when it dies.
+        await provider.wait_for(len(users))
+        # Acknowledged by the doomed process, which dies while every one of these handlers runs.
         for user in users:
-            assert await post(session, doomed, webhook(user, "sleep 3 b")) == 200
-        await asyncio.sleep(0.5)
+            assert await post(session, doomed, webhook(user, "slow 3 b")) == 200
+        await doomed.wait_for_count("ledger handler holding", len(users))
         doomed.process.send_signal(signal.SIGKILL)
-        doomed.process.wait()
+        await doomed.stop()
+        assert doomed.process.returncode == -signal.SIGKILL
+        assert not [line for line in doomed.lines if "ledger handler held" in line], (
+            "a handler finished before the process died"
+        )
+        assert len(provider.sent) == len(users), "a reply to 'b' left the doomed process"
         # The survivor takes over once the leases expire, and keeps order for new messages.
         for user in users:
             assert await post(session, survivor, webhook(user, "c")) == 200
-    await settle(provider, len(users) * 3, quiet=1.0)
+        await settle(session, survivor, provider, users, len(users) * 3)
     got = replies_by_user(provider)
     for user in users:
-        assert got[user] == ["1:a", "2:b", "3:c"], user
+        assert got[user] == ["1:a", "2:b", "3:c", "4:end"], user
     assert any(line.get("event") == "took over a conversation" for line in survivor.log_lines())
 
 
@@ -232,7 +192,8 @@ async def test_a_stalled_holder_never_overwrites_the_takeover(
     stalled, other = await servers(2)
     user = "447700900077"
     async with aiohttp.ClientSession() as session:
-        assert await post(session, stalled, webhook(user, "sleep 1 s1")) == 200
+        assert await post(session, stalled, webhook(user, "slow 1 s1")) == 200
+        await stalled.wait_for_line("ledger handler holding")
         stalled.process.send_signal(signal.SIGSTOP)
         try:
             # The lease runs out while the holder is frozen mid-handler; the other process
@@ -243,10 +204,10 @@ async def test_a_stalled_holder_never_overwrites_the_takeover(
         finally:
             stalled.process.send_signal(signal.SIGCONT)
         # Thawed, the stalled holder finds its lease gone: its turn is not committed again.
-        await asyncio.sleep(LEASE + 1.5)
+        await stalled.wait_for_line("lease lost")
         assert await post(session, other, webhook(user, "s3")) == 200
-    await settle(provider, 3)
-    assert replies_by_user(provider)[user] == ["1:s1", "2:s2", "3:s3"]
+        await settle(session, other, provider, [user], 3)
+    assert replies_by_user(provider)[user] == ["1:s1", "2:s2", "3:s3", "4:end"]
     events = [line.get("event") for line in stalled.log_lines()]
     assert any(e and e.startswith("lease lost") for e in events), events
 
@@ -269,14 +230,11 @@ async def test_redis_outage_answers_503_logs_once_and_recovers(
             statuses = [await post(session, server, webhook(user, f"down{n}")) for n in range(20)]
             assert set(statuses) == {503}
             redis.process = _spawn_redis(port, workdir, durable=True)
-            for _ in range(100):
-                if await post(session, server, webhook(user, "after")) == 200:
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("webhooks did not recover after Redis came back")
-        await settle(provider, 2)
-        assert replies_by_user(provider)[user] == ["1:before", "2:after"]
+            # The process notices by itself (its sweep reaches the store again) and says so.
+            await server.wait_for_line("store reachable again")
+            assert await post(session, server, webhook(user, "after")) == 200
+            await settle(session, server, provider, [user], 2)
+        assert replies_by_user(provider)[user] == ["1:before", "2:after", "3:end"]
         unreachable = [
             line
             for line in server.log_lines()
@@ -331,7 +289,8 @@ async def test_a_provider_outage_loses_no_reply_and_keeps_order(
     await asyncio.sleep(outage)  # the outage itself: it lasts this long
     assert provider.sent == []
     provider.come_back()
-    await every_reply_once_in_order(provider, users, per_user)
+    async with aiohttp.ClientSession() as session:
+        await every_reply_once_in_order(session, processes[0], provider, users, per_user)
 
 
 async def test_a_process_frozen_past_its_lease_sends_nothing_after_waking(
@@ -362,8 +321,8 @@ async def test_a_process_frozen_past_its_lease_sends_nothing_after_waking(
             "lease lost: another worker took this conversation over",
         )
         assert await post(session, other, webhook(user, "y")) == 200
-    await settle(provider, 4)
-    assert [s.text for s in provider.sent] == ["1:x", "1:x", "1:x+", "2:y"]
+        await settle(session, other, provider, [user], 4)
+    assert [s.text for s in provider.sent] == ["1:x", "1:x", "1:x+", "2:y", "3:end"]
 
 
 @pytest.mark.parametrize("freeze", [6.0])
@@ -383,7 +342,7 @@ async def test_a_redis_freeze_delays_a_user_by_the_freeze_and_a_few_seconds(
         (server,) = await servers(1, redis_url=redis.url, BOTKIT_LEASE_SECONDS="20")
         user = "447700900066"
         async with aiohttp.ClientSession() as session:
-            assert await post(session, server, webhook(user, "sleep 0.2 a")) == 200
+            assert await post(session, server, webhook(user, "slow 0.2 a")) == 200
             redis.process.send_signal(signal.SIGSTOP)
             try:
                 await asyncio.sleep(freeze)  # the freeze itself: it lasts this long
@@ -416,7 +375,7 @@ async def test_sigterm_under_load_loses_nothing_and_hands_over_within_a_second(
 
     async def one_user(session: aiohttp.ClientSession, index: int, user: str) -> None:
         for turn in range(1, per_user + 1):
-            body = webhook(user, f"sleep 0.2 m{turn}")
+            body = webhook(user, f"slow 0.2 m{turn}")
             for target in ((leaving, staying)[(index + turn) % 2], staying):
                 try:
                     if await post(session, target, body) == 200:
@@ -432,9 +391,10 @@ async def test_sigterm_under_load_loses_nothing_and_hands_over_within_a_second(
         await half_way.wait()
         leaving.process.send_signal(signal.SIGTERM)
         await load
-    assert await asyncio.to_thread(leaving.process.wait, 30) == 0
-    assert all(count == per_user for count in accepted.values()), accepted
-    await every_reply_once_in_order(provider, users, per_user)
+        assert await asyncio.wait_for(leaving.process.wait(), 30) == 0
+        await leaving.stop()  # its output read to the end
+        assert all(count == per_user for count in accepted.values()), accepted
+        await every_reply_once_in_order(session, staying, provider, users, per_user)
     handed = {
         line["key"]: line["timestamp"]
         for line in leaving.log_lines()
@@ -456,10 +416,13 @@ def seconds_between(earlier: str, later: str) -> float:
     return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
 
 
-async def wait_for_log(server: ServerProcess, *events: str, timeout: float = 20.0) -> None:
-    """Wait until ``server`` logged one of ``events`` (its log file is read as it grows)."""
-    for _ in range(int(timeout / 0.05)):
-        if any(line.get("event") in events for line in server.log_lines()):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"none of {events} was logged within {timeout} s")
+async def wait_for_log(server: Served, *events: str, timeout: float = 20.0) -> None:
+    """Wait until ``server`` logged one of ``events`` (its output is read as it comes)."""
+
+    def one_of(line: str) -> bool:
+        try:
+            return bool(json.loads(line).get("event") in events)
+        except (ValueError, AttributeError):
+            return False
+
+    await server.wait_for(one_of, timeout, f"one of {events}")

@@ -20,7 +20,8 @@ from botkit.store.redis import RedisStore
 from botkit.store.redis.parts import BUCKETS
 from botkit.testing import ProviderStandIn
 from tests.conftest import RedisServer
-from tests.test_processes import ServerProcess, servers  # noqa: F401  (the fixture)
+from tests.served import Served
+from tests.test_processes import servers  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ def user_number(index: int) -> str:
 
 async def post_part(
     session: aiohttp.ClientSession,
-    server: ServerProcess,
+    server: Served,
     user: str,
     ref: str,
     number: int,
@@ -116,7 +117,7 @@ async def test_a_process_killed_between_parts_loses_none(
             for number in (1, 2):
                 assert await post_part(session, doomed, user_number(m), f"k{m}", number, 3) == 200
         doomed.process.kill()
-        doomed.process.wait()
+        await doomed.stop()
         (reborn,) = await start(1)
         for m in range(10):
             target = (survivor, reborn)[m % 2]

@@ -85,8 +85,13 @@ async def test_a_failing_handler_apologises_once_and_the_conversation_goes_on(
     failures = [line for line in logs if line["event"].startswith("handler failed")]
     assert len(failures) == 1
     assert isinstance(failures[0]["exc_info"], RuntimeError)
-    await asyncio.sleep(1.0)  # past a lease: nothing is retried
-    assert len(provider.sent) == 3
+    # Nothing is retried: the user's next word is answered after everything before it, so a
+    # retry of an earlier turn (by this worker, or by a sweep once the lease ran out) would
+    # show before its answer.
+    await runtime.accept(text("third"))
+    await provider.wait_for(4)
+    await runtime.wait_idle()
+    assert [s.text for s in provider.sent] == ["1:first", "apology", "2:second", "3:third"]
 
 
 async def test_a_handler_longer_than_its_lease_keeps_it_and_runs_alone(
@@ -94,21 +99,25 @@ async def test_a_handler_longer_than_its_lease_keeps_it_and_runs_alone(
 ) -> None:
     first: Runtime = await runtime_for()
     second: Runtime = await runtime_for()
-    await first.accept(text("sleep 2 long"))
-    await asyncio.sleep(0.1)
+    bot = first.bot
+    assert isinstance(bot, LedgerBot)
+    await first.accept(text("slow 2 long"))
+    await bot.holding["long"].wait()
     # The second runtime sweeps every 0.2 s: it must not take the leased conversation.
     await second.accept(text("next"))
     await first.wait_idle()
     await second.wait_idle()
-    await asyncio.sleep(0.5)
-    assert [s.text for s in provider.sent] == ["1:long", "2:next"]
+    # Answered after everything before it: a second run of "long" would show first.
+    await second.accept(text("end"))
+    await provider.wait_for(3)
+    assert [s.text for s in provider.sent] == ["1:long", "2:next", "3:end"]
 
 
 async def test_a_handler_past_the_timeout_fails_and_is_not_retried(
     runtime_for: Any, provider: ProviderStandIn
 ) -> None:
     runtime: Runtime = await runtime_for(handler_timeout=0.3)
-    await runtime.accept(text("sleep 5 slow"))
+    await runtime.accept(text("slow 5 late"))
     await runtime.accept(text("quick"))
     await runtime.wait_idle()
     assert [s.text for s in provider.sent] == ["apology", "1:quick"]
@@ -132,7 +141,7 @@ async def test_replies_go_in_order_per_user_and_users_run_in_parallel(
     users = [f"44770090{n:04d}" for n in range(20)]
     LedgerBot.most_running = 0
     for user in users:
-        await runtime.accept(text("sleep 0.3 a", user))
+        await runtime.accept(text("slow 0.3 a", user))
         await runtime.accept(text("b", user))
     await runtime.wait_idle()
     by_user: dict[str, list[str]] = {}
@@ -212,9 +221,12 @@ async def test_a_reply_sent_just_before_redis_went_away_is_not_sent_again(
         await runtime.wait_idle(timeout=20)
         assert transport.restarted is not None
         await transport.restarted
-        await asyncio.sleep(1.5)  # several sweeps, past another lease
         await runtime.wait_idle(timeout=20)
-        assert [s.text for s in provider.sent] == ["1:once"]
+        # Answered after everything before it: a takeover resending "1:once" would show first.
+        await runtime.accept(text("end"))
+        await provider.wait_for(2)
+        await runtime.wait_idle(timeout=20)
+        assert [s.text for s in provider.sent] == ["1:once", "2:end"]
     finally:
         await runtime.close()
         await store.close()
@@ -304,10 +316,11 @@ async def test_closing_hands_conversations_over_at_once(
     await staying.start()
     try:
         with structlog.testing.capture_logs() as logs:
-            LedgerBot.entered = asyncio.Event()
-            await leaving.accept(text("sleep 0.3 a"))
+            bot = leaving.bot
+            assert isinstance(bot, LedgerBot)
+            await leaving.accept(text("slow 0.3 a"))
             await leaving.accept(text("b"))
-            await LedgerBot.entered.wait()
+            await bot.holding["a"].wait()
             await leaving.close()
             closed = asyncio.get_running_loop().time()
             assert [s.text for s in provider.sent] == ["1:a"], "the turn in progress finished"
@@ -323,7 +336,6 @@ async def test_closing_hands_conversations_over_at_once(
             "took over a conversation"
         )
     finally:
-        LedgerBot.entered = None
         await staying.close()
         await session.close()
 
