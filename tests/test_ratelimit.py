@@ -76,14 +76,16 @@ async def test_concurrent_callers_are_served_in_order_and_spaced(fake: FakeTime)
 
 async def test_a_cancelled_waiter_takes_no_token(fake: FakeTime) -> None:
     gate = asyncio.Event()
+    waiting = asyncio.Event()
 
     async def blocked_sleep(seconds: float) -> None:
+        waiting.set()
         await gate.wait()
 
     bucket = TokenBucket(1, 1, fake.monotonic, sleep=blocked_sleep)
     await bucket.acquire()
     waiter = asyncio.create_task(bucket.acquire())
-    await asyncio.sleep(0)
+    await waiting.wait()  # the waiter waits for its token
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter

@@ -12,6 +12,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -127,15 +128,28 @@ class BotStandIn:
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]
 
-    async def wait_for(self, path: str, count: int, timeout: float = 5.0) -> list[Received]:
-        """Wait until ``count`` requests reached ``path``; return them in arrival order."""
+    async def wait_for(
+        self,
+        path: str,
+        count: int,
+        timeout: float = 5.0,
+        which: Callable[[Received], bool] = lambda _: True,
+    ) -> list[Received]:
+        """Wait until ``count`` requests (of those ``which`` accepts) reached ``path``; return
+        them in arrival order."""
+
+        def found() -> list[Received]:
+            return [r for r in self.at(path) if which(r)]
 
         async def enough() -> None:
             async with self._arrived:
-                await self._arrived.wait_for(lambda: len(self.at(path)) >= count)
+                await self._arrived.wait_for(lambda: len(found()) >= count)
 
-        await asyncio.wait_for(enough(), timeout)
-        return self.at(path)
+        try:
+            await asyncio.wait_for(enough(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"{len(found())} of {count} at {path}: {found()}") from None
+        return found()
 
 
 class Harness:
@@ -178,15 +192,9 @@ class Harness:
     async def statuses(self, message_uuid: str, count: int) -> list[Received]:
         """The first ``count`` status webhooks about ``message_uuid``, once they arrived."""
         await self.sandbox.settle()
-
-        def mine() -> list[Received]:
-            return [r for r in self.bot.at("/webhooks/status") if _uuid_of(r) == message_uuid]
-
-        deadline = asyncio.get_running_loop().time() + 5
-        while len(mine()) < count:
-            assert asyncio.get_running_loop().time() < deadline, [r.json for r in mine()]
-            await asyncio.sleep(0.01)
-        return mine()
+        return await self.bot.wait_for(
+            "/webhooks/status", count, which=lambda r: _uuid_of(r) == message_uuid
+        )
 
     async def get(self, path: str) -> Any:
         response = await self.client.get(path)

@@ -120,7 +120,9 @@ class TokenServer:
     """An OAuth2 token endpoint on loopback that counts the tokens it hands out."""
 
     expires_in: object = 3600
-    delay: float = 0.0
+    gate: asyncio.Event | None = None
+    """When set, each request waits for it before answering (a token request in flight)."""
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     answer: tuple[int, str] | None = None
     requests: list[dict[str, str]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
@@ -130,8 +132,9 @@ class TokenServer:
         form = await request.post()
         self.requests.append({k: str(v) for k, v in form.items()})
         self.authorizations.append(request.headers.get("Authorization", ""))
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self.arrived.set()
+        if self.gate is not None:
+            await self.gate.wait()
         if self.answer is not None:
             return web.Response(status=self.answer[0], text=self.answer[1])
         body: dict[str, object] = {
@@ -187,9 +190,14 @@ async def test_oauth2_token_is_cached_and_renewed_on_expiry(
 async def test_one_token_request_for_twenty_concurrent_callers(
     token_server: TokenServer, session: aiohttp.ClientSession
 ) -> None:
-    token_server.delay = 0.05
+    token_server.gate = asyncio.Event()
     auth = OAuth2ClientCredentials(token_server.url, "id", "secret", session)
-    headers = await asyncio.gather(*(auth.headers() for _ in range(20)))
+    callers = asyncio.gather(*(auth.headers() for _ in range(20)))
+    # Every caller has started (tasks run in the order made, before any socket is read) and
+    # the token request is held at the server: all twenty ask while it is in flight.
+    await token_server.arrived.wait()
+    token_server.gate.set()
+    headers = await callers
     assert {h["Authorization"] for h in headers} == {"Bearer token-1"}
     assert len(token_server.requests) == 1
 
@@ -197,10 +205,14 @@ async def test_one_token_request_for_twenty_concurrent_callers(
 async def test_one_refresh_for_twenty_callers_refused_with_the_same_token(
     token_server: TokenServer, session: aiohttp.ClientSession
 ) -> None:
-    token_server.delay = 0.02
     auth = OAuth2ClientCredentials(token_server.url, "id", "secret", session)
     assert await auth.headers() == {"Authorization": "Bearer token-1"}
-    await asyncio.gather(*(auth.refresh() for _ in range(20)))
+    token_server.gate = asyncio.Event()
+    token_server.arrived.clear()
+    refreshes = asyncio.gather(*(auth.refresh() for _ in range(20)))
+    await token_server.arrived.wait()
+    token_server.gate.set()
+    await refreshes
     assert len(token_server.requests) == 2
     assert await auth.headers() == {"Authorization": "Bearer token-2"}
 
