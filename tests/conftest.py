@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
 import socket
 import subprocess
-import time
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from botkit.devserver import DevServer
 from botkit.settings import Settings, load_settings
@@ -96,38 +98,46 @@ def _free_port() -> int:
 def _spawn_redis(port: int, workdir: Path, *, durable: bool = False) -> subprocess.Popen[bytes]:
     """Start redis-server on ``port``; ``durable`` keeps every write in an fsynced AOF, so a
     restart loses nothing (as a managed Redis would)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run .ci/run, or apt-get install redis-server")
     persistence = (
         ["--appendonly", "yes", "--appendfsync", "always"] if durable else ["--appendonly", "no"]
     )
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            *persistence,
-            "--dir",
-            str(workdir),
-            "--protected-mode",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.02)
-    process.kill()
-    pytest.fail(f"redis-server did not start on port {port}")
+    process = launch_redis(
+        "--port", str(port), "--bind", "127.0.0.1", "--save", "", *persistence,
+        "--dir", str(workdir), "--protected-mode", "no",
+    )  # fmt: skip
+    if process is None:
+        pytest.fail(f"redis-server did not start on port {port}")
+    return process
+
+
+def launch_redis(*args: str, timeout: float = 10.0) -> subprocess.Popen[bytes] | None:
+    """Start ``redis-server`` with ``args``; return it once it says it accepts connections, or
+    None if it exited first (its output was then its reason). The rest of its output is read
+    and dropped, so it never blocks on a full pipe."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run .ci/run, or apt-get install redis-server")
+    process = subprocess.Popen([binary, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    said: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.decode(errors="replace")
+            if len(said) < 100:
+                said.append(line)
+            if "Ready to accept connections" in line:
+                ready.set()
+        ready.set()  # it exited
+
+    threading.Thread(target=read, name="redis-server output", daemon=True).start()
+    if not ready.wait(timeout):
+        process.kill()
+        pytest.fail(f"redis-server was not ready within {timeout} s:\n{''.join(said)}")
+    if process.poll() is not None:
+        return None
+    return process
 
 
 @pytest.fixture(scope="session")
@@ -167,3 +177,19 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 def redis_prefix() -> str:
     """A key prefix of this test's own, so tests sharing one Redis never see each other's keys."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+async def redis_time(client: Redis) -> float:
+    """The Redis server's own clock: the one its key expiries and botkit's scripts read."""
+    seconds, microseconds = await client.time()
+    return float(seconds) + microseconds / 1_000_000
+
+
+async def until_redis_time(client: Redis, seconds: float) -> None:
+    """Return once the Redis server's clock has moved ``seconds`` on from now (its clock
+    cannot be moved, so time really passes: the wait ends on what the server says)."""
+    target = await redis_time(client) + seconds
+    remaining = seconds
+    while remaining > 0:
+        await asyncio.sleep(remaining)
+        remaining = target - await redis_time(client)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import shutil
 import socket
 import ssl
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from redis.crc import key_slot
 from botkit.conversation import Conversation
 from botkit.store.base import StoreUnavailable
 from botkit.store.redis import RedisStore
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, launch_redis, until_redis_time
 from tests.store.values import event, said, turn
 
 KEY = "whatsapp:447700900001:447700900000"
@@ -89,7 +87,7 @@ async def test_an_idle_conversation_leaves_only_its_record(
     )
     await store.commit(claim.lease, turn(record, ("r1",)))
     assert await store.ack(claim.lease, 1) is None
-    await asyncio.sleep(0.45)
+    await until_redis_time(raw, 0.45)  # past the lease, its grace and the dedup window
     assert await store.sweep(owner="b") == []
     record_key = f"{redis_prefix}:{{{KEY}}}:r"
     assert await names(raw, redis_prefix) == {record_key}
@@ -206,11 +204,12 @@ async def test_an_unreachable_redis_is_named_without_its_password(
 
 
 async def test_a_busy_pool_times_out_in_words(
-    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
 ) -> None:
     store = make(stores, redis_server.url, redis_prefix, max_connections=1, pool_timeout=0.1)
     blocker = asyncio.create_task(store._client.execute_command("BLPOP", "nothing", 0.3))
-    await asyncio.sleep(0.05)
+    while "cmd=blpop" not in str(await raw.execute_command("CLIENT", "LIST")):
+        pass  # each look is a round trip to Redis, during which the blocker gets going
     with pytest.raises(StoreUnavailable, match=r"no connection of 1 became free within 0\.1 s"):
         await store.ping()
     await blocker
@@ -295,29 +294,16 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A redis-server speaking only TLS with a self-signed certificate (as Heroku's do)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
     workdir = tmp_path_factory.mktemp("redis-tls")
     cert, key = _self_signed(workdir)
     port = _closed_port()
-    process = subprocess.Popen(
-        [
-            binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
-            "--tls-cert-file", str(cert), "--tls-key-file", str(key),
-            "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no",
-            "--save", "", "--appendonly", "no", "--dir", str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = launch_redis(
+        "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+        "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+        "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no",
+        "--save", "", "--appendonly", "no", "--dir", str(workdir),
     )  # fmt: skip
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.02)
-    if process.poll() is not None:
+    if process is None:
         pytest.skip("this redis-server was built without TLS")
     yield f"rediss://127.0.0.1:{port}/0"
     process.kill()

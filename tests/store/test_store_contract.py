@@ -1,17 +1,18 @@
 """One contract, two stores: every test runs on MemoryStore and on RedisStore (real Redis).
 
 Time is moved, not waited for, on the memory store (its clock is injected); on Redis, whose
-scripts read the server's clock, leases and windows are short and the tests sleep past them.
+scripts read the server's clock, leases and windows are short and the tests wait until the
+server's clock is past them.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from botkit.conversation import Conversation
 from botkit.events import Event
@@ -19,7 +20,7 @@ from botkit.outbound import Button
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store
 from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
-from tests.conftest import RedisServer
+from tests.conftest import RedisServer, until_redis_time
 from tests.store.values import KEY, entries, event, said, said_all, turn
 
 LEASE = 0.3
@@ -76,6 +77,7 @@ class FakeClock:
 
 @pytest.fixture(params=["memory", "redis"])
 async def backend(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Backend]:
+    closers: list[Callable[[], Awaitable[None]]] = []
     if request.param == "memory":
         clock = FakeClock()
 
@@ -101,10 +103,18 @@ async def backend(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIte
         def redis(**options: Any) -> Store:
             return RedisStore.from_url(server.url, prefix=redis_prefix, **options)
 
-        built = Backend("redis", redis, asyncio.sleep, redis_due)
+        clock_of = Redis.from_url(server.url)
+        closers.append(clock_of.aclose)
+
+        async def wait(seconds: float) -> None:
+            await until_redis_time(clock_of, seconds)
+
+        built = Backend("redis", redis, wait, redis_due)
     yield built
     for store in built.stores:
         await store.close()
+    for close in closers:
+        await close()
 
 
 @pytest.fixture
