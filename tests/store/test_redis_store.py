@@ -233,6 +233,25 @@ async def test_the_store_recovers_after_an_outage(
     assert not accepted.duplicate
 
 
+async def test_no_request_fails_on_a_connection_left_from_before_an_outage(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str
+) -> None:
+    """The server went away with every pooled connection: once it is back, requests that run
+    together (and so take idle connections from the pool) all succeed, none meets a dead one."""
+    if redis_server.process is None:
+        pytest.skip("REDIS_URL names a server this test cannot stop")
+    store = make(stores, redis_server.url, redis_prefix)
+    await asyncio.gather(*(store.ping() for _ in range(6)))  # six connections, now idle
+    redis_server.stop()
+    try:
+        with pytest.raises(StoreUnavailable, match="unreachable"):
+            await store.ping()
+    finally:
+        redis_server.start()
+    answers = await asyncio.gather(*(store.ping() for _ in range(6)), return_exceptions=True)
+    assert answers == [None] * 6
+
+
 # --- TLS -----------------------------------------------------------------------------------------
 
 
