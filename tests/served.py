@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -149,7 +150,8 @@ class Served:
         if self.process is None:
             return
         if self.process.returncode is None:
-            self.process.terminate()
+            with contextlib.suppress(ProcessLookupError):  # it died, not yet reaped
+                self.process.terminate()
             try:
                 async with asyncio.timeout(15):
                     await self.process.wait()
