@@ -12,6 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import aiohttp
+
 from tests.conftest import _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,8 @@ class Served:
             "BOTKIT_HOST": "127.0.0.1",
             "PYTHONPATH": os.pathsep.join(paths),
             "PYTHONUNBUFFERED": "1",
+            # "serving", the line wait_up waits for, is logged at info.
+            "LOG_LEVEL": "info",
             **(env or {}),
         }
         self.preexec_fn = preexec_fn
@@ -95,6 +99,18 @@ class Served:
         accepts connections); AssertionError if it exits first."""
         url = f"127.0.0.1:{self.port}"
         await self.wait_for(lambda line: "serving" in line and url in line, timeout, "serving")
+
+    async def wait_answering(self, path: str = "/healthz", timeout: float = 20.0) -> None:
+        """Until ``GET path`` is answered 200 (a refused connection or a 503 at the connection
+        cap is asked again at once: each try is a round trip to the server)."""
+        async with asyncio.timeout(timeout), aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    async with session.get(f"{self.url}{path}") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
 
     async def wait_for_line(self, needle: str, timeout: float = 20.0) -> str:
         """The first line of the output containing ``needle``, once it is written."""

@@ -93,7 +93,7 @@ async def test_connections_over_the_cap_are_answered_503_at_once(
         writer.close()
         for _, idle_writer in idle:
             idle_writer.close()
-        await served.wait_up()  # room again once the idle ones are gone
+        await served.wait_answering()  # room again once the idle ones are gone
         await served.wait_for_line("connections refused: the server is at its cap")
 
 
