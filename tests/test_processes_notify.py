@@ -21,8 +21,8 @@ from botkit import Channel, Notifier
 from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
 from tests.conftest import RedisServer
+from tests.served import Served
 from tests.test_processes import (  # noqa: F401  (servers is the fixture)
-    ServerProcess,
     post,
     replies_by_user,
     servers,
@@ -45,7 +45,7 @@ SETTINGS = {
 
 async def api(
     session: aiohttp.ClientSession,
-    server: ServerProcess,
+    server: Served,
     body: Any,
     *,
     token: str | None = TOKEN,
