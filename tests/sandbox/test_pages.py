@@ -3,11 +3,14 @@
 A person's path: order a pizza on WhatsApp with buttons and a shared location, see the read
 ticks, switch the phone off, confirm, move the clock a day, switch it on, and see the feedback
 question arrive as a template; order on Messenger by typing; open the inspector and see the
-conversation's state highlighted. The screenshots the README shows are taken here.
+conversation's state highlighted. The screenshots the README shows are taken here: into a
+temporary folder on a test run, into the folder ``BOTKIT_SCREENSHOTS`` names to regenerate
+them (``BOTKIT_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/sandbox/test_pages.py``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -22,8 +25,6 @@ from tests.conftest import RedisServer, dev_server
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_ARGS = [
     "--no-sandbox",
@@ -40,6 +41,20 @@ playwright_api = pytest.importorskip("playwright.async_api")
 playwright_api.expect.set_options(timeout=15_000)
 if CHROMIUM is None:
     pytest.fail("chromium is not installed: run .ci/run, or apt-get install chromium")
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    """Where the README's screenshots go: ``BOTKIT_SCREENSHOTS`` when set, else this test's
+    temporary folder (a test run writes nothing into the checkout)."""
+    chosen = os.environ.get("BOTKIT_SCREENSHOTS")
+    folder = Path(chosen).resolve() if chosen else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def is_png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
@@ -79,7 +94,7 @@ def last_bot_message(pane: object) -> object:
 
 
 async def test_order_on_whatsapp_then_the_feedback_arrives_as_a_template(
-    page: object, dev: DevServer
+    page: object, dev: DevServer, screenshots: Path
 ) -> None:
     expect = playwright_api.expect
     pane = await open_chat(page, dev, "whatsapp", "447700900001")
@@ -121,8 +136,8 @@ async def test_order_on_whatsapp_then_the_feedback_arrives_as_a_template(
     free_text = pane.locator(".bubble.outbound:not(:has(.template))", has_text="How was your")  # type: ignore[attr-defined]
     await expect(free_text).to_have_count(0)
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / "chat.png"))  # type: ignore[attr-defined]
+    await page.screenshot(path=str(screenshots / "chat.png"))  # type: ignore[attr-defined]
+    assert is_png(screenshots / "chat.png")
 
 
 async def test_order_on_messenger_by_typing(page: object, dev: DevServer) -> None:
@@ -145,7 +160,9 @@ async def test_order_on_messenger_by_typing(page: object, dev: DevServer) -> Non
     await expect(last_bot_message(pane)).to_contain_text("How was your medium pizza?")
 
 
-async def test_inspector_shows_the_state_highlighted(page: object, dev: DevServer) -> None:
+async def test_inspector_shows_the_state_highlighted(
+    page: object, dev: DevServer, screenshots: Path
+) -> None:
     expect = playwright_api.expect
     pane = await open_chat(page, dev, "whatsapp", "447700900002")
     await say(pane, "hi")
@@ -161,7 +178,8 @@ async def test_inspector_shows_the_state_highlighted(page: object, dev: DevServe
     await expect(active).to_have_count(1)
     await expect(active).to_contain_text("toppings")
     await expect(page.locator("#timeline tr.sent")).to_have_count(3)  # type: ignore[attr-defined]
-    await page.screenshot(path=str(SCREENSHOTS / "inspector.png"))  # type: ignore[attr-defined]
+    await page.screenshot(path=str(screenshots / "inspector.png"))  # type: ignore[attr-defined]
+    assert is_png(screenshots / "inspector.png")
 
 
 # --- the dev loop: what the web chat and the inspector show ------------------------------------
