@@ -139,7 +139,7 @@ async def test_the_overview_describes_the_setup(harness: Harness) -> None:
     assert overview["signed_webhooks"] is True
 
 
-def test_production_refuses_to_start() -> None:
+async def test_production_refuses_to_start(aiohttp_client: Any) -> None:
     options: dict[str, Any] = {
         "clock": OffsetClock(),
         "signature_secret": None,
@@ -151,7 +151,10 @@ def test_production_refuses_to_start() -> None:
         create_sandbox_app(env="production", **options)
     with pytest.raises(ProductionRefusedError):
         run_sandbox(env="Production", port=1, **options)
-    assert create_sandbox_app(env="development", **options) is not None
+    client = await aiohttp_client(create_sandbox_app(env="development", **options))
+    response = await client.get("/_sandbox")
+    assert response.status == 200
+    assert "channels" in await response.json()
 
 
 SENDER_MODULES = (
