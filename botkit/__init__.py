@@ -4,8 +4,10 @@ The names below are the public API; everything else is internal and may change. 
 nothing else: its class (:class:`Bot`, :data:`on`, :class:`Context`), what arrives
 (:class:`Event` and its content types), what it sends (:class:`Outbound`, :class:`Template`,
 the per-channel options), what the channel rules answer (:class:`Plan`, or a
-:class:`ChannelRuleError`), the clock, the app to run it in (:func:`create_app`), and how the
-team's own systems reach it with proactive events (:class:`Notifier`).
+:class:`ChannelRuleError`), the clock, the app to run it in (:func:`create_app`), how the
+team's own systems reach it with proactive events (:class:`Notifier`), and state timeouts
+(:class:`Timeout`; timers are ``ctx.schedule`` and ``@on.timer``, their event content
+:class:`Timer`).
 Test helpers are in :mod:`botkit.testing`.
 """
 
@@ -48,6 +50,7 @@ from botkit.events import (
     StatusInfo,
     Sticker,
     Text,
+    Timer,
     Unsupported,
     Usage,
     Video,
@@ -74,6 +77,7 @@ from botkit.outbound import (
 )
 from botkit.server import create_app
 from botkit.settings import Settings, load_settings
+from botkit.timers import Timeout
 
 __all__ = [
     "Audio",
@@ -128,6 +132,8 @@ __all__ = [
     "SystemClock",
     "Template",
     "Text",
+    "Timeout",
+    "Timer",
     "TooLong",
     "Unsupported",
     "UnsupportedOnChannel",

@@ -24,6 +24,10 @@ state the class does not have, a ``then`` naming a trigger that does not exist, 
 value that is not a :class:`~botkit.Template`, say) all raise :class:`BotDefinitionError`
 naming the file and line to fix.
 
+A bot may also act later: handlers schedule timers (``await ctx.schedule(...)``, handled by
+``@on.timer``), and the class's ``timeouts`` make a state fire a trigger by itself when the
+conversation stays in it too long (:class:`~botkit.timers.Timeout`).
+
 One turn (what happens to one event) is :meth:`Bot.take_turn`; the runtime saves its outcome.
 """
 
@@ -42,13 +46,14 @@ from botkit.channels.errors import ChannelRuleError
 from botkit.channels.facts import ChannelSetup
 from botkit.channels.rules import Facts, apply_rules, resolve_numbered_reply
 from botkit.context import Context
-from botkit.conversation import Conversation, OutboxEntry
+from botkit.conversation import Conversation, OutboxEntry, PendingTimer
 from botkit.definition import ClassSite, class_site, define
-from botkit.events import ButtonReply, Channel, Event, EventKind, Text
+from botkit.events import ButtonReply, Channel, Event, EventKind, Text, Timer
 from botkit.handlers import HandlerSpec
 from botkit.log import get_logger
 from botkit.machine import BotMachine, InvalidTrigger, TransitionSpec
 from botkit.outbound import Button, Outbound, Template
+from botkit.timers import TIMEOUT_PREFIX, Timeout, new_timer, timeout_key
 
 __all__ = ["Bot", "TurnOutcome"]
 
@@ -111,8 +116,10 @@ class _Attempt:
         handler: str | None = None,
         error: BaseException | None = None,
         choices: tuple[Button, ...] | None = None,
+        timers: Mapping[str, PendingTimer] | None = None,
     ) -> TurnOutcome:
-        """The outcome, with the conversation after it (``choices`` None keeps the stored)."""
+        """The outcome, with the conversation after it (``choices`` and ``timers`` None keep
+        the stored)."""
         before = self.before
         after = replace(
             before,
@@ -123,23 +130,60 @@ class _Attempt:
             last_inbound_at=self.facts.last_inbound_at,
             choices=before.choices if choices is None else choices,
             outbox=before.outbox + tuple(OutboxEntry(message) for message in replies),
+            timers=before.timers if timers is None else timers,
         )
         return TurnOutcome(after, list(replies), outcome, handler, error)
 
 
 def _done(
-    turn: _Attempt, ctx: Context[Any], data: str, outcome: Outcome, handler: str, before: str
+    turn: _Attempt,
+    ctx: Context[Any],
+    data: str,
+    outcome: Outcome,
+    handler: str,
+    before: str,
+    timeouts: Mapping[str, Timeout],
 ) -> TurnOutcome:
-    """A finished turn. The choices its replies offered are what the user picks from next; a
-    turn that offered none keeps the previous ones, unless it changed the state."""
+    """A finished turn that began in state ``before``. The choices its replies offered are what
+    the user picks from next; a turn that offered none keeps the previous ones, unless it
+    changed the state. The state timeouts are armed and disarmed as the state it leaves the
+    conversation in asks."""
     choices = ctx.offered
     if choices is None and ctx.state != before:
         choices = ()
-    done = turn.outcome(ctx.state, data, ctx.replies, outcome, handler, choices=choices)
+    timers = _with_timeouts(ctx.timers, timeouts, before, ctx.state, turn)
+    done = turn.outcome(
+        ctx.state, data, ctx.replies, outcome, handler, choices=choices, timers=timers
+    )
     notes = [note for plan in ctx.plans for note in plan.notes]
     if ctx.reason is not None:
         notes.insert(0, f"fallback: {ctx.reason}")
     return replace(done, triggers=tuple(ctx.triggers), notes=tuple(notes))
+
+
+def _with_timeouts(
+    timers: dict[str, PendingTimer],
+    timeouts: Mapping[str, Timeout],
+    before: str,
+    after: str,
+    turn: _Attempt,
+) -> dict[str, PendingTimer]:
+    """``timers`` with the state timeouts a turn from ``before`` to ``after`` arms or disarms:
+    leaving a state disarms its timeout; entering one arms it (so does being in it without
+    one armed, as a conversation that starts there is); a message from the user re-arms it
+    when its :attr:`~botkit.timers.Timeout.rearm` says so."""
+    if not timeouts:
+        return timers
+    if before != after:
+        timers.pop(timeout_key(before), None)
+    timeout = timeouts.get(after)
+    if timeout is not None:
+        key = timeout_key(after)
+        message = turn.event.kind is EventKind.MESSAGE
+        if before != after or key not in timers or (timeout.rearm and message):
+            at = turn.facts.now + timeout.duration.total_seconds()
+            timers[key] = new_timer(key, at, None)
+    return timers
 
 
 def _picked_choice(event: Event, offered: Sequence[Button]) -> Event:
@@ -190,7 +234,10 @@ class Bot(Generic[DataT]):
       template raises ``WindowClosed``;
     - ``unsupported``: ``"degrade"`` (default) turns content a channel cannot carry into what it
       can (an image into caption and link on SMS, buttons into numbered options...);
-      ``"refuse"`` raises ``UnsupportedOnChannel`` instead.
+      ``"refuse"`` raises ``UnsupportedOnChannel`` instead;
+    - ``timeouts``: ``{"state": Timeout(minutes=30, trigger="abandon")}``: how long a
+      conversation may stay in a state before the trigger fires by itself (see
+      :class:`~botkit.timers.Timeout`).
 
     The data model is the type argument: ``Bot[Order]`` with a pydantic model ``Order`` (data
     validated on load and on save), or plain ``Bot`` for a JSON ``dict``.
@@ -205,6 +252,7 @@ class Bot(Generic[DataT]):
     senders: ClassVar[dict[Channel, str]] = {}
     templates: ClassVar[Mapping[str, Template]] = {}
     unsupported: ClassVar[Literal["degrade", "refuse"]] = "degrade"
+    timeouts: ClassVar[Mapping[str, Timeout]] = {}
 
     data_model: ClassVar[type[BaseModel] | None] = None
     machine: ClassVar[BotMachine]
@@ -291,14 +339,18 @@ class Bot(Generic[DataT]):
         unchanged = data is not None and not loaded.notes and version == self.version
         saved_before = data if unchanged and data is not None else self.dump_data(loaded.data)
 
+        if _is_timeout(event):
+            return await self._time_out(turn, event, before, loaded.data, saved_before)
         spec, match = self._select(event, before)
         if spec is None:
-            if event.kind is EventKind.NOTIFICATION:
+            unhandled = _UNHANDLED.get(event.kind)
+            if unhandled is not None:
+                message, field = unhandled
                 log.warning(
-                    "no handler takes this proactive event: add @on.event(name) for it",
+                    message,
                     bot=type(self).__name__,
-                    name=getattr(event.content, "name", None),
                     state=before,
+                    **{field: getattr(event.content, field, None)},
                 )
             if event.kind is not EventKind.MESSAGE:
                 return turn.outcome(before, saved_before, outcome="ignored")
@@ -318,7 +370,29 @@ class Bot(Generic[DataT]):
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, before, saved_before, spec.name, exc)
-        return _done(turn, ctx, self.dump_data(ctx.data), "handled", spec.name, before)
+        return _done(
+            turn, ctx, self.dump_data(ctx.data), "handled", spec.name, before, self.timeouts
+        )
+
+    async def _time_out(
+        self, turn: _Attempt, event: Event, before: str, data: Any, saved: str
+    ) -> TurnOutcome:
+        """A state's timeout fell due: fire its trigger if the conversation is still in that
+        state (a timeout left behind by a state since left is ignored)."""
+        assert isinstance(event.content, Timer)
+        state = event.content.key[len(TIMEOUT_PREFIX) :]
+        timeout = self.timeouts.get(state)
+        if state != before or timeout is None:
+            return turn.outcome(before, saved, outcome="ignored")
+        ctx = self._context(turn, before, data)
+        name = f"timeout of {state!r}"
+        try:
+            await ctx.trigger(timeout.trigger)
+            ctx.check_awaited()
+        except Exception as exc:
+            ctx.check_awaited_quietly()
+            return self._failed(turn, before, saved, name, exc)
+        return _done(turn, ctx, self.dump_data(ctx.data), "handled", name, before, self.timeouts)
 
     def channel_setup(
         self, *, api_version: ApiVersion = "v1", senders: Mapping[Channel, str] | None = None
@@ -362,7 +436,9 @@ class Bot(Generic[DataT]):
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, state, saved, spec.name, exc)
-        return _done(turn, ctx, self.dump_data(ctx.data), "fallback", spec.name, state)
+        return _done(
+            turn, ctx, self.dump_data(ctx.data), "fallback", spec.name, state, self.timeouts
+        )
 
     def _failed(
         self, turn: _Attempt, state: str, saved: str, handler: str | None, exc: BaseException
@@ -394,6 +470,7 @@ class Bot(Generic[DataT]):
             machine=type(self).machine,
             bot=self,
             facts=turn.facts,
+            timers=turn.before.timers,
         )
 
     def failed_turn(
@@ -413,6 +490,21 @@ class Bot(Generic[DataT]):
     def mermaid(cls, current: str | None = None) -> str:
         """The bot's state machine as a Mermaid ``stateDiagram-v2``."""
         return cls.machine.mermaid(title=cls.__name__, current=current)
+
+
+_UNHANDLED = {
+    EventKind.NOTIFICATION: (
+        "no handler takes this proactive event: add @on.event(name) for it",
+        "name",
+    ),
+    EventKind.TIMER: ("no handler takes this timer: add @on.timer(key) for it", "key"),
+}
+"""Events of the bot's own making that no handler took: what to log, and the content's field
+that names them."""
+
+
+def _is_timeout(event: Event) -> bool:
+    return isinstance(event.content, Timer) and event.content.key.startswith(TIMEOUT_PREFIX)
 
 
 def _describe(event: Event) -> str:

@@ -8,6 +8,8 @@ without waiting a day.
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -29,6 +31,7 @@ class OffsetClock:
 
     def __init__(self, offset: float = 0.0) -> None:
         self.offset = offset
+        self._listeners: list[weakref.WeakMethod[Callable[[], None]]] = []
 
     def now(self) -> float:
         return time.time() + self.offset
@@ -38,3 +41,14 @@ class OffsetClock:
         if seconds <= 0:
             raise ValueError(f"time only moves forward; got {seconds} s")
         self.offset += seconds
+        for ref in list(self._listeners):
+            listener = ref()
+            if listener is None:
+                self._listeners.remove(ref)
+            else:
+                listener()
+
+    def on_advance(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (a bound method, held weakly) each time the clock moves: a
+        runtime sweeps at once, so timers that fell due fire without waiting."""
+        self._listeners.append(weakref.WeakMethod(listener))

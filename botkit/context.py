@@ -5,19 +5,26 @@ are collected, state changes and data edits are made on a copy. When the handler
 runtime commits all of it in one atomic step with the "event consumed" mark, then sends the
 replies. If the handler raises, none of it happened.
 
-Every ``reply``, ``send`` and ``trigger`` must be awaited. One that is not is caught when the
-handler returns: the turn fails with :class:`NotAwaited`, naming the line, instead of a reply
-silently going missing (type checkers catch it earlier with mypy's ``unused-awaitable`` code).
+Timers are the same: ``await ctx.schedule(key, after=timedelta(hours=1))`` and
+``await ctx.cancel(key)`` change the conversation's pending timers, committed with the turn (see
+:mod:`botkit.timers`).
+
+Every ``reply``, ``send``, ``trigger``, ``schedule`` and ``cancel`` must be awaited. One that
+is not is caught when the handler returns: the turn fails with :class:`NotAwaited`, naming the
+line, instead of a reply silently going missing (type checkers catch it earlier with mypy's
+``unused-awaitable`` code).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator, Mapping
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from botkit.channels.rules import Facts, Plan, apply_rules
+from botkit.conversation import PendingTimer
 from botkit.errors import BotkitError
 from botkit.events import Channel, Event, Text
 from botkit.handlers import Match
@@ -35,6 +42,7 @@ from botkit.outbound import (
     as_buttons,
 )
 from botkit.settings import sender_variable
+from botkit.timers import check_key, due_at, encode_data, new_timer
 
 DataT = TypeVar("DataT")
 _T = TypeVar("_T")
@@ -100,6 +108,7 @@ class Context(Generic[DataT]):
         machine: BotMachine,
         bot: Any,
         facts: Facts,
+        timers: Mapping[str, PendingTimer] | None = None,
     ) -> None:
         self.event = event
         self.data: DataT = data
@@ -118,6 +127,9 @@ class Context(Generic[DataT]):
         self.offered: tuple[Button, ...] | None = None
         """The choices this turn's last reply with choices offered (None: no reply offered
         any); the next message picks from them."""
+        self.timers: dict[str, PendingTimer] = dict(timers or {})
+        """The conversation's pending timers by key, as this turn leaves them so far (the one
+        that fell due, if this turn handles a timer, is no longer among them)."""
         self._machine = machine
         self._bot = bot
         self._tracked: list[_Tracked[Any]] = []
@@ -259,6 +271,42 @@ class Context(Generic[DataT]):
         with the reason (the handler's effects are dropped)."""
         self.triggers.append(name)
         return self._track(self._machine.fire(self._turn, name, **kwargs), f"ctx.trigger({name!r})")
+
+    def schedule(
+        self,
+        key: str,
+        *,
+        after: timedelta | float | None = None,
+        at: datetime | None = None,
+        data: Any = None,
+    ) -> Awaitable[None]:
+        """Make a timer ``key`` fall due ``after`` from now (a :class:`~datetime.timedelta`, or
+        seconds) or ``at`` a time (an aware :class:`~datetime.datetime`), with ``data`` (any
+        JSON value) for its handler. It reaches ``@on.timer(key)`` handlers as an event of its
+        own kind, with ``ctx.event.content.key`` and ``ctx.event.content.data``.
+
+        A key already pending is replaced. Committed with the turn: if the handler raises,
+        nothing is scheduled. A time already past falls due at once. Raises (in the handler)
+        TypeError unless exactly one of ``after``/``at`` is given or when ``data`` cannot be
+        written as JSON, and ValueError for a negative ``after``, a naive ``at``, either more
+        than a year ahead, a bad ``key`` or ``data`` over 16 KiB, each naming the argument.
+        """
+        check_key(key)
+        when = due_at(self.facts.now, after, at)
+        timer = new_timer(key, when, encode_data(data))
+        return self._track(self._set_timer(timer), f"ctx.schedule({key!r}, ...)")
+
+    def cancel(self, key: str) -> Awaitable[bool]:
+        """Cancel the pending timer ``key``; True when there was one. Committed with the turn,
+        like :meth:`schedule`."""
+        check_key(key)
+        return self._track(self._drop_timer(key), f"ctx.cancel({key!r})")
+
+    async def _set_timer(self, timer: PendingTimer) -> None:
+        self.timers[timer.key] = timer
+
+    async def _drop_timer(self, key: str) -> bool:
+        return self.timers.pop(key, None) is not None
 
     async def _queue(self, message: Outbound, facts: Facts) -> Plan:
         plan = apply_rules(message, facts)

@@ -8,7 +8,8 @@ is written as text lives in one module, :mod:`botkit.store.codec`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from botkit.outbound import Button, Outbound
 
@@ -29,6 +30,21 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True)
+class PendingTimer:
+    """A timer waiting on a conversation (see :mod:`botkit.timers`).
+
+    ``at`` is when it falls due (Unix time, the bot's clock); ``id`` is fresh for every
+    scheduling, so the firing of a timer that was replaced meanwhile is told apart; ``data`` is
+    the JSON text of the value given to ``ctx.schedule`` (None for none).
+    """
+
+    key: str
+    at: float
+    id: str
+    data: str | None = None
+
+
+@dataclass(frozen=True)
 class Conversation:
     """A conversation's committed value.
 
@@ -43,6 +59,7 @@ class Conversation:
       :meth:`~botkit.Bot.take_turn`). A turn whose replies offer choices replaces them, a turn
       that changes state without offering any clears them, any other turn keeps them.
     - ``outbox``: committed replies not sent yet, oldest first.
+    - ``timers``: the timers pending on it, by key.
     """
 
     key: str
@@ -53,8 +70,21 @@ class Conversation:
     last_inbound_at: float | None = None
     choices: tuple[Button, ...] = ()
     outbox: tuple[OutboxEntry, ...] = ()
+    timers: Mapping[str, PendingTimer] = field(default_factory=dict)
 
     @property
     def user_has_written(self) -> bool:
         """True when the user wrote on this conversation at some time."""
         return self.last_inbound_at is not None
+
+    @property
+    def next_timer(self) -> PendingTimer | None:
+        """The pending timer that falls due first (the oldest scheduled among equals)."""
+        if not self.timers:
+            return None
+        return min(self.timers.values(), key=lambda timer: timer.at)
+
+    def due_timer(self, now: float) -> PendingTimer | None:
+        """The pending timer that falls due first, if it is due at ``now`` (the bot's clock)."""
+        timer = self.next_timer
+        return timer if timer is not None and timer.at <= now else None

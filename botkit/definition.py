@@ -9,6 +9,8 @@ when WhatsApp's window has closed):
 - ``states``, ``initial``, ``transitions`` (each entry: its trigger, its states, and the bot
   methods its ``conditions``/``unless``/``before``/``after``/``prepare`` name);
 - ``version``, ``renamed_states``, ``apology``, ``senders``, ``templates``, ``unsupported``;
+- ``timeouts``: each names a state of the class and a trigger valid from it, with a duration
+  from a second to a year;
 - the data model: a pydantic model (or ``dict``) that a new conversation can create empty;
 - each handler's ``state`` and ``then``, and every ``on_enter_<state>``/``on_exit_<state>``.
 """
@@ -22,6 +24,7 @@ import sys
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from types import FrameType
 from typing import Any
 
@@ -32,6 +35,7 @@ from botkit.events import Channel, InboundTemplate
 from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec
 from botkit.machine import BotMachine, Callback
 from botkit.outbound import Template
+from botkit.timers import MAX_DELAY, Timeout
 
 __all__ = ["BotDefinitionError", "ClassSite", "Definition", "class_site", "define"]
 
@@ -91,6 +95,7 @@ def define(cls: type[Any], base: type, site: ClassSite | None) -> Definition:
     states, initial = _states(cls, where)
     triggers = _transitions(cls, states, where)
     _settings(cls, states, where)
+    _timeouts(cls, states, triggers, where)
     specs = _collect_specs(cls)
     enter, exit = _handlers(cls, specs, states, triggers)
     try:
@@ -382,6 +387,47 @@ def _settings(cls: Any, states: list[str], where: _Where) -> None:
             "unsupported",
             f"must be 'degrade' or 'refuse', got {cls.unsupported!r}",
         )
+
+
+def _timeouts(cls: Any, states: list[str], triggers: dict[str, set[str]], where: _Where) -> None:
+    name = cls.__name__
+    timeouts = cls.timeouts
+
+    def fail(problem: str, item: int | None = None) -> BotDefinitionError:
+        return BotDefinitionError(f"{name}.timeouts ({where.setting('timeouts', item)}): {problem}")
+
+    if not isinstance(timeouts, Mapping):
+        raise fail(f"must be a dict of state -> Timeout, got {timeouts!r}")
+    for index, (state, timeout) in enumerate(timeouts.items()):
+        if state not in states:
+            raise fail(
+                f"{state!r} is not one of {name}.states: {', '.join(map(str, states))}", index
+            )
+        if not isinstance(timeout, Timeout):
+            raise fail(f"{state!r} must map to a botkit.Timeout, got {timeout!r}", index)
+        try:
+            duration = timeout.duration
+        except (TypeError, OverflowError) as exc:
+            raise fail(
+                f"{state!r}: the duration is not a number of time units: {exc}", index
+            ) from None
+        if not timedelta(seconds=1) <= duration <= MAX_DELAY:
+            raise fail(
+                f"{state!r}: the timeout must be from 1 second to {MAX_DELAY.days} days, "
+                f"got {duration}",
+                index,
+            )
+        if timeout.trigger not in triggers:
+            raise fail(
+                f"{state!r}: trigger={timeout.trigger!r} is not a trigger of {name}; triggers: "
+                f"{', '.join(sorted(triggers)) or 'none'}",
+                index,
+            )
+        if state not in triggers[timeout.trigger]:
+            raise fail(
+                f"{state!r}: trigger={timeout.trigger!r} is not valid from state {state!r}",
+                index,
+            )
 
 
 def _templates(cls: Any, fail: Callable[..., BotDefinitionError]) -> None:

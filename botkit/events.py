@@ -30,6 +30,9 @@ class EventKind(StrEnum):
     """The team's own systems told the bot something about the user (a proactive event: the
     events API, ``botkit notify`` or :class:`~botkit.Notifier`); its content is a
     :class:`Notification`."""
+    TIMER = "timer"
+    """A timer the bot scheduled (``ctx.schedule``) or a state's timeout fell due; its content is
+    a :class:`Timer`."""
 
 
 class Channel(StrEnum):
@@ -50,7 +53,8 @@ class WebhookFormat(StrEnum):
     SMS_API = "sms-api"
     DISPATCH = "dispatch"
     API = "api"
-    """botkit's own: a proactive event from the events API, the CLI or the Python API."""
+    """botkit's own: a proactive event from the events API, the CLI or the Python API, or a
+    timer that fell due."""
 
 
 class DeliveryStatus(StrEnum):
@@ -214,6 +218,17 @@ class Notification(_Model):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class Timer(_Model):
+    """A timer that fell due: ``key`` is what the bot scheduled it under (what
+    ``@on.timer(key)`` matches) and ``data`` the JSON value it gave ``ctx.schedule`` (None for
+    none). The event's ``timestamp`` is when it was due; its ``message_id`` is the timer's id,
+    fresh for every scheduling."""
+
+    type: Literal["timer"] = "timer"
+    key: str
+    data: Any = None
+
+
 class MultiPart(_Model):
     """Several media parts sent as one message (multi-part MMS)."""
 
@@ -236,6 +251,7 @@ Content = Annotated[
     | InboundTemplate
     | MultiPart
     | Notification
+    | Timer
     | Unsupported,
     Field(discriminator="type"),
 ]
@@ -321,7 +337,8 @@ class Event(_Model):
       report names neither: both are None.
     - ``message_id`` is the provider's id of the message the event is about: the user's message
       for ``MESSAGE``, the bot's own message for ``STATUS``, the workflow for ``WORKFLOW``; for
-      ``NOTIFICATION``, the caller's dedup key (a fresh id when it gave none).
+      ``NOTIFICATION``, the caller's dedup key (a fresh id when it gave none); for ``TIMER``,
+      the timer's id.
     - ``timestamp`` is an aware UTC datetime.
     """
 

@@ -27,7 +27,9 @@ from botkit.events import (
     EventKind,
     Notification,
     Text,
+    Timer,
 )
+from botkit.timers import check_key
 
 HandlerFunc = Callable[..., Awaitable[None]]
 """``async def handler(self, ctx: Context) -> None``, or with a third argument typed with a
@@ -330,6 +332,31 @@ class On:
 
         described = "event " + ("/".join(sorted(wanted)) if wanted else "(any)")
         return _decorator("event", by_name, described, state, then)
+
+    def timer(
+        self,
+        *keys: str,
+        state: str | Iterable[str] | None = None,
+        then: str | None = None,
+    ) -> Callable[[_F], _F]:
+        """A timer the bot scheduled (``await ctx.schedule(key, after=...)``) fell due: one
+        scheduled under one of ``keys``, or any. Its key and data are ``ctx.event.content.key``
+        and ``ctx.event.content.data`` (a :class:`~botkit.Timer`). State timeouts (the class's
+        ``timeouts``) fire their trigger by themselves and never reach these handlers."""
+        for key in keys:
+            try:
+                check_key(key)
+            except ValueError as exc:
+                raise TypeError(f"on.timer() takes timer keys: {exc}") from None
+        wanted = frozenset(keys)
+
+        def by_key(event: Event) -> Match | None:
+            if event.kind is not EventKind.TIMER or not isinstance(event.content, Timer):
+                return None
+            return _MATCHED if not wanted or event.content.key in wanted else None
+
+        described = "timer " + ("/".join(sorted(wanted)) if wanted else "(any)")
+        return _decorator("event", by_key, described, state, then)
 
     def fallback(self, *, state: str | Iterable[str] | None = None) -> Callable[[_F], _F]:
         """What runs when no handler matched, or a trigger was invalid in the current state;

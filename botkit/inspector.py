@@ -34,6 +34,7 @@ from botkit.conversation import Conversation
 from botkit.events import Channel
 from botkit.records import read_records
 from botkit.store.base import Store, StoreUnavailable
+from botkit.timers import TIMEOUT_PREFIX
 
 BotKey = web.AppKey[Bot[Any]]
 StoreKey = web.AppKey[Store]
@@ -137,9 +138,24 @@ def _window(channel: str, last_inbound_at: float | None, now: float) -> dict[str
 
 def _pending_timers(record: Conversation | None) -> list[dict[str, Any]]:
     """The conversation's pending timers, soonest first, each ``{"name": str, "due_at": Unix
-    seconds}`` (what the page's "Pending timers" card lists): none while conversations keep
-    no timers."""
-    return []
+    seconds}`` (what the page's "Pending timers" card lists), with its ``key`` and ``data``
+    besides; a state's timeout is named "timeout of 'state'"."""
+    if record is None:
+        return []
+    timers = sorted(record.timers.values(), key=lambda timer: timer.at)
+    return [
+        {
+            "key": timer.key,
+            "name": (
+                f"timeout of {timer.key[len(TIMEOUT_PREFIX) :]!r}"
+                if timer.key.startswith(TIMEOUT_PREFIX)
+                else timer.key
+            ),
+            "due_at": timer.at,
+            "data": json.loads(timer.data) if timer.data is not None else None,
+        }
+        for timer in timers
+    ]
 
 
 async def list_conversations(request: web.Request) -> web.Response:

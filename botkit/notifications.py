@@ -281,7 +281,7 @@ class Notifier:
         )
         conversation = event.conversation_key
         assert conversation is not None
-        accepted = await self.store.accept(conversation, event, owner=None)
+        accepted = await self.store.accept(conversation, event, owner=None, now=self.clock.now())
         return Notified(accepted.duplicate, event.message_id, conversation)
 
     async def close(self) -> None:

@@ -10,7 +10,15 @@ webhook's answer. One event goes one way, each value typed from end to end::
     -> send its outbox -> ack (release the lease when nothing is left, else the next claim)
 
 A claim whose conversation still has an outbox (a previous holder died before sending it) is
-sent and acked before its next event is handled.
+sent and acked before its next event is handled. With the inbox empty, the conversation's due
+timers come next, each as an event of kind ``TIMER`` through the same turn, commit, send and
+ack (the commit drops the timer, so it fires once).
+
+Timers and the store's due index run on the runtime's clock (:attr:`Runtime.clock`): every
+store call passes its time as ``now``. Moving the clock (an
+:class:`~botkit.clock.OffsetClock`'s ``advance``, as the sandbox and tests do) wakes the sweep
+(:meth:`Runtime.wake`), so timers that fell due meanwhile fire at once; a caller that moved
+it and waits for the outcome awaits :meth:`Runtime.clock_moved`.
 
 A heartbeat extends the lease while the worker runs; if the lease is lost (the process stalled
 past it and another took over), the worker is cancelled and its late commit is refused by the
@@ -20,22 +28,25 @@ store. A periodic sweep takes over conversations whose holder died.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import socket
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import replace
 from typing import Literal
 
 from botkit.bot import Bot, TurnOutcome
-from botkit.clock import Clock, SystemClock
+from botkit.clock import Clock, OffsetClock, SystemClock
 from botkit.conversation import Conversation
 from botkit.delivery import Delivered, Delivery, RetryPolicy
 from botkit.events import Channel, Event, EventKind
 from botkit.log import get_logger, keep_private
 from botkit.records import DeliveryRecord, TurnRecord, turn_id
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
+from botkit.timers import timer_event
 from botkit.vonage.transport import Transport
 
 log = get_logger("botkit.runtime")
@@ -164,20 +175,26 @@ class Runtime:
         senders: Mapping[Channel, str] | None = None,
         trace_turns: bool = False,
         retry: RetryPolicy | None = None,
+        sweep_batch: int = 500,
     ) -> None:
         """``senders`` are the bot's own addresses from the settings; they override the bot
         class's ``senders`` channel by channel. With ``trace_turns``, every turn that was not
         an ignored status leaves a :class:`~botkit.records.TurnRecord` with its commit, for
         the inspector. ``retry`` says when replies that failed for a retryable reason are
-        tried again."""
+        tried again. A sweep claims up to ``sweep_batch`` due conversations at a time, and
+        sweeps again at once while it finds that many."""
         self.trace_turns = trace_turns
         self.bot = bot
         self.store = store
         self.transport = transport
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sweep_interval = sweep_interval
+        self.sweep_batch = sweep_batch
+        self._woken = asyncio.Event()
         self.handler_timeout = handler_timeout
         self.clock = clock or SystemClock()
+        if isinstance(self.clock, OffsetClock):
+            self.clock.on_advance(self.wake)
         self.channels = bot.channel_setup(api_version=api_version, senders=senders)
         self.delivery = Delivery(transport, self.channels, retry, self.clock.now)
         self.outage = _Outage()
@@ -216,7 +233,7 @@ class Runtime:
         asked = time.monotonic()
         self._accepting[key] = self._accepting.get(key, 0) + 1
         try:
-            accepted = await self.store.accept(key, event, owner=self.owner)
+            accepted = await self.store.accept(key, event, owner=self.owner, now=self.clock.now())
         except StoreUnavailable as exc:
             self.outage.failed(exc)
             self._orphaned(key)  # the lost reply may have given this process the lease
@@ -252,16 +269,26 @@ class Runtime:
         try:
             while current is not None:
                 if self._closed:
-                    await self.store.release(lease)
+                    await self.store.release(lease, now=self.clock.now())
                     log.info("handed over: another process takes it at once", key=lease.key)
                     break
                 conversation = current.conversation
                 head = conversation.outbox[0] if conversation.outbox else None
                 ready = head is not None and (head.not_before or 0.0) <= time.time()
-                if ready or current.event is None:
+                timer = conversation.due_timer(self.clock.now())
+                if ready or (current.event is None and timer is None):
                     current = await self._deliver(heartbeat, conversation)
-                else:
+                elif current.event is not None:
                     current = await self._turn(heartbeat, conversation, current.event)
+                else:
+                    assert timer is not None
+                    rest = {k: t for k, t in conversation.timers.items() if k != timer.key}
+                    current = await self._turn(
+                        heartbeat,
+                        replace(conversation, timers=rest),
+                        timer_event(lease.key, timer),
+                        from_inbox=False,
+                    )
         except LeaseLost:
             log.warning("lease lost: another worker took this conversation over", key=lease.key)
         except _LeaseInDoubt:
@@ -278,8 +305,15 @@ class Runtime:
             heartbeat.stop()
 
     async def _turn(
-        self, heartbeat: _Heartbeat, conversation: Conversation, event: Event
+        self,
+        heartbeat: _Heartbeat,
+        conversation: Conversation,
+        event: Event,
+        *,
+        from_inbox: bool = True,
     ) -> Claim | None:
+        """Handle ``event`` (the inbox's oldest, or with ``from_inbox`` False a timer that
+        ``conversation`` no longer holds), commit, then send."""
         keep_private(event.private_texts())
         began = self.clock.now()
         facts = self.channels.facts(conversation, event, began)
@@ -307,7 +341,8 @@ class Runtime:
             before = conversation.state or type(self.bot).machine.initial
             trace = TurnRecord.of(outcome, event, before, began, seconds)
             messages = {**messages, turn_id(trace.revision): trace.model_dump_json()}
-        await self.store.commit(lease, Commit(outcome.conversation, messages))
+        commit = Commit(outcome.conversation, messages, from_inbox)
+        await self.store.commit(lease, commit, now=self.clock.now())
         return await self._deliver(heartbeat, outcome.conversation)
 
     async def _deliver(self, heartbeat: _Heartbeat, conversation: Conversation) -> Claim | None:
@@ -335,6 +370,7 @@ class Runtime:
                     retry=done.retry,
                     events=done.events,
                     wait=done.wait,
+                    now=self.clock.now(),
                 )
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
@@ -367,11 +403,23 @@ class Runtime:
             while self._workers:
                 await asyncio.wait(set(self._workers))
 
-    async def clock_moved(self) -> None:
+    async def clock_moved(self, timeout: float = 10.0) -> None:
         """The app's clock was moved forward (a test or the sandbox jumped in time): do what
-        became due, then return once this process has nothing in hand. Channel windows need
-        nothing here: they are judged by the clock at each turn."""
-        await self.wait_idle()
+        became due, then return once this process has nothing in hand. It sweeps, works what it
+        claimed and sweeps again until a sweep finds nothing, so timers that fell due have
+        fired when this returns. While the store is unreachable it only waits for the
+        workers. Channel windows need nothing here: they are judged by the clock at each
+        turn."""
+        async with asyncio.timeout(timeout):
+            while True:
+                await self.wait_idle(timeout)
+                try:
+                    claimed = await self._sweep_once()
+                except StoreUnavailable as exc:
+                    self.outage.failed(exc)
+                    return  # nothing can be claimed now; the sweeper resumes it later
+                if not claimed and not self._workers:
+                    return
 
     # --- background --------------------------------------------------------------------------
 
@@ -379,20 +427,38 @@ class Runtime:
         """Start the sweep that takes over conversations whose holder died."""
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="botkit:sweeper")
 
+    def wake(self) -> None:
+        """Sweep now rather than at the next interval: the clock moved (timers may have
+        fallen due), or work is known to be waiting."""
+        self._woken.set()
+
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.sweep_interval * random.uniform(0.8, 1.2))
+            pause = self.sweep_interval * random.uniform(0.8, 1.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), pause)
+            self._woken.clear()
             try:
                 await self._reclaim_orphans()
-                asked = time.monotonic()
-                claims = await self.store.sweep(owner=self.owner, skip=self._busy)
+                claimed = await self._sweep_once()
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
                 continue
             self.outage.ok()
-            for claim in claims:
-                log.info("took over a conversation", key=claim.lease.key)
-                self._spawn(claim, asked)
+            if claimed >= self.sweep_batch:
+                self.wake()  # more may be due: sweep again at once
+
+    async def _sweep_once(self) -> int:
+        """Claim up to a batch of conversations with work due and start working them; how
+        many were claimed."""
+        asked = time.monotonic()
+        claims = await self.store.sweep(
+            owner=self.owner, limit=self.sweep_batch, skip=self._busy, now=self.clock.now()
+        )
+        for claim in claims:
+            log.info("took over a conversation", key=claim.lease.key)
+            self._spawn(claim, asked)
+        return len(claims)
 
     async def _reclaim_orphans(self) -> None:
         """Take back, at once, conversations whose lease may name this process while no
@@ -403,7 +469,9 @@ class Runtime:
                 self._orphans.pop(key, None)
                 continue
             asked = time.monotonic()
-            claim = await self.store.claim(key, owner=self.owner, reclaim=True)
+            claim = await self.store.claim(
+                key, owner=self.owner, reclaim=True, now=self.clock.now()
+            )
             if claim is not None:
                 log.info("took back a conversation an outage left", key=key)
                 self._spawn(claim, asked)

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
@@ -38,7 +38,7 @@ from botkit.conversation import Conversation
 from botkit.events import Channel, Event
 from botkit.outbound import Template
 from botkit.runtime import Runtime
-from botkit.server import EVENTS_PATH, RUNTIME, SETTINGS, create_app
+from botkit.server import CLOCK, EVENTS_PATH, RUNTIME, SETTINGS, create_app
 from botkit.settings import load_settings
 from botkit.vonage.channel_names import wire_name
 
@@ -289,6 +289,18 @@ class Chat:
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
         return await self._post(EVENTS_PATH, body, headers=headers, expect=202)
 
+    async def advance(self, by: timedelta | float) -> list[Sent]:
+        """Move the app's clock forward ``by`` (a timedelta, or seconds) and return what the
+        bot sent this user once everything that fell due meanwhile -- timers, state timeouts
+        -- has been handled. The app must run on an :class:`~botkit.clock.OffsetClock`
+        (``create_app(..., clock=OffsetClock())``)."""
+        clock = self.client.app[CLOCK]
+        if not isinstance(clock, OffsetClock):
+            raise AssertionError("the app's clock cannot move: create it with clock=OffsetClock()")
+        clock.advance(by.total_seconds() if isinstance(by, timedelta) else float(by))
+        await self.client.app[RUNTIME].clock_moved()
+        return self._mine()
+
     async def send(self, message_type: str, fields: dict[str, Any]) -> list[Sent]:
         """Post any v1 inbound message of this user's; return the bot's replies to it."""
         payload = {
@@ -314,6 +326,9 @@ class Chat:
         if response.status != expect:
             raise AssertionError(f"webhook answered {response.status}: {await response.text()}")
         await self.client.app[RUNTIME].wait_idle()
+        return self._mine()
+
+    def _mine(self) -> list[Sent]:
         mine = [s for s in self.provider.sent[self._seen :] if s.to == self.user]
         self._seen = len(self.provider.sent)
         return mine

@@ -1,5 +1,6 @@
 """A pizza order on any channel: size, toppings, address (typed or shared), confirmation."""
 
+from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import BaseModel
@@ -21,7 +22,6 @@ class Order(BaseModel):
     size: str | None = None
     toppings: list[str] = []
     address: str | None = None
-    feedback_asked: bool = False
 
 
 class PizzaBot(Bot[Order]):
@@ -89,16 +89,15 @@ class PizzaBot(Bot[Order]):
     @on.button("yes", state="confirm", then="confirm")
     async def confirmed(self, ctx: Context[Order]) -> None:
         await ctx.reply("Thank you! Your pizza is in the oven and will be with you in 30 minutes.")
+        await ctx.schedule("feedback", after=timedelta(hours=1))
 
     @on.button("change", state="confirm", then="change")
     async def change(self, ctx: Context[Order]) -> None:
         await ctx.reply("No problem, let's start with the size again.")
 
-    @on.status("read", state="done")
+    @on.timer("feedback", state="done")
     async def ask_for_feedback(self, ctx: Context[Order]) -> None:
-        if not ctx.data.feedback_asked:
-            ctx.data.feedback_asked = True
-            await ctx.reply(FEEDBACK.format(size=ctx.data.size))
+        await ctx.reply(FEEDBACK.format(size=ctx.data.size))
 
     @on.fallback()
     async def unclear(self, ctx: Context[Order]) -> None:

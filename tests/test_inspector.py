@@ -158,3 +158,19 @@ async def test_a_template_reads_as_the_text_it_stands_for(
     unknown = await client.get("/_botkit/templates/pizza_feedback")
     assert unknown.status == 404
     assert "0 parameter(s)" in (await unknown.json())["message"]
+
+
+async def test_pending_timers_are_listed_with_their_due_times(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
+) -> None:
+    clock = OffsetClock()
+    client = await inspected(aiohttp_client, settings_for, provider, clock)
+    chat = Chat(client, provider, channel=Channel.WHATSAPP, user="447700900001")
+    for step in ("hi", "small", "no more", "1 Main Street", "yes"):
+        await chat.say(step)
+    path = "/_botkit/conversations/" + quote("whatsapp:447700900000:447700900001", safe="")
+    (timer,) = (await (await client.get(path)).json())["timers"]
+    assert (timer["key"], timer["name"], timer["data"]) == ("feedback", "feedback", None)
+    assert timer["due_at"] == pytest.approx(clock.now() + 3600, abs=5)
+    await chat.advance(3600)
+    assert (await (await client.get(path)).json())["timers"] == []

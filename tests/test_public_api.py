@@ -63,6 +63,8 @@ PUBLIC = [
     "SystemClock",
     "Template",
     "Text",
+    "Timeout",
+    "Timer",
     "TooLong",
     "Unsupported",
     "UnsupportedOnChannel",

@@ -9,6 +9,8 @@ A conversation (one person on one channel talking to one bot address) owns:
   choices last offered, fence counter;
 - its **inbox**: accepted events not yet handled, in arrival order;
 - its **outbox**: replies whose turn was committed but that are not yet sent, in order;
+- its **timers**: pending timers by key, each due at a time (part of the record, committed
+  with the turn that scheduled them);
 - its **seen set**: dedup keys of accepted events, kept for the dedup window;
 - its **lease**: who may handle it now, with a fencing token;
 - its **message records**: what was sent and the statuses since, kept for a while.
@@ -23,6 +25,19 @@ The life of an event, and the round trips it costs::
     commit   check lease; write the conversation (record and outbox); pop the event (1)
     (send the replies)
     ack      check lease; drop sent replies; release when idle, else next Claim  (1)
+
+Pending work -- inbox events, an outbox waiting to be retried, timers -- is one machinery: the
+conversation's mark in the **due index** is the earliest time something must happen on it, a
+sweep claims conversations whose mark has come, and the lease holder does the outbox first,
+then the inbox's events, then the due timers (one turn each, as events of kind ``TIMER``).
+
+Two clocks meet here. Leases and dedup windows run on the store's own clock (Redis ``TIME``),
+so processes with skewed clocks agree on who holds what. Timers and the due index run on the
+bot's clock, passed in as ``now`` (Unix seconds) by the caller (the runtime passes its
+:class:`~botkit.clock.Clock`'s time; a caller that passes none gets the machine's time, or the
+memory store's injected clock): a timer is due when the bot's clock says so, so the sandbox
+and tests that move that clock make timers fall due, and a sweep asked at a later ``now``
+claims them. Marks that stand for "a lease from now" are written as ``now`` plus the lease.
 
 The store takes and gives typed values (:class:`~botkit.events.Event`,
 :class:`~botkit.conversation.Conversation`); a store that holds text writes them with
@@ -40,6 +55,13 @@ from botkit.errors import BotkitError
 from botkit.events import Channel, Event
 from botkit.ratelimit import RateLimiter
 from botkit.store.parts import PartsBuffer, PartsLimits
+
+
+def timers_beyond(conversation: Conversation, now: float) -> float:
+    """Seconds from ``now`` to the conversation's last timer (0 when none is later): a record
+    must outlive its idle time by that much, or the timer would vanish with it."""
+    last = max((timer.at for timer in conversation.timers.values()), default=now)
+    return max(0.0, last - now)
 
 
 class StoreUnavailable(BotkitError):
@@ -66,13 +88,14 @@ class Lease:
 @dataclass(frozen=True)
 class Claim:
     """What a lease holder must do next, in this order: send ``conversation.outbox``, then
-    handle ``event``."""
+    handle ``event``, then (with no event left) the conversation's due timers, earliest
+    first."""
 
     lease: Lease
     conversation: Conversation
     """The conversation as last committed, with the replies not sent yet."""
     event: Event | None
-    """The oldest unhandled event, or None."""
+    """The oldest unhandled event of the inbox, or None."""
 
 
 @dataclass(frozen=True)
@@ -88,11 +111,14 @@ class Accepted:
 @dataclass(frozen=True)
 class Commit:
     """A handled event's effects, committed together or not at all: the conversation after the
-    event (its outbox included) and the message records to write."""
+    event (its outbox and timers included) and the message records to write."""
 
     conversation: Conversation
     messages: Mapping[str, str] = field(default_factory=dict)
     """Message records to write (provider message id -> JSON text), such as a new status."""
+    from_inbox: bool = True
+    """True when the handled event is the inbox's oldest (it is removed); False for a timer,
+    which ``conversation.timers`` no longer holds."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +142,14 @@ class Store(abc.ABC):
     """How long message records are kept after their last write."""
 
     @abc.abstractmethod
-    async def accept(self, key: str, event: Event, *, owner: str | None) -> Accepted:
+    async def accept(
+        self, key: str, event: Event, *, owner: str | None, now: float | None = None
+    ) -> Accepted:
         """Record ``event`` in ``key``'s inbox unless its ``dedup_key`` was seen within the
         dedup window; then, if the conversation has work and no lease, take the lease for
-        ``owner``. When the claim's event is the one just accepted, it is ``event`` itself.
+        ``owner``. ``now`` is the bot's clock (see the module's docstring), as for every
+        method that takes it. When the claim's event is the one just accepted, it is
+        ``event`` itself.
 
         With ``owner`` None (a process that runs no bot, such as a
         :class:`~botkit.notifications.Notifier`) no lease is taken: the conversation is made
@@ -130,11 +160,14 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def claim(self, key: str, *, owner: str, reclaim: bool = False) -> Claim | None:
+    async def claim(
+        self, key: str, *, owner: str, reclaim: bool = False, now: float | None = None
+    ) -> Claim | None:
         """Take the lease of ``key`` for ``owner`` if it is free and the conversation has work
-        (inbox or outbox not empty); else None. With ``reclaim``, a lease that names ``owner``
-        counts as free (the caller knows none of its workers holds it: a reply lost in an
-        outage, a worker the outage stopped); it is dropped when there is no work."""
+        (inbox or outbox not empty, or a timer due at ``now``); else None. With ``reclaim``, a
+        lease that names ``owner`` counts as free (the caller knows none of its workers holds
+        it: a reply lost in an outage, a worker the outage stopped); it is dropped when there
+        is no work."""
 
     @abc.abstractmethod
     async def extend(self, lease: Lease) -> bool:
@@ -142,11 +175,13 @@ class Store(abc.ABC):
         A lease that expired with nobody taking it since is taken back, as :meth:`ack` does."""
 
     @abc.abstractmethod
-    async def commit(self, lease: Lease, commit: Commit) -> None:
+    async def commit(self, lease: Lease, commit: Commit, *, now: float | None = None) -> None:
         """Atomically: check ``lease`` is still held, write ``commit.conversation`` (its record
-        as given, its outbox in place of the stored one), remove the inbox's oldest event,
-        write ``commit.messages``, extend the lease and the conversation's idle expiry. Raises
-        :class:`LeaseLost` (nothing written) when the lease is no longer held."""
+        as given, its outbox and timers in place of the stored ones), remove the inbox's oldest
+        event (when ``commit.from_inbox``), write ``commit.messages``, extend the lease and the
+        conversation's idle expiry (past its last timer). The conversation's due mark moves to
+        its first timer if that is earlier. Raises :class:`LeaseLost` (nothing written) when
+        the lease is no longer held."""
 
     @abc.abstractmethod
     async def ack(
@@ -158,16 +193,18 @@ class Store(abc.ABC):
         retry: OutboxEntry | None = None,
         events: Sequence[Event] = (),
         wait: float | None = None,
+        now: float | None = None,
     ) -> Claim | None:
         """Drop the ``sent`` oldest outbox entries (sent, or refused for good), write
         ``messages`` (records by provider message id), put ``retry`` in place of the outbox's
         new head (the same message, one more attempt and its not-before time) and append
         ``events`` to the inbox (a refused message's status event, in order with the user's).
 
-        Then: with inbox and outbox empty, release the lease and return None. With an empty
-        inbox and ``wait`` set (seconds until the outbox's head may go), release it too and
-        make the conversation due in ``wait`` seconds, so any process resumes it then; return
-        None. Else extend the lease and return what is next.
+        Then: with inbox and outbox empty and no timer due, release the lease and return None.
+        With an empty inbox, no timer due and ``wait`` set (seconds until the outbox's head may
+        go), release it too and make the conversation due in ``wait`` seconds, so any process
+        resumes it then; return None. A released conversation with timers is due at its first
+        timer at the latest. Else extend the lease and return what is next.
 
         What was sent must be marked sent even when the store was away long enough for the
         lease to expire: a lease that expired with nobody taking it since (its fence unchanged)
@@ -175,7 +212,7 @@ class Store(abc.ABC):
         the conversation in between."""
 
     @abc.abstractmethod
-    async def release(self, lease: Lease) -> None:
+    async def release(self, lease: Lease, *, now: float | None = None) -> None:
         """Give the lease up if it is still held and make the conversation due at once, so
         another process takes it over without waiting for the lease to expire (a process that
         is shutting down)."""
@@ -187,7 +224,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def sweep(
-        self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
+        self,
+        *,
+        owner: str,
+        limit: int = 100,
+        skip: Collection[str] = (),
+        now: float | None = None,
     ) -> list[Claim]:
         """Find conversations whose work nobody is doing (their holder died, or a hand-over
         was missed) and take their leases for ``owner``, at most ``limit``. Conversations in
@@ -200,8 +242,12 @@ class Store(abc.ABC):
         Every accepted event marks its conversation as due a little after a lease would have
         expired, never later than it was due already; a sweep claims due conversations that
         have work and no lease (or a lease naming ``owner`` while not in ``skip``: no worker of
-        the caller holds it), forgets those that are idle, and looks again later at those
-        still leased.
+        the caller holds it), makes those that are idle due at their first timer (or forgets
+        them when they have none), and looks again later at those still leased (no later than
+        their first timer).
+
+        The cost of a sweep grows with ``limit``, never with the number of conversations or
+        timers pending: the due index is read from its earliest mark.
         """
 
     @abc.abstractmethod

@@ -3,10 +3,11 @@
 The one place that knows the text forms:
 
 - an :class:`~botkit.events.Event` is its JSON;
-- a conversation's record is six optional strings, in :data:`RECORD_FIELDS` order: state,
-  data, version, revision, last inbound time and the choices last offered
+- a conversation's record is seven optional strings, in :data:`RECORD_FIELDS` order: state,
+  data, version, revision, last inbound time, the choices last offered
   (``{"offered": [[id, title], ...]}``; records written before titles were kept hold
-  ``{"choices": {"1": id, ...}}``, read as choices titled with their ids);
+  ``{"choices": {"1": id, ...}}``, read as choices titled with their ids) and the pending
+  timers (``{key: [at, id, data]}``, ``data`` the timer's JSON text or null);
 - an :class:`~botkit.conversation.OutboxEntry` never tried is its message's JSON; one that
   waits for another attempt is ``{"attempts": n, "not_before": t, "message": {...}}``.
 """
@@ -14,16 +15,16 @@ The one place that knows the text forms:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
-from botkit.conversation import Conversation, OutboxEntry
+from botkit.conversation import Conversation, OutboxEntry, PendingTimer
 from botkit.events import Event
 from botkit.outbound import Button, Outbound
 
-RECORD_FIELDS: Final = ("s", "d", "v", "r", "w", "m")
+RECORD_FIELDS: Final = ("s", "d", "v", "r", "w", "m", "t")
 """The record's field names, in the order :func:`encode_record` gives their values."""
 
 
@@ -76,14 +77,36 @@ def encode_record(conversation: Conversation) -> tuple[str | None, ...]:
         json.dumps({"offered": [[c.id, c.title] for c in choices]}, separators=(",", ":"))
         if choices
         else None,
+        encode_timers(conversation.timers),
     )
+
+
+def encode_timers(timers: Mapping[str, PendingTimer]) -> str | None:
+    """The pending timers as JSON text, None when there are none."""
+    if not timers:
+        return None
+    return json.dumps(
+        {key: [timer.at, timer.id, timer.data] for key, timer in timers.items()},
+        separators=(",", ":"),
+    )
+
+
+def decode_timers(text: str | None) -> Mapping[str, PendingTimer]:
+    if not text:
+        return {}
+    found = json.loads(text)
+    return {
+        key: PendingTimer(key, float(at), str(ident), data)
+        for key, (at, ident, data) in found.items()
+    }
 
 
 def decode_conversation(
     key: str, record: Sequence[str | None], outbox: Sequence[str] = ()
 ) -> Conversation:
     """The conversation from its record's values (:data:`RECORD_FIELDS` order) and outbox."""
-    state, data, version, revision, inbound, choices = record
+    state, data, version, revision, inbound, choices, *rest = record
+    timers = rest[0] if rest else None
     return Conversation(
         key=key,
         state=state,
@@ -93,6 +116,7 @@ def decode_conversation(
         last_inbound_at=float(inbound) if inbound is not None else None,
         choices=_decode_choices(choices),
         outbox=tuple(decode_entry(text) for text in outbox),
+        timers=decode_timers(timers),
     )
 
 

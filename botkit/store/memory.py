@@ -8,6 +8,7 @@ never share conversations.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -24,6 +25,7 @@ from botkit.store.base import (
     LeaseLost,
     Store,
     StoreUnavailable,
+    timers_beyond,
 )
 from botkit.store.parts import MemoryParts, MemoryPartsBuffer, PartsBuffer, PartsLimits
 
@@ -65,8 +67,15 @@ class _Slot:
                 break
             del seen[oldest]
 
-    def has_work(self) -> bool:
-        return bool(self.inbox or self.outbox)
+    def has_work(self, now: float) -> bool:
+        """Events or replies waiting, or a timer due at ``now`` (the bot's clock)."""
+        if self.inbox or self.outbox:
+            return True
+        return self.record is not None and self.record.due_timer(now) is not None
+
+    def next_timer_at(self) -> float | None:
+        timer = self.record.next_timer if self.record is not None else None
+        return timer.at if timer is not None else None
 
     def is_empty(self) -> bool:
         return self.record is None and not (
@@ -77,6 +86,51 @@ class _Slot:
         if messages:
             self.messages.update(messages)
             self.messages_expire = until
+
+
+class _DueIndex:
+    """Conversation keys by when the sweep should look at them: a heap with lazy deletion,
+    so finding what is due costs what is due, not what is pending."""
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+
+    def set(self, key: str, at: float) -> None:
+        if self.marks.get(key) == at:
+            return
+        self.marks[key] = at
+        heapq.heappush(self._heap, (at, key))
+        if len(self._heap) > 2 * len(self.marks) + 64:
+            self._heap = [(at, key) for key, at in self.marks.items()]
+            heapq.heapify(self._heap)
+
+    def lower(self, key: str, at: float) -> None:
+        """Mark ``key`` due at ``at`` unless it is due earlier already."""
+        current = self.marks.get(key)
+        if current is None or at < current:
+            self.set(key, at)
+
+    def forget(self, key: str) -> None:
+        self.marks.pop(key, None)
+
+    def due(self, now: float, limit: int) -> list[str]:
+        """Up to ``limit`` keys due at ``now``, earliest first; they stay marked."""
+        found: list[str] = []
+        kept: list[tuple[float, str]] = []
+        heap = self._heap
+        while heap and len(found) < limit and heap[0][0] <= now:
+            at, key = heapq.heappop(heap)
+            if self.marks.get(key) == at and key not in found:
+                found.append(key)
+                kept.append((at, key))
+        for item in kept:
+            heapq.heappush(heap, item)
+        return found
+
+    def clear(self) -> None:
+        self.marks.clear()
+        self._heap.clear()
 
 
 class MemoryStore(Store):
@@ -107,7 +161,7 @@ class MemoryStore(Store):
         self.messages_seconds = messages_seconds
         self._clock = clock
         self._slots: dict[str, _Slot] = {}
-        self._due: dict[str, float] = {}
+        self._due = _DueIndex()
         self._next_purge = 0.0
         self._parts = MemoryParts()
         self._closed = False
@@ -118,6 +172,10 @@ class MemoryStore(Store):
         if self._closed:
             raise StoreUnavailable("the memory store is closed")
         return self._clock()
+
+    def _bot(self, now: float | None) -> float:
+        """The bot's clock: ``now`` when the caller gave it, else the store's."""
+        return self._now() if now is None else now
 
     def _get(self, key: str, now: float) -> _Slot:
         slot = self._slots.get(key)
@@ -138,7 +196,7 @@ class MemoryStore(Store):
 
     def _take(self, key: str, slot: _Slot, owner: str, now: float) -> Claim:
         slot.fence += 1
-        slot.record_expires = now + self.idle_seconds
+        slot.record_expires = max(slot.record_expires, now + self.idle_seconds)
         slot.token = f"{owner}:{slot.fence}"
         slot.lease_expires = now + self.lease_seconds
         return self._work(Lease(key, slot.token, slot.fence), slot)
@@ -168,37 +226,42 @@ class MemoryStore(Store):
 
     # --- the contract ------------------------------------------------------------------------
 
-    async def accept(self, key: str, event: Event, *, owner: str | None) -> Accepted:
+    async def accept(
+        self, key: str, event: Event, *, owner: str | None, now: float | None = None
+    ) -> Accepted:
         """Dedup, append to the inbox, mark the conversation due and try to take the lease,
         all at once. A duplicate adds nothing, but may still take a free lease over work that
         is waiting. Without an ``owner`` no lease is taken and the conversation is due now."""
-        now = self._now()
-        slot = self._get(key, now)
+        clock = self._now()
+        bot_now = self._bot(now)
+        slot = self._get(key, clock)
         dedup_key = event.dedup_key
         duplicate = dedup_key in slot.seen
         if not duplicate:
-            slot.seen[dedup_key] = now + self.dedup_seconds
+            slot.seen[dedup_key] = clock + self.dedup_seconds
             slot.inbox.append(event)
-        due = now + self.lease_seconds + self.grace_seconds if owner is not None else now
-        self._due[key] = min(due, self._due.get(key, due))
+        later = self.lease_seconds + self.grace_seconds if owner is not None else 0.0
+        self._due.lower(key, bot_now + later)
         claim = None
-        if owner is not None and slot.token is None and slot.has_work():
-            claim = self._take(key, slot, owner, now)
+        if owner is not None and slot.token is None and slot.has_work(bot_now):
+            claim = self._take(key, slot, owner, clock)
         self._tidy(key, slot)
         return Accepted(duplicate=duplicate, claim=claim)
 
-    async def claim(self, key: str, *, owner: str, reclaim: bool = False) -> Claim | None:
+    async def claim(
+        self, key: str, *, owner: str, reclaim: bool = False, now: float | None = None
+    ) -> Claim | None:
         """Take the lease if it is free (or, with ``reclaim``, names ``owner``) and there is
         work; else None."""
-        now = self._now()
-        slot = self._peek(key, now)
+        clock = self._now()
+        slot = self._peek(key, clock)
         if slot is None or (slot.token is not None and not self._own(slot, owner, reclaim)):
             return None
-        if not slot.has_work():
+        if not slot.has_work(self._bot(now)):
             slot.token = None
             self._tidy(key, slot)
             return None
-        return self._take(key, slot, owner, now)
+        return self._take(key, slot, owner, clock)
 
     @staticmethod
     def _own(slot: _Slot, owner: str, reclaim: bool) -> bool:
@@ -216,20 +279,27 @@ class MemoryStore(Store):
         slot.lease_expires = now + self.lease_seconds
         return True
 
-    async def commit(self, lease: Lease, commit: Commit) -> None:
-        """Check the lease, write the conversation (its outbox in place of the stored one), pop
-        the oldest event, write the message records and extend the lease and the record's idle
-        expiry. Raises :class:`LeaseLost` and changes nothing when the lease is not held."""
-        now = self._now()
-        slot = self._held(lease, now)
+    async def commit(self, lease: Lease, commit: Commit, *, now: float | None = None) -> None:
+        """Check the lease, write the conversation (its outbox and timers in place of the
+        stored ones), pop the oldest event (unless a timer was handled), write the message
+        records, extend the lease and the record's idle expiry (past its last timer), and mark
+        the conversation due at its first timer if that is earlier. Raises :class:`LeaseLost`
+        and changes nothing when the lease is not held."""
+        clock = self._now()
+        slot = self._held(lease, clock)
         conversation = commit.conversation
         slot.record = replace(conversation, key=lease.key, outbox=())
-        slot.record_expires = now + self.idle_seconds
-        if slot.inbox:
+        slot.record_expires = (
+            clock + self.idle_seconds + timers_beyond(conversation, self._bot(now))
+        )
+        if commit.from_inbox and slot.inbox:
             slot.inbox.popleft()
         slot.outbox = deque(conversation.outbox)
-        slot.write_messages(commit.messages, now + self.messages_seconds)
-        slot.lease_expires = now + self.lease_seconds
+        slot.write_messages(commit.messages, clock + self.messages_seconds)
+        slot.lease_expires = clock + self.lease_seconds
+        first = slot.next_timer_at()
+        if first is not None:
+            self._due.lower(lease.key, first)
 
     async def ack(
         self,
@@ -240,69 +310,92 @@ class MemoryStore(Store):
         retry: OutboxEntry | None = None,
         events: Sequence[Event] = (),
         wait: float | None = None,
+        now: float | None = None,
     ) -> Claim | None:
         """Drop ``sent`` outbox entries, put ``retry`` at the head, append ``events`` and write
         ``messages``; release the lease and return None when nothing is left (or only a
         waiting outbox: then it is due in ``wait`` seconds), else extend it and return what is
-        next. A lease that expired without anyone taking it since is taken back (what was sent
-        must not be sent again). Raises :class:`LeaseLost` (nothing written) when another
-        holder came in between."""
-        now = self._now()
-        slot = self._held_or_unmoved(lease, now)
+        next. A released conversation with timers is due at its first timer at the latest. A
+        lease that expired without anyone taking it since is taken back (what was sent must not
+        be sent again). Raises :class:`LeaseLost` (nothing written) when another holder came in
+        between."""
+        clock = self._now()
+        bot_now = self._bot(now)
+        slot = self._held_or_unmoved(lease, clock)
         for _ in range(min(max(sent, 0), len(slot.outbox))):
             slot.outbox.popleft()
         if retry is not None and slot.outbox:
             slot.outbox[0] = retry
         slot.inbox.extend(events)
-        slot.write_messages(messages or {}, now + self.messages_seconds)
-        if not slot.has_work():
+        slot.write_messages(messages or {}, clock + self.messages_seconds)
+        first = slot.next_timer_at()
+        if not slot.has_work(bot_now):
             slot.token = None
+            if first is not None:
+                self._due.lower(lease.key, first)
             self._tidy(lease.key, slot)
             return None
-        if wait is not None and not slot.inbox:
+        if wait is not None and not slot.inbox and (first is None or first > bot_now):
             slot.token = None
-            self._due[lease.key] = now + max(wait, 0.0)
+            self._due.set(lease.key, min(bot_now + max(wait, 0.0), first or float("inf")))
             return None
-        slot.lease_expires = now + self.lease_seconds
+        slot.lease_expires = clock + self.lease_seconds
         return self._work(lease, slot)
 
-    async def release(self, lease: Lease) -> None:
+    async def release(self, lease: Lease, *, now: float | None = None) -> None:
         """Drop the lease if this holder has it; the conversation is due now."""
-        now = self._now()
-        slot = self._peek(lease.key, now)
+        clock = self._now()
+        slot = self._peek(lease.key, clock)
         if slot is not None and slot.token == lease.token:
             slot.token = None
-        self._due[lease.key] = now
+        self._due.set(lease.key, self._bot(now))
 
     async def sweep(
-        self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
+        self,
+        *,
+        owner: str,
+        limit: int = 100,
+        skip: Collection[str] = (),
+        now: float | None = None,
     ) -> list[Claim]:
         """Claim due conversations with work and a free lease (or one of ``owner``'s, not in
         ``skip``), look again later at leased ones (due ``grace_seconds`` after their lease
-        expires) and forget idle ones."""
-        now = self._now()
-        due = sorted((deadline, key) for key, deadline in self._due.items() if deadline <= now)
+        expires, or at their first timer if earlier), make idle ones due at their first timer
+        and forget idle ones without timers."""
+        clock = self._now()
+        bot_now = self._bot(now)
+        after_lease = bot_now + self.lease_seconds + self.grace_seconds
         claims: list[Claim] = []
-        for _, key in due[:limit]:
-            slot = self._peek(key, now)
+        for key in self._due.due(bot_now, limit):
+            slot = self._peek(key, clock)
             if key in skip:
-                self._due[key] = now + self.lease_seconds + self.grace_seconds
-            elif slot is None:
-                del self._due[key]
-            elif slot.token is not None and not self._own(slot, owner, True):
-                self._due[key] = slot.lease_expires + self.grace_seconds
-            elif slot.has_work():
-                claims.append(self._take(key, slot, owner, now))
-                self._due[key] = now + self.lease_seconds + self.grace_seconds
+                self._due.set(key, after_lease)
+                continue
+            if slot is None:
+                self._due.forget(key)
+                continue
+            first = slot.next_timer_at()
+            if slot.token is not None and not self._own(slot, owner, True):
+                again = bot_now + slot.lease_expires - clock + self.grace_seconds
+                if first is not None and first > bot_now:
+                    again = min(again, first)
+                self._due.set(key, again)
+            elif slot.has_work(bot_now):
+                claims.append(self._take(key, slot, owner, clock))
+                self._due.set(key, after_lease)
             else:
                 slot.token = None  # a lease of the caller's own that nobody works
+                if first is not None:
+                    self._due.set(key, first)
+                else:
+                    self._due.forget(key)
                 self._tidy(key, slot)
-                del self._due[key]
-        if now >= self._next_purge:
-            self._purge(now)
+        if clock >= self._next_purge:
+            self._purge(clock)
         return claims
 
     def _purge(self, now: float) -> None:
+        # Runs once a minute at most: the sweep's own cost stays with what is due.
         self._next_purge = now + _PURGE_EVERY
         for key, slot in list(self._slots.items()):
             slot.settle(now)

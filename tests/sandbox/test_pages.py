@@ -122,8 +122,9 @@ async def test_order_on_whatsapp_then_the_feedback_arrives_as_a_template(
     await expect(page.locator("#clock-offset")).to_have_text("(+25 h)")  # type: ignore[attr-defined]
     await pane.locator(".offline").uncheck()  # type: ignore[attr-defined]
 
-    # Read a day after the user's last message: WhatsApp's window is closed, so the bot's
-    # feedback question goes as its approved template, not as free text.
+    # The feedback timer (an hour after the order) fell due during the day the clock moved:
+    # WhatsApp's window is closed by then, so the bot's feedback question goes as its approved
+    # template, not as free text.
     await expect(confirmation.locator(".ticks.read")).to_be_visible()  # type: ignore[attr-defined]
     feedback = last_bot_message(pane)
     await expect(feedback.locator(".template-name")).to_contain_text("pizza_feedback")  # type: ignore[attr-defined]
@@ -156,7 +157,8 @@ async def test_order_on_messenger_by_typing(page: object, dev: DevServer) -> Non
     await say(pane, "yes")
     confirmation = pane.locator(".bubble.outbound", has_text="Your pizza is in the oven")  # type: ignore[attr-defined]
     await expect(confirmation.locator(".ticks.read")).to_be_visible()
-    # Read within the window: the feedback question goes as free text.
+    # An hour later, within the window: the feedback question goes as free text.
+    await page.click("button[data-advance='3600']")  # type: ignore[attr-defined]
     await expect(last_bot_message(pane)).to_contain_text("How was your medium pizza?")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from botkit.conversation import Conversation
+from botkit.conversation import Conversation, PendingTimer
 from botkit.outbound import Button
 from botkit.store import codec
 from tests.store.values import KEY, entries, event
@@ -21,6 +21,10 @@ def test_a_conversation_round_trips_through_its_text_form() -> None:
         last_inbound_at=1700000000.125,
         choices=(Button(id="small", title="Small"),),
         outbox=(replace(first, attempts=2, not_before=1700000060.5), second),
+        timers={
+            "remind": PendingTimer("remind", 1700003600.25, "a1", '{"n":1}'),
+            "botkit.timeout:size": PendingTimer("botkit.timeout:size", 1700000900.0, "b2"),
+        },
     )
     record = codec.encode_record(conversation)
     outbox = [codec.encode_entry(entry) for entry in conversation.outbox]
@@ -41,4 +45,4 @@ def test_records_and_outboxes_written_before_the_typed_conversation_still_read()
     )
     assert codec.decode_conversation(KEY, (*old[:5], "not json")).choices == ()
     empty = Conversation(KEY, revision=1)
-    assert codec.encode_record(empty) == (None, None, "0", "1", None, None)
+    assert codec.encode_record(empty) == (None, None, "0", "1", None, None, None)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from botkit.conversation import Conversation
+from botkit.conversation import Conversation, PendingTimer
 from botkit.events import Event
 from botkit.outbound import Button
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store
@@ -86,7 +86,7 @@ async def backend(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIte
 
         async def memory_due(store: Store) -> set[str]:
             assert isinstance(store, MemoryStore)
-            return set(store._due)
+            return set(store._due.marks)
 
         def memory(**options: Any) -> Store:
             return MemoryStore(clock=clock, **options)
@@ -704,3 +704,127 @@ async def test_an_accept_without_an_owner_joins_the_holders_queue(backend: Backe
     assert (await store.accept(KEY, event("m2", "e2"), owner=None)).claim is None
     assert await store.sweep(owner="b") == []  # "a" holds it, and goes on to e2
     assert await drain(store, claim) == ["e1", "e2"]
+
+
+# --- timers: pending work of their own, on the bot's clock ---------------------------------------
+
+T0 = 2_000_000_000.0
+"""The bot's clock in these tests: passed as ``now``, never read from a machine, so time
+travel (the sandbox's, a test clock's) is exactly what they exercise."""
+
+
+def pending(key: str, at: float, data: str | None = None) -> PendingTimer:
+    return PendingTimer(key, at, f"{key}@{at}", data)
+
+
+async def with_timers(store: Store, *timers: PendingTimer, now: float = T0) -> Conversation:
+    """Handle one event whose turn leaves ``timers`` pending; the lease is released."""
+    claim = (await store.accept(KEY, event(f"m{now}", "e"), owner="a", now=now)).claim
+    assert claim is not None
+    after = replace(
+        claim.conversation,
+        revision=claim.conversation.revision + 1,
+        timers={timer.key: timer for timer in timers},
+    )
+    await store.commit(claim.lease, Commit(after), now=now)
+    assert await store.ack(claim.lease, 0, now=now) is None
+    return after
+
+
+async def fire(store: Store, claim: Claim, now: float) -> PendingTimer:
+    """Handle a claim's due timer as the runtime does: commit without it, not from the inbox."""
+    assert claim.event is None
+    timer = claim.conversation.due_timer(now)
+    assert timer is not None
+    rest = {k: t for k, t in claim.conversation.timers.items() if k != timer.key}
+    after = replace(claim.conversation, revision=claim.conversation.revision + 1, timers=rest)
+    await store.commit(claim.lease, Commit(after, from_inbox=False), now=now)
+    assert await store.ack(claim.lease, 0, now=now) is None
+    return timer
+
+
+async def test_a_timer_fires_once_when_due(backend: Backend) -> None:
+    store = backend.make()
+    await with_timers(store, pending("remind", T0 + 60, '{"n":1}'))
+    assert (await store.load(KEY)) is not None
+    assert await store.sweep(owner="b", now=T0 + 59) == [], "not before its time"
+    assert await store.claim(KEY, owner="b", now=T0 + 59) is None
+    (claim,) = await backend.another(store).sweep(owner="b", now=T0 + 60)
+    timer = await fire(store, claim, T0 + 60)
+    assert (timer.key, timer.data) == ("remind", '{"n":1}')
+    assert await store.sweep(owner="c", now=T0 + 3600) == []
+    assert await backend.due_members(store) == set()
+    loaded = await store.load(KEY)
+    assert loaded is not None
+    assert loaded.timers == {}
+
+
+async def test_cancelling_and_replacing_are_commits(backend: Backend) -> None:
+    store = backend.make()
+    await with_timers(store, pending("a", T0 + 10), pending("b", T0 + 20))
+    await with_timers(store, pending("b", T0 + 30), now=T0 + 1)  # a cancelled, b replaced
+    assert await store.sweep(owner="x", now=T0 + 25) == [], "neither a nor the old b fires"
+    (claim,) = await store.sweep(owner="x", now=T0 + 30)
+    assert (await fire(store, claim, T0 + 30)).id == f"b@{T0 + 30}"
+
+
+async def test_timers_fall_due_in_order_and_the_inbox_goes_first(store: Store) -> None:
+    await with_timers(store, pending("late", T0 + 20), pending("early", T0 + 10))
+    first = (await store.accept(KEY, event("m9", "e9"), owner="a", now=T0 + 30)).claim
+    assert first is not None
+    assert said(first.event) == "e9", "an event already in the inbox is handled first"
+    await store.commit(first.lease, turn(first.conversation), now=T0 + 30)
+    nxt = await store.ack(first.lease, 0, now=T0 + 30)
+    assert nxt is not None, "due timers are work: the lease is kept"
+    assert nxt.event is None
+    assert nxt.conversation.due_timer(T0 + 30) == pending("early", T0 + 10)
+
+
+async def test_a_timer_survives_a_restart(backend: Backend) -> None:
+    if backend.shared:
+        pytest.skip("the memory store lives and dies with its process")
+    store = backend.make()
+    await with_timers(store, pending("remind", T0 + 60))
+    await store.close()
+    backend.stores.remove(store)
+    again = backend.make()
+    (claim,) = await again.sweep(owner="b", now=T0 + 61)
+    assert (await fire(again, claim, T0 + 61)).key == "remind"
+
+
+async def test_a_due_timer_is_taken_over_after_its_holder_dies(backend: Backend) -> None:
+    store = backend.make()
+    await with_timers(store, pending("remind", T0 + 60))
+    (dead,) = await store.sweep(owner="a", now=T0 + 60)  # "a" dies holding it
+    assert await backend.another(store).sweep(owner="b", now=T0 + 60) == []
+    await backend.advance(LEASE + GRACE)
+    later = T0 + 60 + LEASE + GRACE + SLACK
+    (taken,) = await backend.another(store).sweep(owner="b", now=later)
+    assert taken.lease.fence > dead.lease.fence
+    with pytest.raises(LeaseLost):
+        await store.commit(dead.lease, Commit(taken.conversation, from_inbox=False), now=later)
+    await fire(backend.another(store), taken, later)
+    assert await store.sweep(owner="c", now=later + 3600) == [], "fired once"
+
+
+async def test_a_leased_conversation_is_looked_at_again_by_its_first_timer(
+    backend: Backend,
+) -> None:
+    store = backend.make(lease_seconds=60.0)
+    await with_timers(store, pending("soon", T0 + 5))
+    held = (await store.accept(KEY, event("m2", "e2"), owner="a", now=T0 + 1)).claim
+    assert held is not None
+    assert await store.sweep(owner="b", now=T0 + 5) == [], "leased"
+    await store.commit(held.lease, turn(held.conversation), now=T0 + 5)
+    await store.release(held.lease, now=T0 + 5)
+    (claim,) = await store.sweep(owner="b", now=T0 + 6)
+    assert (await fire(store, claim, T0 + 6)).key == "soon"
+
+
+async def test_a_record_lives_past_its_idle_time_until_its_last_timer(backend: Backend) -> None:
+    store = backend.make(idle_seconds=0.2)
+    await with_timers(store, pending("far", T0 + 3600), now=T0)
+    await backend.advance(0.2)
+    loaded = await store.load(KEY)
+    assert loaded is not None
+    assert set(loaded.timers) == {"far"}

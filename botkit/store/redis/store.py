@@ -4,16 +4,22 @@ Keys (``P`` is the prefix, ``{k}`` the conversation key as a hash tag, so a conv
 one cluster slot and each operation is one Lua script)::
 
     P:{k}:r   HASH    s=state d=data v=version r=revision w=last_inbound_at m=choices
-                      f=fence; idle TTL
+                      t=timers n=first timer (bot clock, ms) f=fence; idle TTL (past the
+                      last timer)
     P:{k}:i   LIST    inbox, oldest first
     P:{k}:o   LIST    outbox, oldest first
     P:{k}:s   ZSET    dedup keys scored by their expiry (ms); key TTL = the dedup window
     P:{k}:l   STRING  lease, "owner:fence", with PX
     P:{k}:m   HASH    message records, provider message id -> JSON; TTL messages_seconds
-    P:due     ZSET    conversation keys scored by when the sweep should look at them (ms)
+    P:due     ZSET    conversation keys scored by when the sweep should look at them (ms, the
+                      bot's clock): the earliest of their pending work
 
-Scripts (:mod:`~botkit.store.redis.scripts`) read the server's clock (``TIME``), so processes
-with skewed clocks agree on leases and dedup; the :class:`~botkit.store.redis.batcher.Batcher`
+Scripts (:mod:`~botkit.store.redis.scripts`) read the server's clock (``TIME``) for leases and
+dedup, so processes with skewed clocks agree on who holds what; timers and the due index are on
+the bot's clock, passed in (see :mod:`botkit.store.base`). A pending timer costs a few dozen
+bytes in its conversation's record and nothing else: the conversation's one mark in the due
+index stands for all of its pending work, so firing a timer costs the same with a million
+pending; the :class:`~botkit.store.redis.batcher.Batcher`
 sends those of one event-loop tick together; values are written as text by
 :mod:`botkit.store.codec`. An idle conversation leaves only its record once its dedup window is
 over.
@@ -21,6 +27,7 @@ over.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, TypedDict, Unpack
 from urllib.parse import unquote
@@ -43,6 +50,7 @@ from botkit.store.base import (
     LeaseLost,
     Store,
     StoreUnavailable,
+    timers_beyond,
 )
 from botkit.store.parts import PartsBuffer, PartsLimits
 from botkit.store.redis import scripts
@@ -72,6 +80,16 @@ def _glob_escape(text: str) -> str:
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
+
+
+def _at(now: float | None) -> int:
+    """The bot's clock in ms: ``now`` when given, else the machine's time."""
+    return round((time.time() if now is None else now) * 1000)
+
+
+def _first_ms(conversation: Conversation) -> str:
+    timer = conversation.next_timer
+    return str(round(timer.at * 1000)) if timer is not None else ""
 
 
 class StoreOptions(TypedDict, total=False):
@@ -252,14 +270,16 @@ class RedisStore(Store):
         """The claim laid out by the scripts' ``work()`` from ``reply[at]`` on; ``head`` is the
         oldest event when the reply left it out (the caller has it)."""
         token, fence = reply[at : at + 2]
-        conversation = codec.decode_conversation(key, reply[at + 2 : at + 8], reply[at + 9 :])
-        text = reply[at + 8]
+        conversation = codec.decode_conversation(key, reply[at + 2 : at + 9], reply[at + 10 :])
+        text = reply[at + 9]
         event = head if head is not None else None if text is None else codec.decode_event(text)
         return Claim(Lease(key, token, int(fence)), conversation, event)
 
     # --- the contract ------------------------------------------------------------------------
 
-    async def accept(self, key: str, event: Event, *, owner: str | None) -> Accepted:
+    async def accept(
+        self, key: str, event: Event, *, owner: str | None, now: float | None = None
+    ) -> Accepted:
         """One round trip: the accept script (dedup, append, try the lease) and the due mark,
         pipelined. The event is written as text once, here; a claim whose oldest event is this
         one hands ``event`` itself back. A duplicate adds nothing, but may still take a free
@@ -268,16 +288,21 @@ class RedisStore(Store):
         been recorded; a retried delivery is then deduplicated."""
         keys = [*self._keys(key), f"{self.prefix}:{{{_tag(key)}}}:s"]
         text = codec.encode_event(event)
-        args = [event.dedup_key, text, owner or "", self._lease_ms, self._dedup_ms, self._idle_ms]
-        due = ["l", _tag(key), self._lease_ms + self._grace_ms if owner else 0]
+        at = _at(now)
+        args = [
+            event.dedup_key, text, owner or "", self._lease_ms, self._dedup_ms, self._idle_ms, at
+        ]  # fmt: skip
+        due = ["l", _tag(key), at + (self._lease_ms + self._grace_ms if owner else 0), ""]
         reply, _ = await self._run([(self._accept, keys, args), (self._due_set, [self._due], due)])
         claim = self._work(key, reply, 3, event if reply[2] else None) if reply[1] else None
         return Accepted(duplicate=bool(reply[0]), claim=claim)
 
-    async def claim(self, key: str, *, owner: str, reclaim: bool = False) -> Claim | None:
+    async def claim(
+        self, key: str, *, owner: str, reclaim: bool = False, now: float | None = None
+    ) -> Claim | None:
         """Take the lease if it is free (or, with ``reclaim``, names ``owner``) and there is
         work; else None."""
-        args = [owner, self._lease_ms, self._idle_ms, "1" if reclaim else "0"]
+        args = [owner, self._lease_ms, self._idle_ms, "1" if reclaim else "0", _at(now)]
         reply = await self._eval(self._claim, self._keys(key), args)
         return self._work(key, reply, 1) if reply[0] == 2 else None
 
@@ -288,18 +313,24 @@ class RedisStore(Store):
         args = [lease.token, self._lease_ms, lease.fence]
         return bool(await self._eval(self._extend, [lease_key, record_key], args))
 
-    async def commit(self, lease: Lease, commit: Commit) -> None:
-        """One script: check the lease, write the record, pop the oldest event, write the
-        outbox in place of the stored one and the message records, extend the lease and the
-        record's idle expiry. Raises :class:`LeaseLost` (nothing written) when the lease is
-        not held."""
+    async def commit(self, lease: Lease, commit: Commit, *, now: float | None = None) -> None:
+        """One script: check the lease, write the record (timers included), pop the oldest
+        event (unless a timer was handled), write the outbox in place of the stored one and
+        the message records, extend the lease and the record's idle expiry (past its last
+        timer). With timers, the due mark moves to the first one if that is earlier, in the
+        same round trip. Raises :class:`LeaseLost` (nothing written) when the lease is not
+        held."""
         conversation = commit.conversation
-        state, data, version, revision, inbound, choices = codec.encode_record(conversation)
-        present = "".join("0" if v is None else "1" for v in (state, data, inbound, choices))
+        record = codec.encode_record(conversation)
+        state, data, version, revision, inbound, choices, timers = record
+        present = "".join(
+            "0" if v is None else "1" for v in (state, data, inbound, choices, timers)
+        )
+        at = _at(now)
         args: list[str | int] = [
             lease.token,
             self._lease_ms,
-            self._idle_ms,
+            self._idle_ms + _ms(timers_beyond(conversation, at / 1000)),
             present,
             state or "",
             data or "",
@@ -307,12 +338,22 @@ class RedisStore(Store):
             revision or "0",
             inbound or "",
             choices or "",
+            timers or "",
+            _first_ms(conversation),
+            "1" if commit.from_inbox else "0",
             self._messages_ms,
             len(commit.messages),
             *_pairs(commit.messages),
             *(codec.encode_entry(entry) for entry in conversation.outbox),
         ]
-        if not await self._eval(self._commit, self._with_messages(lease.key), args):
+        call = (self._commit, self._with_messages(lease.key), args)
+        first = _first_ms(conversation)
+        if first:
+            due = ["l", _tag(lease.key), first, ""]
+            done, _ = await self._run([call, (self._due_set, [self._due], due)])
+        else:
+            done = await self._eval(*call)
+        if not done:
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
 
     async def ack(
@@ -324,13 +365,16 @@ class RedisStore(Store):
         retry: OutboxEntry | None = None,
         events: Sequence[Event] = (),
         wait: float | None = None,
+        now: float | None = None,
     ) -> Claim | None:
         """One script: check the lease (or take it back if it expired and nobody took it
         since), drop ``sent`` outbox entries, put ``retry`` at the head, append ``events``,
         write ``messages``; then release the lease and return None when nothing is left (or
-        only a waiting outbox: then a second round trip makes it due in ``wait`` seconds), else
-        extend it and return what is next. Raises :class:`LeaseLost` (nothing written) when
-        another holder came in between."""
+        only a waiting outbox), else extend it and return what is next. A released
+        conversation with a waiting outbox or timers is made due (the head's time, or the first
+        timer's if earlier) in a second round trip. Raises :class:`LeaseLost` (nothing
+        written) when another holder came in between."""
+        at = _at(now)
         args = [
             lease.token,
             lease.fence,
@@ -339,6 +383,7 @@ class RedisStore(Store):
             self._messages_ms,
             codec.encode_entry(retry) if retry is not None else "",
             "1" if wait is not None else "0",
+            at,
             len(events),
             *(codec.encode_event(event) for event in events),
             *_pairs(messages or {}),
@@ -346,57 +391,82 @@ class RedisStore(Store):
         reply = await self._eval(self._ack, self._with_messages(lease.key), args)
         if reply[0] == 0:
             raise LeaseLost(f"the lease {lease.token} on {lease.key} is no longer held")
-        if reply[0] == 3:
-            assert wait is not None
-            due = ["t", _tag(lease.key), max(0, round(wait * 1000))]
+        if reply[0] in (1, 3):
+            first = int(reply[1]) if reply[1] is not None else None
+            if reply[0] == 3:
+                assert wait is not None
+                due = [
+                    "t",
+                    _tag(lease.key),
+                    min(at + max(0, round(wait * 1000)), first or at + 2**52),
+                    "",
+                ]
+            elif first is not None:
+                due = ["l", _tag(lease.key), first, ""]
+            else:
+                return None
             await self._eval(self._due_set, [self._due], due)
-        return self._work(lease.key, reply, 1) if reply[0] == 2 else None
+            return None
+        return self._work(lease.key, reply, 1)
 
-    async def release(self, lease: Lease) -> None:
+    async def release(self, lease: Lease, *, now: float | None = None) -> None:
         """One round trip: drop the lease if this holder has it, and mark the conversation
         due now (a sweep forgets it if it has no work)."""
         lease_key = self._keys(lease.key)[3]
         await self._run(
             [
                 (self._release, [lease_key], [lease.token]),
-                (self._due_set, [self._due], ["t", _tag(lease.key), 0]),
+                (self._due_set, [self._due], ["t", _tag(lease.key), _at(now), ""]),
             ]
         )
 
     async def sweep(
-        self, *, owner: str, limit: int = 100, skip: Collection[str] = ()
+        self,
+        *,
+        owner: str,
+        limit: int = 100,
+        skip: Collection[str] = (),
+        now: float | None = None,
     ) -> list[Claim]:
         """Read up to ``limit`` due conversations, try to claim each (but those in ``skip``),
         then in one script on the due index: make claimed, skipped and still-leased ones due
-        again after a lease, and forget idle ones unless an accept has marked them since they
-        were read.
+        again after a lease (still-leased ones no later than their first timer), make idle ones
+        due at their first timer, and forget idle ones without timers, unless an accept has
+        marked them since they were read.
 
         Three round trips when something is due (two when all of it is skipped), one
-        otherwise. If the last one fails, the claims taken are not returned; their leases
-        expire and a later sweep retakes them.
+        otherwise, whatever ``limit``: the claims go in one pipeline. If the last one fails,
+        the claims taken are not returned; their leases expire and a later sweep retakes them.
         """
-        found = await self._eval(self._due_read, [self._due], [limit])
+        at = _at(now)
+        found = await self._eval(self._due_read, [self._due], [limit, at])
         members, scores = found[0::2], found[1::2]
         if not members:
             return []
+        after_lease = at + self._lease_ms + self._grace_ms
         # ``skip`` is read here, in the same step as the claims are queued: nothing the
         # caller starts in between can be missed.
         later = [m for m in members if _untag(m) in skip]
-        due: list[str | int] = [x for m in later for x in ("t", m, self._lease_ms + self._grace_ms)]
+        due: list[str | int] = [x for m in later for x in ("t", m, after_lease, "")]
         kept = [(m, sc) for m, sc in zip(members, scores, strict=True) if m not in later]
         members, scores = [m for m, _ in kept], [sc for _, sc in kept]
-        args = [owner, self._lease_ms, self._idle_ms, "1"]
+        args = [owner, self._lease_ms, self._idle_ms, "1", at]
         calls = [(self._claim, self._keys(_untag(member)), args) for member in members]
         replies = await self._run(calls) if calls else []
         claims: list[Claim] = []
         for member, score, reply in zip(members, scores, replies, strict=True):
             if reply[0] == 2:
                 claims.append(self._work(_untag(member), reply, 1))
-                due += ["t", member, self._lease_ms + self._grace_ms]
+                due += ["t", member, after_lease, ""]
             elif reply[0] == 1:
-                due += ["t", member, max(int(reply[1]), 0) + self._grace_ms]
+                again = at + max(int(reply[1]), 0) + self._grace_ms
+                if reply[2] is not None and int(reply[2]) > at:
+                    again = min(again, int(reply[2]))
+                due += ["t", member, again, ""]
+            elif reply[1] is not None:
+                due += ["m", member, score, int(reply[1])]
             else:
-                due += ["f", member, score]
+                due += ["f", member, score, ""]
         await self._eval(self._due_set, [self._due], due)
         return claims
 
@@ -407,7 +477,7 @@ class RedisStore(Store):
         found = await self._eval(self._load, [record_key, outbox_key], [])
         if not found:
             return None
-        return codec.decode_conversation(key, found[:6], found[6:])
+        return codec.decode_conversation(key, found[:7], found[7:])
 
     async def messages(self, key: str) -> dict[str, str]:
         """The conversation's message records (one HGETALL), {} when none are kept."""
