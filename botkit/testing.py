@@ -266,7 +266,7 @@ class Chat:
             "message_uuid": sent.message_uuid,
             "to": self.user,
             "from": self.address,
-            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "timestamp": self._timestamp(),
             "status": status,
             "channel": wire_name(self.channel),
         }
@@ -308,7 +308,7 @@ class Chat:
             "message_uuid": str(uuid.uuid4()),
             "to": self.address,
             "from": self.user,
-            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "timestamp": self._timestamp(),
             "message_type": message_type,
             **fields,
         }
@@ -327,6 +327,12 @@ class Chat:
             raise AssertionError(f"webhook answered {response.status}: {await response.text()}")
         await self.client.app[RUNTIME].wait_idle()
         return self._mine()
+
+    def _timestamp(self) -> str:
+        """Now on the app's clock, as the provider writes times: a moved clock moves the
+        user's messages with it, as it moves the bot's idea of now."""
+        now = datetime.fromtimestamp(self.client.app[CLOCK].now(), UTC)
+        return now.isoformat().replace("+00:00", "Z")
 
     def _mine(self) -> list[Sent]:
         mine = [s for s in self.provider.sent[self._seen :] if s.to == self.user]

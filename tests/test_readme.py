@@ -14,13 +14,14 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 DAY = 24 * 3600
 
 
-def readme_bot() -> type[Bot[Any]]:
-    """The bot class of the README's template example, created from the README's own text."""
+def readme_bot(marker: str = "Template(") -> type[Bot[Any]]:
+    """The bot class of the README's example whose code holds ``marker`` (by default the
+    template example), created from the README's own text."""
     text = README.read_text()
     (found,) = [
         block
         for block in re.finditer(r"```python\n(.*?)```", text, flags=re.S)
-        if "Template(" in block.group(1)
+        if marker in block.group(1)
     ]
     # Padded to its place in the README, so that errors name the README's own lines.
     code = "\n" * text.count("\n", 0, found.start(1)) + found.group(1)
@@ -60,3 +61,16 @@ async def test_the_readme_bot_writes_freely_inside_the_window(
     (feedback,) = await chat.status(confirmation, "read")
     assert feedback.message_type == "text"
     assert feedback.text == "How was your small pizza? Reply with a mark from 1 to 5."
+
+
+async def test_the_readme_timer_bot_reminds_and_times_out(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
+) -> None:
+    bot = readme_bot("ctx.schedule(")
+    app = create_app(settings_for(VONAGE_API_URL=provider.url), bot(), clock=OffsetClock())
+    chat = Chat(await aiohttp_client(app), provider, channel=Channel.WHATSAPP)
+    assert await chat.say("remind me") == []
+    assert await chat.advance(59 * 60) == []
+    (reminder,) = await chat.advance(60)
+    assert reminder.text == "A reminder about your basket."
+    assert bot.timeouts["address"].duration.total_seconds() == 30 * 60
