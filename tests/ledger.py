@@ -10,6 +10,9 @@ holding`` and ``ledger handler held``, and sets :attr:`LedgerBot.holding` ``[tag
 being its data's ``tag`` (else its name). ``twice <tag>`` answers with two messages,
 ``<n>:<tag>`` and ``<n>:<tag>+``. A reply the provider refused for good comes back as a
 ``rejected`` status, answered ``refused:<code>``.
+``timer <seconds> <tag> [<sleep>]`` schedules a timer ``<seconds>`` ahead, answered
+``<n>:set-<tag>``; when it fires the handler sleeps ``<sleep>`` seconds (default none) and
+answers ``<n>:<tag>``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from botkit import Bot, Context, Notification, on
+from botkit import Bot, Context, Notification, Timer, on
 from botkit.log import get_logger
 
 log = get_logger("tests.ledger")
@@ -44,6 +47,10 @@ class LedgerBot(Bot[Count]):
     @on.text()
     async def count(self, ctx: Context[Count]) -> None:
         words = ctx.text.split()
+        if words[0] == "timer":
+            sleep = float(words[3]) if len(words) > 3 else 0.0
+            await ctx.schedule(words[2], after=float(words[1]), data={"sleep": sleep})
+            words = [f"set-{words[2]}"]
         if words[0] == "slow":
             LedgerBot.running += 1
             LedgerBot.most_running = max(LedgerBot.most_running, LedgerBot.running)
@@ -69,6 +76,15 @@ class LedgerBot(Bot[Count]):
         await ctx.reply(f"{ctx.data.turns}:{words[0]}{marked}")
         if twice:
             await ctx.reply(f"{ctx.data.turns}:{words[0]}+")
+
+    @on.timer()
+    async def timer(self, ctx: Context[Count]) -> None:
+        content = ctx.event.content
+        assert isinstance(content, Timer)
+        await asyncio.sleep(float(content.data["sleep"]))
+        ctx.data.turns += 1
+        ctx.data.tags.append(content.key)
+        await ctx.reply(f"{ctx.data.turns}:{content.key}")
 
     @on.event()
     async def event(self, ctx: Context[Count]) -> None:
