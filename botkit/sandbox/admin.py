@@ -9,6 +9,8 @@ Channels in paths are botkit's names (``whatsapp``, ``messenger``, ``viber``, ``
 - ``POST /_sandbox/users/{channel}/{user}/messages``: the user writes (body: see
   :mod:`~botkit.sandbox.users`); 201 with the ``inbound`` event.
 - ``POST /_sandbox/users/{channel}/{user}/read``: the user reads; 200 ``{"read": [uuids]}``.
+- ``POST /_sandbox/link {"application_id": id}``: link the bot's numbers and ids to that
+  application (404 when there is none); 200 with the overview's ``application``.
 - ``GET /_sandbox/clock``; ``POST /_sandbox/clock {"advance_seconds": N}``: forward only.
 - ``GET /_sandbox/faults``; ``POST /_sandbox/faults {"kind", "channel", "user"?, "count"?,
   "retry_after"?, "status"?, "code"?}`` (201); ``DELETE /_sandbox/faults[/{id}]``.
@@ -29,6 +31,7 @@ from typing import Any
 from aiohttp import web
 
 from botkit.events import Channel
+from botkit.sandbox.applications import Application
 from botkit.sandbox.faults import FaultSpecError, parse_fault_spec
 from botkit.sandbox.journal import JournalEvent
 from botkit.sandbox.rules import READ_RECEIPT_CHANNELS, TEXT_LIMITS, WINDOW_CHANNELS
@@ -80,8 +83,6 @@ async def _bad_requests(request: web.Request, handler: Any) -> web.StreamRespons
 async def overview(request: web.Request) -> web.Response:
     sandbox = request.app[SANDBOX]
     config = sandbox.config
-    linked = sandbox.applications.linked
-    messages = linked.messages
     return web.json_response(
         {
             "channels": {
@@ -94,12 +95,7 @@ async def overview(request: web.Request) -> web.Response:
                 }
                 for channel in Channel
             },
-            "application": {
-                "id": linked.id,
-                "webhook_version": messages.version if messages else None,
-                "inbound_url": messages.inbound_url if messages else None,
-                "status_url": messages.status_url if messages else None,
-            },
+            "application": _application_view(sandbox.applications.linked),
             "signed_webhooks": config.signature_secret is not None,
             "delays": {
                 "submitted": config.delays.submitted,
@@ -230,6 +226,27 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
+def _application_view(application: Application) -> dict[str, Any]:
+    messages = application.messages
+    return {
+        "id": application.id,
+        "webhook_version": messages.version if messages else None,
+        "inbound_url": messages.inbound_url if messages else None,
+        "status_url": messages.status_url if messages else None,
+    }
+
+
+async def link_numbers(request: web.Request) -> web.Response:
+    body = await _json(request)
+    application_id = body.get("application_id") if isinstance(body, Mapping) else None
+    if not isinstance(application_id, str) or not application_id:
+        raise _BadRequest("application_id is required: the id of the application to link")
+    applications = request.app[SANDBOX].applications
+    if applications.get(application_id) is None:
+        raise _BadRequest(f"there is no application {application_id!r}", 404)
+    return web.json_response(_application_view(applications.link(application_id)))
+
+
 def _since(request: web.Request) -> int | None:
     raw = request.query.get("since", request.headers.get("Last-Event-ID"))
     if raw is None:
@@ -251,6 +268,7 @@ def admin_routes() -> list[web.RouteDef]:
         web.get("/_sandbox", overview),
         web.post("/_sandbox/users/{channel}/{user}/messages", user_message),
         web.post("/_sandbox/users/{channel}/{user}/read", user_read),
+        web.post("/_sandbox/link", link_numbers),
         web.get("/_sandbox/clock", get_clock),
         web.post("/_sandbox/clock", move_clock),
         web.get("/_sandbox/faults", list_faults),

@@ -1,7 +1,8 @@
 """Application API v2: the applications of the sandbox's account and their messages webhooks.
 
 ``POST /v2/applications`` creates an application, ``GET`` lists them (``page_size``,
-``page``, HAL ``_embedded.applications``), ``GET``/``PUT``/``DELETE /v2/applications/{id}``
+``page``, HAL ``_embedded.applications`` and ``_links`` with ``self``, ``first``, ``last`` and
+``prev``/``next`` where there is such a page), ``GET``/``PUT``/``DELETE /v2/applications/{id}``
 read, replace and delete one; all with the account's Basic credentials. A body is checked
 against the spec's request schema, and ``capabilities.messages.version`` must be ``v1`` or
 ``v0.1`` (unset means ``v1``); violations answer 400 with ``invalid_parameters``. An
@@ -10,10 +11,11 @@ answer carries ``keys.private_key``.
 
 The bot's numbers and ids are linked to one application, whose ``messages.webhooks`` receive
 inbound messages (and the statuses of Basic-authenticated sends). It is the application the
-sandbox was built with, named by its ``application_id``; when the sandbox was built without
-one, the newest application created with the messages capability takes the numbers over (the
-sandbox has no Numbers API to link them). A send authenticated with an application's JWT has
-its statuses sent to that application's ``status_url``.
+sandbox was built with (named by its ``application_id``, a fresh id when None) until
+:meth:`ApplicationBook.link` links another one: creating an application never moves the
+numbers, so a bot keeps receiving while its team creates applications. The linked application
+cannot be deleted. A send authenticated with an application's JWT has its statuses sent to
+that application's ``status_url``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from botkit.sandbox.problems import (
     InvalidParameter,
     ProblemError,
     application_problem,
+    not_found,
 )
 from botkit.sandbox.schemas import parameters_of
 from botkit.vonage.openapi import load_spec, to_json_schema
@@ -95,7 +98,6 @@ class ApplicationBook:
     """The account's applications, and which one the bot's numbers are linked to."""
 
     def __init__(self, config: SandboxConfig) -> None:
-        self._pinned = config.application_id is not None
         first = Application(
             id=config.application_id or str(uuid.uuid4()),
             name="botkit sandbox",
@@ -130,9 +132,14 @@ class ApplicationBook:
             public_key, private_key = _key_pair()
         application = _build(str(uuid.uuid4()), data, public_key)
         self._applications[application.id] = application
-        if not self._pinned and application.messages is not None:
-            self.linked_id = application.id
         return application, private_key
+
+    def link(self, application_id: str) -> Application:
+        """Link the bot's numbers and ids to ``application_id``: its webhooks receive from now
+        on. :class:`ProblemError` 404 when there is no such application."""
+        application = self.require(application_id)
+        self.linked_id = application.id
+        return application
 
     def replace(self, application_id: str, payload: object) -> Application:
         """Replace an application's name and capabilities (its key unless a new one is given)."""
@@ -159,12 +166,7 @@ class ApplicationBook:
         """The application ``application_id``; :class:`ProblemError` 404 when there is none."""
         application = self._applications.get(application_id)
         if application is None:
-            raise ProblemError(
-                application_problem(
-                    "NotFoundError",
-                    f"ID '{application_id}' does not exist, or you do not have access",
-                )
-            )
+            raise ProblemError(not_found(f"ID '{application_id}'"))
         return application
 
 
@@ -323,15 +325,31 @@ async def list_applications(request: web.Request) -> web.Response:
     everything = book.all()
     size, page = numbers["page_size"], numbers["page"]
     chosen = everything[(page - 1) * size : page * size]
+    pages = max(1, -(-len(everything) // size))
     return web.json_response(
         {
             "page_size": size,
             "page": page,
             "total_items": len(everything),
-            "total_pages": max(1, -(-len(everything) // size)),
+            "total_pages": pages,
             "_embedded": {"applications": [a.as_json() for a in chosen]},
+            "_links": _page_links(size, page, pages),
         }
     )
+
+
+def _page_links(size: int, page: int, pages: int) -> dict[str, dict[str, str]]:
+    """HAL links of a page of the list: ``self``, ``first``, ``last``, and ``prev``/``next``
+    when those pages exist."""
+    numbers = {"self": page, "first": 1, "last": pages}
+    if page > 1:
+        numbers["prev"] = min(page - 1, pages)
+    if page < pages:
+        numbers["next"] = page + 1
+    return {
+        name: {"href": f"/v2/applications?page_size={size}&page={number}"}
+        for name, number in numbers.items()
+    }
 
 
 async def create_application(request: web.Request) -> web.Response:

@@ -168,12 +168,17 @@ def internal_error(status: int = 500) -> ProblemAnswer:
 # --- Application API ---------------------------------------------------------------------------
 
 ApplicationErrorName = Literal[
-    "BadCredentialsError", "NotFoundError", "UnsupportedContentTypeHeader", "InvalidPayloadError"
+    "BadCredentialsError",
+    "NotFoundError",
+    "InvalidRequestMethod",
+    "UnsupportedContentTypeHeader",
+    "InvalidPayloadError",
 ]
 
 _APPLICATION_STATUS: Mapping[ApplicationErrorName, int] = {
     "BadCredentialsError": 401,
     "NotFoundError": 404,
+    "InvalidRequestMethod": 405,
     "UnsupportedContentTypeHeader": 415,
     "InvalidPayloadError": 400,
 }
@@ -197,7 +202,8 @@ def application_problem(
     *,
     invalid_parameters: Sequence[InvalidParameter] = (),
 ) -> ProblemAnswer:
-    """An Application API v2 error, shaped by the examples in its spec."""
+    """An Application API v2 error, shaped by the examples in its spec (all but
+    ``InvalidPayloadError`` are the provider's common errors, which any API answers)."""
     type_url, title = _application_examples(name)
     body: dict[str, Any] = {
         "type": type_url,
@@ -208,3 +214,8 @@ def application_problem(
     if invalid_parameters:
         body["invalid_parameters"] = [p.as_json() for p in invalid_parameters]
     return ProblemAnswer(_APPLICATION_STATUS[name], body)
+
+
+def not_found(what: str) -> ProblemAnswer:
+    """404 ``Not Found`` for ``what`` (e.g. ``ID 'abc'``), in the provider's common shape."""
+    return application_problem("NotFoundError", f"{what} does not exist, or you do not have access")

@@ -12,10 +12,17 @@ Provider endpoints (what a bot talks to, in place of ``https://api.nexmo.com``):
   reference``, else ``Invalid params``), with ``invalid_parameters`` ``[{name, reason}]``. v0.1
   answers every violation with its one documented error, 400. Then a ``throttle`` (429) or
   ``error`` (5xx) fault, and else 202 ``{"message_uuid"}`` with statuses to follow.
+  A v1 body with ``failover`` is refused (422 ``Invalid params`` naming ``failover``): the
+  sandbox does not play failover yet, and must not pretend it did.
+- ``PATCH /v1/messages/{message_uuid}`` with ``{"status": "read"}``: marks an inbound WhatsApp
+  message read (the same credentials as a send); 200 with no body. 404 for a uuid the sandbox
+  does not know, 422 naming ``status`` for another status and ``message_uuid`` for a message
+  that is not an inbound WhatsApp message.
 - ``POST /sms/json``: :mod:`~botkit.sandbox.sms_api`.
 - ``/v2/applications``: :mod:`~botkit.sandbox.applications`.
 
-The control API under ``/_sandbox`` is in :mod:`~botkit.sandbox.admin`.
+The control API under ``/_sandbox`` is in :mod:`~botkit.sandbox.admin`. Any other path answers
+the provider's JSON error (404 ``Not Found``, 405 ``Request method not allowed``).
 """
 
 from __future__ import annotations
@@ -45,7 +52,9 @@ from botkit.sandbox.problems import (
     ProblemAnswer,
     ProblemError,
     V1ErrorName,
+    application_problem,
     internal_error,
+    not_found,
     throttled,
     v0_invalid_params,
     v1_problem,
@@ -188,6 +197,21 @@ def _submission(sandbox: Sandbox, body: dict[str, Any], api: SendApi) -> Submiss
                     "it supports " + ", ".join(f"`{t}`" for t in sorted(supported)) + ".",
                 )
             )
+        if "failover" in body:
+            raise ProblemError(
+                _v1_refusal(
+                    [
+                        (
+                            "params",
+                            InvalidParameter(
+                                "failover",
+                                "is not supported by this sandbox yet: send without it, and "
+                                "send the next message yourself when a status says failed.",
+                            ),
+                        )
+                    ]
+                )
+            )
     else:
         to_side = _mapping(body.get("to"))
         channel = to_side.get("type")
@@ -237,6 +261,29 @@ def _v1_refusal(found: list[tuple[Category, InvalidParameter]]) -> ProblemAnswer
     raise ValueError("no violations to answer")
 
 
+async def update_message(request: web.Request) -> web.Response:
+    """``PATCH /v1/messages/{message_uuid}``: mark an inbound WhatsApp message read."""
+    sandbox = request.app[SANDBOX]
+    authenticate_messages(
+        request.headers.get("Authorization"),
+        api_key=sandbox.config.api_key,
+        api_secret=sandbox.config.api_secret,
+        applications=sandbox.applications,
+    )
+    body = _decode(await request.read(), "v1")
+    message_uuid = request.match_info["message_uuid"]
+    record = sandbox.messages.get(message_uuid)
+    if record is None:
+        raise ProblemError(not_found(f"Message '{message_uuid}'"))
+    if body.get("status") != "read":
+        raise ProblemError(_v1_refusal([("params", InvalidParameter("status", "must be `read`."))]))
+    if record.direction != "inbound" or record.channel is not Channel.WHATSAPP:
+        reason = "must name an inbound WhatsApp message; only those can be marked read."
+        raise ProblemError(_v1_refusal([("params", InvalidParameter("message_uuid", reason))]))
+    sandbox.mark_read(record)
+    return web.Response(status=200)
+
+
 # --- the app -----------------------------------------------------------------------------------
 
 
@@ -248,6 +295,16 @@ async def _problems(
         return await handler(request)
     except ProblemError as refused:
         return refused.answer.response()
+    except web.HTTPNotFound:
+        if _shows_users(request.path):
+            raise
+        detail = f"No resource at {request.method} {request.path}"
+        return application_problem("NotFoundError", detail).response()
+    except web.HTTPMethodNotAllowed:
+        if _shows_users(request.path):
+            raise
+        detail = f"Request method '{request.method}' not supported"
+        return application_problem("InvalidRequestMethod", detail).response()
 
 
 def create_sandbox_app(
@@ -319,6 +376,7 @@ def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
         [
             web.post("/v1/messages", send_v1),
             web.post("/v0.1/messages", send_v0),
+            web.patch("/v1/messages/{message_uuid}", update_message),
             *sms_routes(),
             *application_routes(),
             *admin_routes(),

@@ -1,6 +1,8 @@
 """The legacy SMS API: ``POST /sms/json``.
 
-Parameters come as a form, as JSON, or in the query string. The answer is always HTTP 200 with
+Parameters come as a form, as JSON, or in the query string; the key and secret may come instead
+in an ``Authorization: Basic`` header, as the official SDKs send them (parameters win over the
+header when both are given). The answer is always HTTP 200 with
 ``{"message-count": "N", "messages": [...]}``, all values strings. A refused send gives one
 ``{"status": code, "error-text": ...}``; an accepted one gives an entry per SMS part (``to``,
 ``message-id``, ``status: "0"``, ``remaining-balance``, ``message-price``, ``network`` and the
@@ -31,6 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from botkit.events import Channel
+from botkit.sandbox.auth import basic_credentials
 from botkit.sandbox.rules import SMS_MAX_CHARACTERS, sms_parts
 from botkit.sandbox.schemas import check_sms_params, sms_schema
 from botkit.sandbox.state import SANDBOX, Sandbox
@@ -139,7 +142,8 @@ def _log_refusal(
 
 async def _params(request: web.Request) -> dict[str, str]:
     """Query and body parameters, every value a string (JSON values as they would be
-    form-encoded: ``true``/``false`` for booleans)."""
+    form-encoded: ``true``/``false`` for booleans), with the key and secret of a Basic
+    ``Authorization`` header when the parameters carry no ``api_key``."""
     params: dict[str, str] = dict(request.query)
     if request.content_type == "application/json":
         try:
@@ -151,6 +155,11 @@ async def _params(request: web.Request) -> dict[str, str]:
     elif request.can_read_body:
         form = await request.post()
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    header = basic_credentials(request.headers.get("Authorization"))
+    if header is not None and "api_key" not in params:
+        params["api_key"] = header[0]
+        if "sig" not in params:
+            params.setdefault("api_secret", header[1])
     return params
 
 

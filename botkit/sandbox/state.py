@@ -333,20 +333,7 @@ class Sandbox:
         async with record.lock:
             if after is not None and record.status not in after:
                 return False
-            now = self.clock.now()
-            record.status = status
-            record.statuses.append(
-                {"status": status, "at": iso_time(now), "time": now, "error": error_json(error)}
-            )
-            self.journal.record(
-                "status",
-                record.channel,
-                record.user,
-                message_uuid=record.message_uuid,
-                bot=record.bot,
-                status=status,
-                error=error_json(error),
-            )
+            now = self._record_status(record, status, error)
             if record.api == "sms":
                 await self._post_receipt(record, status, error, now)
             else:
@@ -474,6 +461,31 @@ class Sandbox:
                 user=record.user,
                 message_uuid=record.message_uuid,
             )
+
+    def mark_read(self, record: SandboxMessage) -> None:
+        """The bot marks the user's inbound message read (WhatsApp's blue ticks): the message's
+        status becomes ``read`` and the log records it."""
+        self._record_status(record, "read", None)
+
+    def _record_status(
+        self, record: SandboxMessage, status: str, error: ProviderCode | None
+    ) -> float:
+        """Set ``record``'s status now and log it; returns the time it was set."""
+        now = self.clock.now()
+        record.status = status
+        record.statuses.append(
+            {"status": status, "at": iso_time(now), "time": now, "error": error_json(error)}
+        )
+        self.journal.record(
+            "status",
+            record.channel,
+            record.user,
+            message_uuid=record.message_uuid,
+            bot=record.bot,
+            status=status,
+            error=error_json(error),
+        )
+        return now
 
     def user_reads(self, channel: Channel, user: str) -> list[str]:
         """The user reads the conversation: every ``delivered`` message to them turns

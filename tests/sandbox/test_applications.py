@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema
+
+from botkit.vonage.openapi import load_spec, to_json_schema
 from tests.sandbox.conftest import MakeSandbox
 from tests.sandbox.harness import (
     APPLICATION_ID,
@@ -94,21 +97,35 @@ async def test_an_application_without_messages_cannot_send(harness: Harness) -> 
     assert body["type"].endswith("#unprovisioned")
 
 
-async def test_without_an_application_id_a_new_messages_application_takes_the_numbers(
+async def test_creating_an_application_leaves_the_numbers_until_they_are_linked(
     make_sandbox: MakeSandbox,
 ) -> None:
-    harness = await make_sandbox(application_id=None, inbound_url=None)
-    inbound = harness.bot.url("/webhooks/registered")
-
-    await call(
+    harness = await make_sandbox(application_id=None)
+    registered = harness.bot.url("/webhooks/registered")
+    _, app = await call(
         harness,
         "POST",
         "/v2/applications",
-        {"name": "mine", "capabilities": messages_capability(inbound, "http://x/s")},
+        {"name": "mine", "capabilities": messages_capability(registered, "http://x/s")},
     )
-    await harness.user_says("sms", WA_USER, {"text": "hi"})
 
-    assert len(await harness.bot.wait_for("/webhooks/registered", 1)) == 1
+    await harness.user_says("sms", WA_USER, {"text": "before"})
+    assert len(await harness.bot.wait_for("/webhooks/inbound", 1)) == 1
+    linked = await harness.client.post("/_sandbox/link", json={"application_id": app["id"]})
+    await harness.user_says("sms", WA_USER, {"text": "after"})
+
+    assert linked.status == 200
+    assert (await linked.json())["inbound_url"] == registered
+    [after] = await harness.bot.wait_for("/webhooks/registered", 1)
+    assert after.json["text"] == "after"
+    assert len(harness.bot.at("/webhooks/inbound")) == 1
+
+
+async def test_linking_an_unknown_application_is_404(harness: Harness) -> None:
+    response = await harness.client.post("/_sandbox/link", json={"application_id": "nope"})
+
+    assert response.status == 404
+    assert "nope" in (await response.json())["error"]
 
 
 async def test_listing_applications(harness: Harness) -> None:
@@ -120,6 +137,15 @@ async def test_listing_applications(harness: Harness) -> None:
     assert page["total_items"] == 2
     assert page["total_pages"] == 2
     assert [a["name"] for a in page["_embedded"]["applications"]] == ["second"]
+    assert page["_links"] == {
+        "self": {"href": "/v2/applications?page_size=1&page=2"},
+        "first": {"href": "/v2/applications?page_size=1&page=1"},
+        "last": {"href": "/v2/applications?page_size=1&page=2"},
+        "prev": {"href": "/v2/applications?page_size=1&page=1"},
+    }
+    collection = {"$ref": "#/components/schemas/ApplicationResponseCollection"}
+    spec = load_spec("application")
+    jsonschema.Draft202012Validator(to_json_schema(spec, collection)).validate(page)
 
 
 async def test_refusals(harness: Harness) -> None:

@@ -168,6 +168,20 @@ async def test_a_missing_required_field_names_it(harness: Harness) -> None:
     assert_matches_error_schema("ErrorMessageParams", body)
 
 
+async def test_a_failover_list_is_refused_not_ignored(harness: Harness) -> None:
+    sms = {"channel": "sms", "message_type": "text", "to": WA_USER, "from": WA_BOT, "text": "x"}
+
+    status, body, _ = await harness.send(whatsapp_text(failover=[sms]) | {"failover": [sms]})
+
+    assert status == 422
+    assert body["title"] == "Invalid params"
+    [parameter] = body["invalid_parameters"]
+    assert parameter["name"] == "failover"
+    assert "not supported by this sandbox yet" in parameter["reason"]
+    assert_matches_error_schema("ErrorMessageParams", body)
+    assert harness.sandbox.messages == {}
+
+
 async def test_a_wrong_type_is_an_invalid_param(harness: Harness) -> None:
     status, body, _ = await harness.send(whatsapp_text(text=42))
 

@@ -9,7 +9,14 @@ import pytest
 
 from botkit.vonage.signing import sms_signature
 from tests.sandbox.conftest import MakeSandbox
-from tests.sandbox.harness import API_KEY, API_SECRET, SIGNATURE_SECRET, WA_USER, Harness
+from tests.sandbox.harness import (
+    API_KEY,
+    API_SECRET,
+    SIGNATURE_SECRET,
+    WA_USER,
+    Harness,
+    basic,
+)
 
 
 def params(**overrides: Any) -> dict[str, str]:
@@ -42,6 +49,17 @@ async def test_a_send_is_answered_with_status_0(harness: Harness) -> None:
     assert message["to"] == WA_USER
     assert message["client-ref"] == "ref-1"
     assert all(isinstance(v, str) for v in message.values())
+
+
+async def test_basic_authorization_stands_for_the_key_and_secret(harness: Harness) -> None:
+    data = params(api_key=None, api_secret=None)
+    good = await harness.client.post("/sms/json", data=data, headers={"Authorization": basic()})
+    wrong = await harness.client.post(
+        "/sms/json", data=data, headers={"Authorization": basic(secret="wrong")}
+    )
+
+    assert (await good.json())["messages"][0]["status"] == "0"
+    assert (await wrong.json())["messages"][0] == {"status": "4", "error-text": "Bad Credentials"}
 
 
 async def test_json_parameters_are_accepted(harness: Harness) -> None:
