@@ -22,6 +22,7 @@ from botkit.errors import ConfigError, InvalidPayload
 from botkit.events import Channel
 from botkit.log import configure_logging, get_logger
 from botkit.notifications import Notifier
+from botkit.sandbox.credentials import SandboxCredentials
 from botkit.scaffold import class_name, create_project
 from botkit.server import EVENTS_PATH, create_app, drain
 from botkit.settings import Settings, load_settings
@@ -62,8 +63,16 @@ def _dev(args: argparse.Namespace) -> int:
     )
 
     async def run() -> None:
+        credentials = SandboxCredentials.fresh(
+            api_secret=args.api_secret, signature_secret=args.signature_secret
+        )
         server = DevServer(
-            args.bot, settings, host=args.host, port=args.port, sandbox_port=args.sandbox_port
+            args.bot,
+            settings,
+            host=args.host,
+            port=args.port,
+            sandbox_port=args.sandbox_port,
+            credentials=credentials,
         )
         await server.start()
         store = "Redis at REDIS_URL" if settings.redis_url else "the embedded memory store"
@@ -72,7 +81,15 @@ def _dev(args: argparse.Namespace) -> int:
             f"  Chat with your bot:   {server.chat_url}\n"
             f"  Inspector:            {server.inspector_url}\n"
             f"  Bot webhooks:         {server.bot_url}/webhooks/inbound\n"
-            f"  Conversations live in {store}; the bot reloads when its file changes.\n"
+            f"  Conversations live in {store}; the bot reloads when its file changes.\n\n"
+            "  The sandbox answers curl, Postman and Vonage's SDKs as Vonage would:\n"
+            f"  API base URL:         {server.sandbox_url}  "
+            "(/v1/messages, /sms/json, /v2/applications)\n"
+            f"  API key:              {credentials.api_key}\n"
+            f"  API secret:           {credentials.api_secret}\n"
+            f"  Signature secret:     {credentials.signature_secret}  (checks signed webhooks)\n"
+            f"  Application id:       {credentials.application_id}\n"
+            f"  Private key:          {server.private_key_path}\n\n"
             "  Press Ctrl+C to stop.\n",
             flush=True,
         )
@@ -287,6 +304,16 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8080, help="the bot's port (default 8080)")
     dev.add_argument(
         "--sandbox-port", type=int, default=8090, help="the sandbox's port (default 8090)"
+    )
+    dev.add_argument(
+        "--api-secret",
+        default=None,
+        help="the sandbox account's API secret (default: a random one, printed at start)",
+    )
+    dev.add_argument(
+        "--signature-secret",
+        default=None,
+        help="the secret the sandbox signs webhooks with (default: a random one, printed)",
     )
     dev.set_defaults(run=_dev)
     chat = commands.add_parser(

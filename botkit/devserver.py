@@ -10,14 +10,25 @@ API and the bot's inspector API: :attr:`DevServer.chat_url` carries it. Both sha
 so moving the sandbox's clock a day forward moves
 the bot's too. The bot runs on the embedded memory store unless ``REDIS_URL`` is set; the store
 outlives reloads, so editing the bot's file keeps every conversation where it was.
+
+The provider's own endpoints (``/v1/messages``, ``/sms/json``, ``/v2/applications``...) take
+the provider's credentials, not the token: :attr:`DevServer.credentials` holds the account's
+key and secret, the signature secret of the webhooks, and the id and key pair of the
+application the bot's numbers are linked to. Its private key is written, mode 0600, to
+:attr:`DevServer.private_key_path` (a fresh temporary folder, removed by :meth:`DevServer.stop`),
+so that curl, Postman or an official SDK can talk to the sandbox, and a bot developer can check
+signed webhooks with the SDK's helper.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import secrets
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +41,7 @@ from botkit.clock import OffsetClock
 from botkit.errors import ConfigError
 from botkit.events import Channel
 from botkit.log import get_logger
+from botkit.sandbox.credentials import SandboxCredentials
 from botkit.sandbox.journal import Journal
 from botkit.sandbox.pages import add_pages
 from botkit.sandbox.provider import create_sandbox_app
@@ -42,7 +54,6 @@ from botkit.targets import load_bot_class
 
 log = get_logger("botkit.dev")
 
-SANDBOX_KEY = "abcd1234"  # the SMS API takes 8-character keys
 BOT_ADDRESSES = {
     Channel.WHATSAPP: "447700900000",
     Channel.SMS: "447700900000",
@@ -71,8 +82,15 @@ class DevServer:
     _journal: Journal | None = None
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     """Guards the pages, the sandbox's control API and the bot's inspector API (fresh per run)."""
-    _secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    _api_secret: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    credentials: SandboxCredentials = field(default_factory=SandboxCredentials.fresh)
+    """What outside clients authenticate with, as with the provider (fresh per run unless
+    given)."""
+    _key_folder: Path | None = None
+
+    @property
+    def private_key_path(self) -> Path | None:
+        """The file holding the linked application's private key, once started."""
+        return None if self._key_folder is None else self._key_folder / "private.key"
 
     @property
     def bot_url(self) -> str:
@@ -105,11 +123,15 @@ class DevServer:
             )
         self.bot_class = load_bot_class(self.target)
         self._store = open_store(self.settings)
+        self._write_private_key()
+        credentials = self.credentials
         sandbox = create_sandbox_app(
             clock=self.clock,
-            signature_secret=self._secret,
-            api_key=SANDBOX_KEY,
-            api_secret=self._api_secret,
+            signature_secret=credentials.signature_secret,
+            api_key=credentials.api_key,
+            api_secret=credentials.api_secret,
+            application_id=credentials.application_id,
+            public_key_pem=credentials.public_key_pem,
             inbound_url=f"{self.bot_url}/webhooks/inbound",
             status_url=f"{self.bot_url}/webhooks/status",
             delays=self.delays,
@@ -130,16 +152,23 @@ class DevServer:
         if watch:
             self._watcher = asyncio.create_task(self._watch())
 
+    def _write_private_key(self) -> None:
+        self._key_folder = Path(tempfile.mkdtemp(prefix="botkit-dev-"))
+        path = self._key_folder / "private.key"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(self.credentials.private_key_pem)
+
     def _bot_settings(self) -> Settings:
         return self.settings.model_copy(
             update={
                 "vonage_api_url": self.sandbox_url,
                 "vonage_sms_api_url": self.sandbox_url,
-                "vonage_api_key": SANDBOX_KEY,
-                "vonage_api_secret": _secret(self._api_secret),
+                "vonage_api_key": self.credentials.api_key,
+                "vonage_api_secret": _secret(self.credentials.api_secret),
                 "vonage_application_id": None,
                 "vonage_private_key": None,
-                "vonage_signature_secret": _secret(self._secret),
+                "vonage_signature_secret": _secret(self.credentials.signature_secret),
                 "inspector_token": _secret(self.token),
             }
         )
@@ -200,6 +229,9 @@ class DevServer:
             await self._sandbox_runner.cleanup()
         if self._store is not None:
             await self._store.close()
+        if self._key_folder is not None:
+            shutil.rmtree(self._key_folder, ignore_errors=True)
+            self._key_folder = None
 
 
 async def _serve(app: web.Application, host: str, port: int) -> web.AppRunner:

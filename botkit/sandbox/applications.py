@@ -29,10 +29,10 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from botkit.sandbox.auth import basic_matches
 from botkit.sandbox.config import WEBHOOK_VERSIONS, SandboxConfig, WebhookVersion
+from botkit.sandbox.credentials import key_pair
 from botkit.sandbox.problems import (
     InvalidParameter,
     ProblemError,
@@ -129,7 +129,7 @@ class ApplicationBook:
         public_key = _public_key(data)
         private_key = None
         if public_key is None:
-            public_key, private_key = _key_pair()
+            public_key, private_key = key_pair()
         application = _build(str(uuid.uuid4()), data, public_key)
         self._applications[application.id] = application
         return application, private_key
@@ -255,21 +255,6 @@ def _loads_public_key(pem: str) -> bool:
     except (ValueError, TypeError):
         return False
     return True
-
-
-def _key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return public, private
 
 
 # --- routes ------------------------------------------------------------------------------------
