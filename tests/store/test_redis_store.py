@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from redis.crc import key_slot
 from botkit.conversation import Conversation
 from botkit.store.base import StoreUnavailable
 from botkit.store.redis import RedisStore
+from tests.certificates import self_signed
 from tests.conftest import RedisServer, launch_redis, until_redis_time
 from tests.store.values import event, said, turn
 
@@ -280,42 +279,11 @@ def test_tls_settings_cannot_hide_in_the_url() -> None:
         RedisStore.from_url("rediss://redis.example:6380", ssl_cert_reqs="optional")  # type: ignore[arg-type]
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    x509 = pytest.importorskip("cryptography.x509")
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "redis.crt", directory / "redis.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A redis-server speaking only TLS with a self-signed certificate (as Heroku's do)."""
     workdir = tmp_path_factory.mktemp("redis-tls")
-    cert, key = _self_signed(workdir)
+    cert, key = self_signed(workdir, "redis")
     port = _closed_port()
     process = launch_redis(
         "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
