@@ -467,6 +467,14 @@ class BotChat:
         ``sent``."""
         return await self._turn(self._chat.status(sent, status))
 
+    async def notify(
+        self, name: str, data: dict[str, Any] | None = None, *, key: str | None = None
+    ) -> list[Sent]:
+        """The team's own systems send the proactive event ``name`` for this user through the
+        events API (the chat needs ``settings={"BOTKIT_API_TOKEN": ...}`` and the bot's own
+        address on the channel, such as ``VONAGE_WHATSAPP_NUMBER``)."""
+        return await self._turn(self._chat.notify(name, data, key=key))
+
     async def advance(
         self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
     ) -> list[Sent]:
@@ -530,7 +538,7 @@ class BotChats:
             **(env or {}),
         }
         self._loop: _BotLoop | None = None
-        self._worlds: dict[type[Any], _World] = {}
+        self._worlds: dict[tuple[type[Any], tuple[tuple[str, str], ...]], _World] = {}
 
     async def __call__(
         self,
@@ -538,15 +546,21 @@ class BotChats:
         *,
         channel: Channel | str = Channel.WHATSAPP,
         user: str = "447700900001",
+        settings: Mapping[str, str] | None = None,
     ) -> BotChat:
+        """A chat of ``user`` on ``channel`` with ``bot`` (a class, or an instance), running
+        with ``settings`` (environment variables such as ``BOTKIT_API_TOKEN``) over the test
+        defaults."""
         if self._loop is None:
             self._loop = _BotLoop()
         loop = self._loop
         instance = bot() if isinstance(bot, type) else bot
-        world = self._worlds.get(type(instance))
+        key = (type(instance), tuple(sorted((settings or {}).items())))
+        world = self._worlds.get(key)
         if world is None:
-            env = {**self._env, "BOTKIT_REDIS_PREFIX": f"t{uuid.uuid4().hex[:10]}"}
-            world = self._worlds[type(instance)] = _World(instance, env)
+            prefix = f"t{uuid.uuid4().hex[:10]}"
+            env = {**self._env, **(settings or {}), "BOTKIT_REDIS_PREFIX": prefix}
+            world = self._worlds[key] = _World(instance, env)
             await loop.run(world.start())
         return BotChat(loop, world, Channel(channel), user)
 

@@ -63,7 +63,7 @@ def test_the_new_project_s_test_passes(tmp_path: Path) -> None:
         timeout=120,
     )
     assert "1 passed" in result.stdout, result.stdout + result.stderr
-    assert len((folder / "test_bot.py").read_text().strip().splitlines()) < 12
+    assert len((folder / "test_bot.py").read_text().strip().splitlines()) < 10
 
 
 # --- from a fresh virtual environment, as an author starts -----------------------------------

@@ -3,31 +3,18 @@ WhatsApp's window, deduplicated on the shop's key."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from botkit import Channel, OffsetClock, create_app
-from botkit.testing import Chat, ProviderStandIn
+from botkit.testing import BotChat, BotChats
 from bots.shop import ShopBot
 
-DAY = 24 * 3600
+SHOP = {"VONAGE_WHATSAPP_NUMBER": "447700900000", "BOTKIT_API_TOKEN": "the-shop-systems-token"}
 
 
-async def chat_with(
-    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn, clock: OffsetClock
-) -> Chat:
-    settings = settings_for(
-        VONAGE_API_URL=provider.url,
-        VONAGE_WHATSAPP_NUMBER="447700900000",
-        BOTKIT_API_TOKEN="the-shop-systems-token",
-    )
-    client = await aiohttp_client(create_app(settings, ShopBot(), clock=clock))
-    return Chat(client, provider, channel=Channel.WHATSAPP, user="447700900001")
+async def chat_with(bot_chat: BotChats) -> BotChat:
+    return await bot_chat(ShopBot, channel="whatsapp", user="447700900001", settings=SHOP)
 
 
-async def test_a_shipped_order_is_told_in_the_window_and_remembered(
-    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
-) -> None:
-    chat = await chat_with(aiohttp_client, settings_for, provider, OffsetClock())
+async def test_a_shipped_order_is_told_in_the_window_and_remembered(bot_chat: BotChats) -> None:
+    chat = await chat_with(bot_chat)
     (answer,) = await chat.say("where is my order?")
     assert answer.text == "Nothing has shipped yet: we will write as soon as it does."
     data = {"order": "A-1001", "carrier": "DHL"}
@@ -40,13 +27,10 @@ async def test_a_shipped_order_is_told_in_the_window_and_remembered(
     assert answer.text == "Your order A-1001 is on its way."
 
 
-async def test_outside_the_window_the_template_goes(
-    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
-) -> None:
-    clock = OffsetClock()
-    chat = await chat_with(aiohttp_client, settings_for, provider, clock)
+async def test_outside_the_window_the_template_goes(bot_chat: BotChats) -> None:
+    chat = await chat_with(bot_chat)
     await chat.say("hi")
-    clock.advance(DAY + 3600)
+    await chat.advance(hours=25)
     (told,) = await chat.notify("order_shipped", {"order": "A-1002"}, key="A-1002")
     assert told.message_type == "template"
     assert told.body["template"] == {
@@ -55,10 +39,8 @@ async def test_outside_the_window_the_template_goes(
     }
 
 
-async def test_a_customer_who_never_wrote_gets_the_template(
-    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
-) -> None:
-    chat = await chat_with(aiohttp_client, settings_for, provider, OffsetClock())
+async def test_a_customer_who_never_wrote_gets_the_template(bot_chat: BotChats) -> None:
+    chat = await chat_with(bot_chat)
     (told,) = await chat.notify("order_shipped", {"order": "A-1003", "carrier": "UPS"})
     assert told.message_type == "template"
     assert told.body["template"]["parameters"] == ["A-1003", "UPS"]
