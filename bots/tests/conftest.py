@@ -1,6 +1,6 @@
-"""The example bots' tests use botkit's own pytest plugin (``bot_chat``) and, for the pizza
-bot's runs on Redis, the project's Redis server."""
+"""The example bots' tests use botkit's own pytest plugin (``bot_chat``); the project's Redis
+server, and the stand-in and settings for the tests that build an app themselves."""
 
-from tests.conftest import redis_server
+from tests.conftest import provider, redis_server, settings_for
 
-__all__ = ["redis_server"]
+__all__ = ["provider", "redis_server", "settings_for"]
