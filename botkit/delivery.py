@@ -30,6 +30,7 @@ from botkit.channels.reach import check_window
 from botkit.conversation import Conversation, OutboxEntry
 from botkit.events import DeliveryStatus, Event, EventKind, ProviderError, StatusInfo, WebhookFormat
 from botkit.log import get_logger
+from botkit.metrics import SENDS
 from botkit.outbound import Outbound
 from botkit.records import DeliveryRecord
 from botkit.vonage.errors import ProviderError as ProviderRefusal
@@ -126,6 +127,7 @@ class Delivery:
                     pause = max(self.retry.delay(attempts), _asked_pause(exc))
                     done.retry = replace(entry, attempts=attempts, not_before=now + pause)
                     done.wait = pause
+                    SENDS.labels(channel=entry.message.channel.value, outcome="retrying").inc()
                     log.warning(
                         "reply not sent yet: it waits at the head of the outbox",
                         error=str(exc),
@@ -140,6 +142,7 @@ class Delivery:
             record = DeliveryRecord.sent(message, receipt.message_id, self._clock())
             done.records[receipt.message_id] = record.model_dump_json()
             done.sent += 1
+            SENDS.labels(channel=message.channel.value, outcome="sent").inc()
             log.info(
                 "reply sent",
                 message_id=receipt.message_id,
@@ -173,6 +176,7 @@ class Delivery:
         done.records[record.message_id] = record.model_dump_json()
         done.events.append(_rejected(message, refusal, now))
         done.sent += 1
+        SENDS.labels(channel=message.channel.value, outcome="refused").inc()
         log.error(
             "reply refused: the bot gets a rejected status",
             error=str(error),

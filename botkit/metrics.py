@@ -11,6 +11,10 @@ it builds (tests build many; they read differences).
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Iterator
+from typing import Protocol
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -19,7 +23,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
 
 # A ``_created`` twin of every series doubles the scrape for a time Prometheus does not use.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -80,6 +86,61 @@ REFUSALS = Counter(
     ["rule"],
     registry=REGISTRY,
 )
+
+
+TURNS = Counter(
+    "botkit_turns",
+    "Bot turns taken, by outcome (completed, failed, ignored, ...).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+TURN_SECONDS = Histogram(
+    "botkit_turn_seconds",
+    "Time of a bot turn: the handler, the state machine and the channel rules.",
+    buckets=_SLOW,
+    registry=REGISTRY,
+)
+SENDS = Counter(
+    "botkit_sends",
+    "Replies handed to the provider, by channel and outcome: sent, retrying (a retryable "
+    "failure; the reply waits at the head of its outbox), refused (for good; the bot is told).",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
+TAKEOVERS = Counter(
+    "botkit_takeovers",
+    "Conversations this process took over: 'expired' (another holder's lease ran out) or "
+    "'reclaimed' (its own lease, left without a worker by a store outage).",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+
+class LeaseHolder(Protocol):
+    @property
+    def leases_held(self) -> int: ...
+
+
+_HOLDERS: weakref.WeakSet[LeaseHolder] = weakref.WeakSet()
+
+
+class _Leases(Collector):
+    """``botkit_leases_held``, read from the live runtimes when scraped."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "botkit_leases_held",
+            "Conversations this process's workers hold now.",
+            value=sum(holder.leases_held for holder in list(_HOLDERS)),
+        )
+
+
+REGISTRY.register(_Leases())
+
+
+def count_leases_of(holder: LeaseHolder) -> None:
+    """Count ``holder``'s leases in ``botkit_leases_held`` for as long as it lives."""
+    _HOLDERS.add(holder)
 
 
 def exposition() -> bytes:

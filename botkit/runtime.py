@@ -44,6 +44,14 @@ from botkit.conversation import Conversation
 from botkit.delivery import Delivered, Delivery, RetryPolicy
 from botkit.events import Channel, Event, EventKind
 from botkit.log import get_logger, keep_private
+from botkit.metrics import (
+    EVENTS_ACCEPTED,
+    STORE_SECONDS,
+    TAKEOVERS,
+    TURN_SECONDS,
+    TURNS,
+    count_leases_of,
+)
 from botkit.records import DeliveryRecord, TurnRecord, turn_id
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
 from botkit.timers import timer_event
@@ -211,6 +219,7 @@ class Runtime:
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
         self._observers: list[Callable[[Event, TurnOutcome], None]] = []
+        count_leases_of(self)
 
     def observe(self, observer: Callable[[Event, TurnOutcome], None]) -> None:
         """Call ``observer`` with each event this process's bot took a turn on and the turn's
@@ -233,7 +242,10 @@ class Runtime:
         asked = time.monotonic()
         self._accepting[key] = self._accepting.get(key, 0) + 1
         try:
-            accepted = await self.store.accept(key, event, owner=self.owner, now=self.clock.now())
+            with STORE_SECONDS.labels(step="accept").time():
+                accepted = await self.store.accept(
+                    key, event, owner=self.owner, now=self.clock.now()
+                )
         except StoreUnavailable as exc:
             self.outage.failed(exc)
             self._orphaned(key)  # the lost reply may have given this process the lease
@@ -244,6 +256,8 @@ class Runtime:
                 self._spawn(accepted.claim, asked)
         finally:
             _drop(self._accepting, key)
+        if not accepted.duplicate:
+            EVENTS_ACCEPTED.labels(kind=event.kind.value).inc()
         return not accepted.duplicate
 
     # --- working -----------------------------------------------------------------------------
@@ -325,6 +339,8 @@ class Runtime:
             error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
             outcome = self.bot.failed_turn(event, conversation, error, facts)
         seconds = time.perf_counter() - started
+        TURNS.labels(outcome=outcome.outcome).inc()
+        TURN_SECONDS.observe(seconds)
         if outcome.outcome == "failed":
             log.error(
                 "handler failed; the event is consumed and the conversation kept as it was",
@@ -342,7 +358,8 @@ class Runtime:
             trace = TurnRecord.of(outcome, event, before, began, seconds)
             messages = {**messages, turn_id(trace.revision): trace.model_dump_json()}
         commit = Commit(outcome.conversation, messages, from_inbox)
-        await self.store.commit(lease, commit, now=self.clock.now())
+        with STORE_SECONDS.labels(step="commit").time():
+            await self.store.commit(lease, commit, now=self.clock.now())
         return await self._deliver(heartbeat, outcome.conversation)
 
     async def _deliver(self, heartbeat: _Heartbeat, conversation: Conversation) -> Claim | None:
@@ -363,15 +380,16 @@ class Runtime:
         while True:
             asked = time.monotonic()
             try:
-                claim = await self.store.ack(
-                    lease,
-                    done.sent,
-                    done.records,
-                    retry=done.retry,
-                    events=done.events,
-                    wait=done.wait,
-                    now=self.clock.now(),
-                )
+                with STORE_SECONDS.labels(step="ack").time():
+                    claim = await self.store.ack(
+                        lease,
+                        done.sent,
+                        done.records,
+                        retry=done.retry,
+                        events=done.events,
+                        wait=done.wait,
+                        now=self.clock.now(),
+                    )
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
                 if time.monotonic() + delay > deadline:
@@ -457,6 +475,7 @@ class Runtime:
         )
         for claim in claims:
             log.info("took over a conversation", key=claim.lease.key)
+            TAKEOVERS.labels(reason="expired").inc()
             self._spawn(claim, asked)
         return len(claims)
 
@@ -474,7 +493,13 @@ class Runtime:
             )
             if claim is not None:
                 log.info("took back a conversation an outage left", key=key)
+                TAKEOVERS.labels(reason="reclaimed").inc()
                 self._spawn(claim, asked)
+
+    @property
+    def leases_held(self) -> int:
+        """Conversations this process's workers hold now."""
+        return len(self._in_hand)
 
     @property
     def draining(self) -> bool:

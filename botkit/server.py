@@ -42,8 +42,6 @@ from botkit.inspector import inspector_app
 from botkit.log import get_logger, private
 from botkit.metrics import (
     CONTENT_TYPE,
-    EVENTS_ACCEPTED,
-    STORE_SECONDS,
     WEBHOOK_SECONDS,
     WEBHOOKS,
     exposition,
@@ -392,10 +390,7 @@ async def _accept(
         private(event.private_texts()),
     ):
         log.debug(f"{what} content", user=event.user, text=event.text)
-        with STORE_SECONDS.labels(step="accept").time():
-            new = await request.app[RUNTIME].accept(event)
-        if new:
-            EVENTS_ACCEPTED.labels(kind=event.kind.value).inc()
+        new = await request.app[RUNTIME].accept(event)
         _log_accepted(event, new, what)
     body = {"status": "accepted" if new else "duplicate", **answer}
     return web.json_response(body, status=status)
