@@ -150,7 +150,7 @@ async def test_a_takeover_is_counted_by_the_process_that_took_over(
         Served("tests.ledger:LedgerBot", env) as second,
         ClientSession() as session,
     ):
-        await post_text(session, first.url, "sleep 3 x")
+        await post_text(session, first.url, "slow 3 x")
         await scrape_until(session, first.url, "botkit_leases_held", 1)
         assert first.process is not None
         first.process.kill()
