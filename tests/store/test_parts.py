@@ -21,6 +21,7 @@ from botkit.store.base import Store, StoreUnavailable
 from botkit.store.parts import Added, Part, PartsBuffer, PartsLimits
 from botkit.store.redis import RedisStore
 from tests.conftest import _free_port
+from tests.store.test_redis_limiter import _cluster_ports
 from tests.store.test_store_contract import Backend, backend  # noqa: F401  (the fixture)
 
 WAIT = 0.3
@@ -366,7 +367,7 @@ def cluster_url(tmp_path: Path) -> Iterator[str]:
     whose keys are not all in one slot."""
     binary = shutil.which("redis-server")
     assert binary is not None
-    port = _free_port()
+    (port,) = _cluster_ports(1)  # a cluster node also listens 10,000 ports higher
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf"),
