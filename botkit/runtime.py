@@ -36,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 from botkit.bot import Bot, TurnOutcome
 from botkit.clock import Clock, OffsetClock, SystemClock
@@ -171,7 +171,7 @@ class Runtime:
 
     def __init__(
         self,
-        bot: Bot[object],
+        bot: Bot[Any],
         store: Store,
         transport: Transport,
         *,

@@ -13,9 +13,10 @@ import pytest
 import structlog
 
 from botkit import Event, Notification
-from botkit.cli import load_bot_class, main
+from botkit.cli import main
 from botkit.errors import ConfigError
 from botkit.store.redis import RedisStore
+from botkit.targets import load_bot_class
 from botkit.testing import ProviderStandIn
 from tests.conftest import RedisServer, _free_port, basic
 from tests.served import Served

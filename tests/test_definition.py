@@ -102,7 +102,7 @@ def test_states_given_as_one_string_fail_instead_of_becoming_letters() -> None:
     with pytest.raises(BotDefinitionError, match=names(line_of("marker: states as a string"))):
 
         class Broken(Bot):
-            states = "start"  # type: ignore[assignment]  # marker: states as a string
+            states = "start"  # marker: states as a string
 
 
 def test_a_state_listed_twice_fails() -> None:
@@ -269,7 +269,7 @@ def test_a_data_model_that_is_not_a_pydantic_model_fails() -> None:
 
     with pytest.raises(BotDefinitionError, match="the data model Order must be a pydantic"):
 
-        class Broken(Bot[Order]):  # type: ignore[type-var]
+        class Broken(Bot[Order]):
             pass
 
 

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -22,7 +22,7 @@ from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
 from botkit.vonage.auth import BasicAuth
-from botkit.vonage.transport import MessagesTransport
+from botkit.vonage.transport import MessagesTransport, Transport
 from tests.ledger import LedgerBot
 
 
@@ -214,7 +214,7 @@ async def test_a_reply_sent_just_before_redis_went_away_is_not_sent_again(
             return receipt
 
     transport = RedisDiesAfterSending()
-    runtime = Runtime(LedgerBot(), store, transport, sweep_interval=0.1)
+    runtime = Runtime(LedgerBot(), store, cast(Transport, transport), sweep_interval=0.1)
     await runtime.start()
     try:
         await runtime.accept(text("once"))

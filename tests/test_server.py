@@ -107,7 +107,7 @@ async def test_v1_and_v01_share_the_inbound_route(client: Any) -> None:
     }
     assert (await http.post("/webhooks/inbound", json=whatsapp_text())).status == 200
     assert (await http.post("/webhooks/inbound", json=v01)).status == 200
-    events = await bot.wait_for(2)  # type: ignore[attr-defined]
+    events = await bot.wait_for(2)
     formats = sorted(e.format.value for e in events)
     assert formats == ["v0.1", "v1"]
     assert {e.user for e in events} == {"447700900001", "psid-1"}
@@ -124,7 +124,7 @@ async def test_duplicate_delivery_reaches_the_bot_once(client: Any) -> None:
         json=whatsapp_text("later", uuid="cccccccc-bbbb-4ccc-8ddd-0123456789ab"),
     )
     bodies.append(await response.json())
-    events = await bot.wait_for(2)  # type: ignore[attr-defined]
+    events = await bot.wait_for(2)
     assert [e.text for e in events] == ["hello", "later"]
 
 
@@ -144,7 +144,7 @@ async def test_status_webhook_reaches_the_bot(client: Any) -> None:
         },
     }
     assert (await http.post("/webhooks/status", json=status)).status == 200
-    (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+    (event,) = await bot.wait_for(1)
     assert event.kind is EventKind.STATUS
     assert event.status is not None
     assert event.status.error is not None
@@ -177,7 +177,7 @@ async def test_the_log_is_quiet_about_routine_statuses_and_loud_about_failures(
             },
         }
         assert (await http.post("/webhooks/status", json=failed)).status == 200
-        await bot.wait_for(4)  # type: ignore[attr-defined]
+        await bot.wait_for(4)
     accepted = [
         (line["log_level"], line.get("kind"))
         for line in logs
@@ -225,7 +225,7 @@ async def test_bad_input_is_a_400_naming_the_field(
     assert refused
     assert all(line["log_level"] == "warning" for line in refused)
     assert not any("exc_info" in line for line in logs)
-    assert await bot.handled(http) == []  # type: ignore[attr-defined]
+    assert await bot.handled(http) == []
 
 
 def _nested(depth: int) -> str:
@@ -286,7 +286,7 @@ async def test_json_no_step_could_hold_is_a_400_naming_the_field(
     assert [p["field"] for p in answer["problems"]] == [field]
     assert secret not in (await response.text())
     assert not [line for line in logs if line["log_level"] in ("error", "critical")]
-    assert bot.events == []  # type: ignore[attr-defined]
+    assert bot.events == []
 
 
 @pytest.mark.parametrize("how", ["json", "query"])
@@ -305,7 +305,7 @@ async def test_a_signed_sms_route_refuses_hostile_input_without_a_5xx(
         query = urlencode(sms_params(text="-")).replace("text=-", "text=%ED%A0%80%FF")
         response = await http.get(URL(f"/webhooks/sms/inbound?{query}", encoded=True))
         assert response.status == 401
-    assert bot.events == []  # type: ignore[attr-defined]
+    assert bot.events == []
 
 
 async def test_body_over_the_limit_is_413(client: Any) -> None:
@@ -340,7 +340,7 @@ class TestSignedWebhooks:
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         )
         assert response.status == 200
-        await bot.wait_for(1)  # type: ignore[attr-defined]
+        await bot.wait_for(1)
 
     @pytest.mark.parametrize("case", ["missing", "forged", "stale", "other-body"])
     async def test_bad_signature_is_a_401_with_a_reason(self, client: Any, case: str) -> None:
@@ -362,7 +362,7 @@ class TestSignedWebhooks:
         answer = await response.json()
         assert answer["error"] == "invalid_signature"
         assert answer["message"]
-        assert await bot.handled(http) == []  # type: ignore[attr-defined]
+        assert await bot.handled(http) == []
 
     async def test_sms_sig_is_checked(self, client: Any) -> None:
         http, bot = await client(VONAGE_SIGNATURE_SECRET=SECRET)
@@ -373,7 +373,7 @@ class TestSignedWebhooks:
         assert (await http.get("/webhooks/sms/inbound", params=params)).status == 200
         params["text"] = "tampered"
         assert (await http.get("/webhooks/sms/inbound", params=params)).status == 401
-        events = await bot.wait_for(1)  # type: ignore[attr-defined]
+        events = await bot.wait_for(1)
         assert [e.text for e in events] == ["signed"]
 
 
@@ -397,7 +397,7 @@ class TestSmsApi:
         await http.get("/webhooks/sms/inbound", params=sms_params(messageId="A1"))
         await http.post("/webhooks/sms/inbound", data=sms_params(messageId="A2"))
         await http.post("/webhooks/sms/inbound", json=sms_params(messageId="A3"))
-        events = await bot.wait_for(3)  # type: ignore[attr-defined]
+        events = await bot.wait_for(3)
         assert sorted(e.message_id for e in events) == ["A1", "A2", "A3"]
         assert {e.text for e in events} == {"Hello world"}
 
@@ -415,9 +415,9 @@ class TestSmsApi:
                 ),
             )
             assert response.status == 200
-        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+        (event,) = await bot.wait_for(1)
         assert event.text == "".join(parts)
-        assert len(await bot.handled(http)) == 1  # type: ignore[attr-defined]
+        assert len(await bot.handled(http)) == 1
 
     async def test_an_unfinished_long_sms_is_delivered_once_marked_incomplete(
         self, client: Any
@@ -436,14 +436,14 @@ class TestSmsApi:
             assert response.status == 200
             assert await response.json() == {"status": "part held"}
 
-        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+        (event,) = await bot.wait_for(1)
 
         assert event.text == "<1><3>"
         assert event.message_id == "U1"
         assert event.sms is not None
         assert event.sms.missing_parts == (2,)
         await http.post("/webhooks/sms/inbound", data=sms_params(messageId="after"))
-        events = await bot.wait_for(2)  # type: ignore[attr-defined]
+        events = await bot.wait_for(2)
         assert [e.message_id for e in events] == ["U1", "after"]
         buffer = http.app[SMS_PARTS].buffer
         assert await buffer.held() == 0
@@ -463,7 +463,7 @@ class TestSmsApi:
             ),
         )
 
-        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+        (event,) = await bot.wait_for(1)
 
         assert event.message_id == "V1"
         assert event.sms is not None
@@ -492,7 +492,7 @@ class TestSmsApi:
                 await asyncio.sleep(0.02)
             own_redis.start()
 
-            (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+            (event,) = await bot.wait_for(1)
 
         assert event.message_id == "R1"
         assert event.sms is not None
@@ -515,7 +515,7 @@ class TestSmsApi:
             "message-timestamp": "2020-01-01 12:00:00",
         }
         assert (await http.get("/webhooks/sms/dlr", params=dlr)).status == 200
-        (event,) = await bot.wait_for(1)  # type: ignore[attr-defined]
+        (event,) = await bot.wait_for(1)
         assert event.status is not None
         assert event.status.status.value == "undeliverable"
         assert event.status.original == "expired"

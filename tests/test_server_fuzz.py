@@ -34,7 +34,7 @@ from tests.hostile import (
 EXAMPLES: list[SpecExample] = [
     example
     for spec in ("messages-v1", "messages-v0.1", "dispatch", "sms")
-    for example in webhook_examples(spec)  # type: ignore[arg-type]
+    for example in webhook_examples(spec)
 ]
 LIMIT = 64 * 1024
 

@@ -110,14 +110,14 @@ async def test_order_on_whatsapp_then_the_feedback_arrives_as_a_template(
     summary = pane.locator(".bubble.outbound", has_text="Shall we bake it?")  # type: ignore[attr-defined]
     await expect(summary).to_contain_text("A large pizza with cheese, to London SW1A 1AA")
     # What a user sees: the bot's messages were delivered and read.
-    await expect(summary.locator(".ticks.read")).to_be_visible()  # type: ignore[attr-defined]
+    await expect(summary.locator(".ticks.read")).to_be_visible()
 
     # The phone goes off; the confirmation waits at one tick for a day.
     await pane.locator(".offline").check()  # type: ignore[attr-defined]
     await pane.locator("button.choice", has_text="Yes, bake it").click()  # type: ignore[attr-defined]
     confirmation = pane.locator(".bubble.outbound", has_text="Your pizza is in the oven")  # type: ignore[attr-defined]
     await expect(confirmation).to_have_count(1)
-    await expect(confirmation.locator(".ticks.submitted")).to_be_visible()  # type: ignore[attr-defined]
+    await expect(confirmation.locator(".ticks.submitted")).to_be_visible()
     await page.click("#advance-25h")  # type: ignore[attr-defined]
     await expect(page.locator("#clock-offset")).to_have_text("(+25 h)")  # type: ignore[attr-defined]
     await pane.locator(".offline").uncheck()  # type: ignore[attr-defined]
@@ -210,7 +210,7 @@ async def test_at_1400_px_a_closed_chat_stays_closed_and_its_entry_reopens_it(
     await expect(entry).to_have_class("closed")
     await expect(pane).to_have_count(0)
 
-    await entry.locator("button").click()  # type: ignore[attr-defined]
+    await entry.locator("button").click()
     await expect(last_bot_message(pane)).to_contain_text("What size would you like?")
     await expect(pane.locator(".compose-text")).to_be_focused()  # type: ignore[attr-defined]
     await expect(entry).not_to_have_class("closed")
@@ -233,7 +233,7 @@ async def test_the_clock_ticks_and_a_day_jump_shows_the_date(page: object, dev: 
     await say(pane, "2")
     await expect(last_bot_message(pane)).to_contain_text("A medium pizza")
     await expect(days).to_have_count(2)
-    first, second = await days.nth(0).inner_text(), await days.nth(1).inner_text()  # type: ignore[attr-defined]
+    first, second = await days.nth(0).inner_text(), await days.nth(1).inner_text()
     assert first != second
     # The new day's separator comes right before the user's message of that day.
     after = pane.locator("li.day >> nth=1 >> xpath=following-sibling::li[1]")  # type: ignore[attr-defined]

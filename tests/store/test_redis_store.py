@@ -207,8 +207,8 @@ async def test_a_busy_pool_times_out_in_words(
     stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
 ) -> None:
     store = make(stores, redis_server.url, redis_prefix, max_connections=1, pool_timeout=0.1)
-    blocker = asyncio.create_task(store._client.execute_command("BLPOP", "nothing", 0.3))
-    while "cmd=blpop" not in str(await raw.execute_command("CLIENT", "LIST")):
+    blocker = asyncio.create_task(store._client.execute_command("BLPOP", "nothing", 0.3))  # type: ignore[no-untyped-call]
+    while "cmd=blpop" not in str(await raw.execute_command("CLIENT", "LIST")):  # type: ignore[no-untyped-call]
         pass  # each look is a round trip to Redis, during which the blocker gets going
     with pytest.raises(StoreUnavailable, match=r"no connection of 1 became free within 0\.1 s"):
         await store.ping()
@@ -257,11 +257,11 @@ async def test_no_request_fails_on_a_connection_left_from_before_an_outage(
 
 def test_rediss_checks_certificates_unless_told_not_to() -> None:
     checked = RedisStore.from_url("rediss://:secret@redis.example:6380")
-    context = checked._pool.make_connection().ssl_context.get()  # type: ignore[attr-defined]
+    context = checked._pool.make_connection().ssl_context.get()  # type: ignore[no-untyped-call]
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
     unchecked = RedisStore.from_url("rediss://:secret@redis.example:6380", ssl_cert_reqs="none")
-    context = unchecked._pool.make_connection().ssl_context.get()  # type: ignore[attr-defined]
+    context = unchecked._pool.make_connection().ssl_context.get()  # type: ignore[no-untyped-call]
     assert context.verify_mode == ssl.CERT_NONE
     plain = RedisStore.from_url("redis://redis.example:6379")
     assert "ssl_cert_reqs" not in plain._pool.connection_kwargs
@@ -269,7 +269,7 @@ def test_rediss_checks_certificates_unless_told_not_to() -> None:
 
 def test_replies_are_parsed_by_hiredis() -> None:
     store = RedisStore.from_url("redis://redis.example:6379")
-    assert "Hiredis" in type(store._pool.make_connection()._parser).__name__  # type: ignore[attr-defined]
+    assert "Hiredis" in type(store._pool.make_connection()._parser).__name__  # type: ignore[no-untyped-call]
 
 
 def test_tls_settings_cannot_hide_in_the_url() -> None:

@@ -98,7 +98,7 @@ async def backend(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIte
         async def redis_due(store: Store) -> set[str]:
             assert isinstance(store, RedisStore)
             members = await store._client.zrange(f"{redis_prefix}:due", 0, -1)
-            return set(members)
+            return {str(member) for member in members}
 
         def redis(**options: Any) -> Store:
             return RedisStore.from_url(server.url, prefix=redis_prefix, **options)

@@ -40,6 +40,11 @@ def inbound(channel: str = "whatsapp", content: Any = None, **fields: Any) -> di
     return {key: value for key, value in {**payload, **fields}.items() if value is not None}
 
 
+def sent_from(address: dict[str, str]) -> dict[str, Any]:
+    """``from`` as a keyword (a Python keyword cannot be written as one)."""
+    return {"from": address}
+
+
 def status(channel: str = "sms", **fields: Any) -> dict[str, Any]:
     payload = {
         "message_uuid": UUID,
@@ -197,7 +202,7 @@ def test_a_missing_number_is_named_by_its_path() -> None:
 
 def test_a_bad_number_and_a_bad_channel_are_named_by_their_paths() -> None:
     assert [
-        p.field for p in problems(inbound(**{"from": {"type": "whatsapp", "number": "07"}}))
+        p.field for p in problems(inbound(**sent_from({"type": "whatsapp", "number": "07"})))
     ] == ["from.number"]
     assert problems(inbound(to={"type": "telegram", "number": "447700900000"})) == [
         Problem("to.type", "one of: sms, mms, whatsapp, messenger, viber_service_msg")
@@ -205,7 +210,7 @@ def test_a_bad_number_and_a_bad_channel_are_named_by_their_paths() -> None:
 
 
 def test_to_and_from_must_be_on_the_same_channel() -> None:
-    payload = inbound(**{"from": {"type": "sms", "number": "447700900001"}})
+    payload = inbound(**sent_from({"type": "sms", "number": "447700900001"}))
 
     assert problems(payload) == [Problem("from.type", "the channel of to.type (whatsapp)")]
 
@@ -247,7 +252,7 @@ def test_a_status_error_code_may_be_a_string() -> None:
 
 
 def test_an_sms_status_may_come_from_an_alphanumeric_sender() -> None:
-    payload = status(**{"from": {"type": "sms", "number": "AcmeInc"}})
+    payload = status(**sent_from({"type": "sms", "number": "AcmeInc"}))
 
     assert parse_status(payload, now=NOW).bot == "AcmeInc"
 
