@@ -125,7 +125,7 @@ async def test_order_on_whatsapp_then_the_feedback_arrives_as_a_template(
     # The feedback timer (an hour after the order) fell due during the day the clock moved:
     # WhatsApp's window is closed by then, so the bot's feedback question goes as its approved
     # template, not as free text.
-    await expect(confirmation.locator(".ticks.read")).to_be_visible()  # type: ignore[attr-defined]
+    await expect(confirmation.locator(".ticks.read")).to_be_visible()
     feedback = last_bot_message(pane)
     await expect(feedback.locator(".template-name")).to_contain_text("pizza_feedback")  # type: ignore[attr-defined]
     await expect(feedback).to_contain_text("{{1}} = large")
