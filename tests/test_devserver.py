@@ -130,7 +130,7 @@ async def test_botkit_dev_prints_what_a_client_needs_and_takes_the_secrets_given
 
 
 async def _printed_until_stop_hint(stdout: asyncio.StreamReader) -> str:
-    lines = []
+    lines: list[str] = []
     while not lines or "Press Ctrl+C" not in lines[-1]:
         line = (await stdout.readline()).decode()
         assert line, "botkit dev ended before it printed its credentials:\n" + "".join(lines)
