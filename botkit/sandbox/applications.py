@@ -9,13 +9,14 @@ against the spec's request schema, and ``capabilities.messages.version`` must be
 application created without ``keys.public_key`` gets a fresh RSA key pair, and only that
 answer carries ``keys.private_key``.
 
-The bot's numbers and ids are linked to one application, whose ``messages.webhooks`` receive
-inbound messages (and the statuses of Basic-authenticated sends). It is the application the
-sandbox was built with (named by its ``application_id``, a fresh id when None) until
-:meth:`ApplicationBook.link` links another one: creating an application never moves the
-numbers, so a bot keeps receiving while its team creates applications. The linked application
-cannot be deleted. A send authenticated with an application's JWT has its statuses sent to
-that application's ``status_url``.
+Each of the bot's numbers and ids is linked to one application, whose ``messages.webhooks``
+receive its inbound messages (and the statuses of Basic-authenticated sends from it). At first
+they all are linked to the application the sandbox was built with (named by its
+``application_id``, a fresh id when None); :meth:`ApplicationBook.link` moves all of them, or
+one address (as the Numbers API's ``POST /number/update`` does with ``app_id``). Creating an
+application never moves a number, so a bot keeps receiving while its team creates applications.
+An application a number or id is linked to cannot be deleted. A send authenticated with an
+application's JWT has its statuses sent to that application's ``status_url``.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ class Application:
 
 
 class ApplicationBook:
-    """The account's applications, and which one the bot's numbers are linked to."""
+    """The account's applications, and which one each of the bot's numbers and ids is
+    linked to."""
 
     def __init__(self, config: SandboxConfig) -> None:
         first = Application(
@@ -108,11 +110,17 @@ class ApplicationBook:
         )
         self._applications: dict[str, Application] = {first.id: first}
         self.linked_id = first.id
+        self._links: dict[str, str] = {}
+        """Addresses linked apart from :attr:`linked_id`, to the application named."""
 
     @property
     def linked(self) -> Application:
-        """The application the bot's numbers and ids are linked to."""
+        """The application the bot's numbers and ids are linked to, but those linked apart."""
         return self._applications[self.linked_id]
+
+    def linked_to(self, address: str) -> Application:
+        """The application the bot's number or id ``address`` is linked to."""
+        return self._applications[self._links.get(address, self.linked_id)]
 
     def get(self, application_id: str) -> Application | None:
         return self._applications.get(application_id)
@@ -134,11 +142,16 @@ class ApplicationBook:
         self._applications[application.id] = application
         return application, private_key
 
-    def link(self, application_id: str) -> Application:
-        """Link the bot's numbers and ids to ``application_id``: its webhooks receive from now
-        on. :class:`ProblemError` 404 when there is no such application."""
+    def link(self, application_id: str, address: str | None = None) -> Application:
+        """Link the bot's number or id ``address`` (all of them when None) to
+        ``application_id``: its webhooks receive from now on. :class:`ProblemError` 404 when
+        there is no such application."""
         application = self.require(application_id)
-        self.linked_id = application.id
+        if address is None:
+            self.linked_id = application.id
+            self._links.clear()
+        else:
+            self._links[address] = application.id
         return application
 
     def replace(self, application_id: str, payload: object) -> Application:
@@ -151,9 +164,10 @@ class ApplicationBook:
         return application
 
     def delete(self, application_id: str) -> None:
-        """Forget an application; the linked one stays (it cannot be unlinked here)."""
+        """Forget an application; one a number or id is linked to stays (link the number to
+        another application first)."""
         self.require(application_id)
-        if application_id == self.linked_id:
+        if application_id == self.linked_id or application_id in self._links.values():
             raise ProblemError(
                 application_problem(
                     "InvalidPayloadError",

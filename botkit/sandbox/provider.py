@@ -20,6 +20,7 @@ Provider endpoints (what a bot talks to, in place of ``https://api.nexmo.com``):
   that is not an inbound WhatsApp message.
 - ``POST /sms/json``: :mod:`~botkit.sandbox.sms_api`.
 - ``/v2/applications``: :mod:`~botkit.sandbox.applications`.
+- ``GET /account/numbers``, ``POST /number/update``: :mod:`~botkit.sandbox.numbers`.
 
 The control API under ``/_sandbox`` is in :mod:`~botkit.sandbox.admin`. Any other path answers
 the provider's JSON error (404 ``Not Found``, 405 ``Request method not allowed``).
@@ -47,6 +48,7 @@ from botkit.sandbox.config import (
     WebhookVersion,
     refuse_production,
 )
+from botkit.sandbox.numbers import NUMBERS, number_routes
 from botkit.sandbox.problems import (
     InvalidParameter,
     ProblemAnswer,
@@ -372,6 +374,7 @@ def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
     app[SANDBOX] = sandbox
     app[APPLICATIONS] = sandbox.applications
     app[ACCOUNT] = sandbox.config
+    app[NUMBERS] = sandbox.numbers
     app.router.add_routes(
         [
             web.post("/v1/messages", send_v1),
@@ -379,6 +382,7 @@ def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
             web.patch("/v1/messages/{message_uuid}", update_message),
             *sms_routes(),
             *application_routes(),
+            *number_routes(),
             *admin_routes(),
         ]
     )

@@ -24,7 +24,6 @@ A delivery receipt goes to the send's ``callback`` (else the configured ``sms_dl
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from botkit.events import Channel
-from botkit.sandbox.auth import basic_credentials
+from botkit.sandbox.auth import rest_params
 from botkit.sandbox.rules import SMS_MAX_CHARACTERS, sms_parts
 from botkit.sandbox.schemas import check_sms_params, sms_schema
 from botkit.sandbox.state import SANDBOX, Sandbox
@@ -63,7 +62,7 @@ class SmsRefusal(Exception):
 async def send_sms(request: web.Request) -> web.Response:
     """``POST /sms/json``."""
     sandbox = request.app[SANDBOX]
-    params = await _params(request)
+    params = await rest_params(request)
     shown = {k: v for k, v in params.items() if k not in ("api_secret", "sig")}
     user = params.get("to") or None
     try:
@@ -138,35 +137,6 @@ def _log_refusal(
         request=shown,
         fault_id=fault_id,
     )
-
-
-async def _params(request: web.Request) -> dict[str, str]:
-    """Query and body parameters, every value a string (JSON values as they would be
-    form-encoded: ``true``/``false`` for booleans), with the key and secret of a Basic
-    ``Authorization`` header when the parameters carry no ``api_key``."""
-    params: dict[str, str] = dict(request.query)
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(await request.read() or b"{}")
-        except ValueError:
-            data = None
-        if isinstance(data, Mapping):
-            params.update({str(k): _as_text(v) for k, v in data.items() if v is not None})
-    elif request.can_read_body:
-        form = await request.post()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    header = basic_credentials(request.headers.get("Authorization"))
-    if header is not None and "api_key" not in params:
-        params["api_key"] = header[0]
-        if "sig" not in params:
-            params.setdefault("api_secret", header[1])
-    return params
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _checked(sandbox: Sandbox, params: dict[str, str]) -> tuple[str, dict[str, Any]]:

@@ -13,8 +13,8 @@ before the next one starts, so the bot sees them in order. A user reading
 (:meth:`Sandbox.user_reads`) turns ``delivered`` messages ``read``.
 
 A user's message (:meth:`Sandbox.user_writes`) is recorded, opens the channel's 24-hour window
-and is posted to the linked application's ``inbound_url``; one conversation's messages are
-posted in the order they were written.
+and is posted to the ``inbound_url`` of the application its bot address is linked to; one
+conversation's messages are posted in the order they were written.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from botkit.sandbox.applications import Application, ApplicationBook
 from botkit.sandbox.config import SandboxConfig, WebhookVersion
 from botkit.sandbox.faults import DELAYING, REFUSING, Fault, FaultBook
 from botkit.sandbox.journal import Journal, iso_time
+from botkit.sandbox.numbers import NumberBook
 from botkit.sandbox.problems import ProblemAnswer
 from botkit.sandbox.rules import (
     READ_RECEIPT_CHANNELS,
@@ -139,6 +140,7 @@ class Sandbox:
         self.journal = Journal(clock, config.max_events)
         self.faults = FaultBook()
         self.applications = ApplicationBook(config)
+        self.numbers = NumberBook(config, self.applications)
         self.messages: dict[str, SandboxMessage] = {}
         self._conversations: dict[tuple[Channel, str], list[SandboxMessage]] = {}
         self._last_inbound: dict[tuple[Channel, str], float] = {}
@@ -396,7 +398,7 @@ class Sandbox:
             application = self.applications.get(record.application_id)
             if application is not None:
                 return application
-        return self.applications.linked
+        return self.applications.linked_to(record.bot)
 
     def _remember(self, record: SandboxMessage) -> None:
         self.messages[record.message_uuid] = record
@@ -441,7 +443,7 @@ class Sandbox:
         self, record: SandboxMessage, message: UserMessage, lock: asyncio.Lock
     ) -> None:
         async with lock:
-            application = self.applications.linked
+            application = self.applications.linked_to(record.bot)
             messages = application.messages
             payload = inbound_payload(
                 messages.version if messages else "v1",

@@ -7,17 +7,13 @@ from typing import Any
 
 import pytest
 
-from botkit.clock import OffsetClock
-from botkit.sandbox import SANDBOX, Delays, create_sandbox_app
+from botkit.sandbox import SANDBOX, create_sandbox_app
 from tests.sandbox.harness import (
-    API_KEY,
-    API_SECRET,
-    APPLICATION_ID,
-    SIGNATURE_SECRET,
     BotStandIn,
     Harness,
     KeyPair,
     make_key_pair,
+    sandbox_options,
 )
 
 MakeSandbox = Callable[..., Awaitable[Harness]]
@@ -45,18 +41,7 @@ def make_sandbox(bot: BotStandIn, aiohttp_client: Any, keys: KeyPair) -> MakeSan
     before it stops."""
 
     async def make(**overrides: Any) -> Harness:
-        options: dict[str, Any] = {
-            "clock": OffsetClock(),
-            "signature_secret": SIGNATURE_SECRET,
-            "api_key": API_KEY,
-            "api_secret": API_SECRET,
-            "application_id": APPLICATION_ID,
-            "public_key_pem": keys.public_pem,
-            "inbound_url": bot.url("/webhooks/inbound"),
-            "status_url": bot.url("/webhooks/status"),
-            "delays": Delays.none(),
-            "webhook_retry_delays": (),
-        }
+        options = sandbox_options(bot, keys.public_pem)
         options.update(overrides)
         app = create_sandbox_app(**options)
         client = await aiohttp_client(app)

@@ -25,8 +25,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from botkit.clock import OffsetClock
 from botkit.events import Event
-from botkit.sandbox import Sandbox
+from botkit.sandbox import Delays, Sandbox
 from botkit.vonage.inbound.detect import parse_messages_webhook
 from botkit.vonage.openapi import SpecName, load_spec, to_json_schema
 from botkit.vonage.openapi.examples import webhook_schemas
@@ -150,6 +151,23 @@ class BotStandIn:
         except TimeoutError:
             raise AssertionError(f"{len(found())} of {count} at {path}: {found()}") from None
         return found()
+
+
+def sandbox_options(bot: BotStandIn, public_pem: str) -> dict[str, Any]:
+    """The arguments of ``create_sandbox_app`` for the tests' account: its credentials, the
+    linked application with ``public_pem``, webhooks to ``bot``, no delays and no retries."""
+    return {
+        "clock": OffsetClock(),
+        "signature_secret": SIGNATURE_SECRET,
+        "api_key": API_KEY,
+        "api_secret": API_SECRET,
+        "application_id": APPLICATION_ID,
+        "public_key_pem": public_pem,
+        "inbound_url": bot.url("/webhooks/inbound"),
+        "status_url": bot.url("/webhooks/status"),
+        "delays": Delays.none(),
+        "webhook_retry_delays": (),
+    }
 
 
 class Harness:

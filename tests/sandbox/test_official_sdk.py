@@ -20,13 +20,13 @@ import vonage
 import vonage_application
 import vonage_jwt
 import vonage_messages
+import vonage_numbers
 import vonage_sms
 from aiohttp import web
 from vonage_http_client import errors
 
-from botkit.clock import OffsetClock
 from botkit.events import Channel
-from botkit.sandbox import SANDBOX, Delays, Sandbox, create_sandbox_app
+from botkit.sandbox import SANDBOX, Sandbox, create_sandbox_app
 from botkit.sandbox.users import parse_user_message
 from tests.certificates import self_signed
 from tests.sandbox.harness import (
@@ -38,6 +38,7 @@ from tests.sandbox.harness import (
     WA_USER,
     BotStandIn,
     KeyPair,
+    sandbox_options,
 )
 
 T = TypeVar("T")
@@ -69,18 +70,7 @@ async def tls_sandbox(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_path))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
-    app = create_sandbox_app(
-        clock=OffsetClock(),
-        signature_secret=SIGNATURE_SECRET,
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        application_id=APPLICATION_ID,
-        public_key_pem=keys.public_pem,
-        inbound_url=bot.url("/webhooks/inbound"),
-        status_url=bot.url("/webhooks/status"),
-        delays=Delays.none(),
-        webhook_retry_delays=(),
-    )
+    app = create_sandbox_app(**sandbox_options(bot, keys.public_pem))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
@@ -215,6 +205,37 @@ async def test_application_api_create_get_list_update_delete(
     )
     assert tls_sandbox.sandbox.applications.get(created.id) is None
     assert tls_sandbox.sandbox.applications.linked.id == APPLICATION_ID
+
+
+async def test_numbers_api_list_and_link_to_an_application(
+    tls_sandbox: TlsSandbox, keys: KeyPair
+) -> None:
+    client = tls_sandbox.client(keys)
+    created = await in_thread(
+        client.application.create_application,
+        vonage_application.ApplicationConfig(name="linked by the sdk"),
+    )
+
+    numbers, count, next_page = await in_thread(client.numbers.list_owned_numbers)
+    status = await in_thread(
+        client.numbers.update_number,
+        vonage_numbers.UpdateNumberParams(
+            country="GB", msisdn=WA_BOT, app_id=created.id, mo_http_url="https://example.com/mo"
+        ),
+    )
+    linked, _, _ = await in_thread(
+        client.numbers.list_owned_numbers,
+        vonage_numbers.ListOwnedNumbersFilter(application_id=created.id),
+    )
+
+    assert (count, next_page) == (1, None)
+    assert numbers[0].msisdn == WA_BOT
+    assert numbers[0].app_id == APPLICATION_ID
+    assert status.error_code == "200"
+    assert [(n.msisdn, n.app_id, n.mo_http_url) for n in linked] == [
+        (WA_BOT, created.id, "https://example.com/mo")
+    ]
+    assert tls_sandbox.sandbox.applications.linked_to(WA_BOT).id == created.id
 
 
 async def test_the_sdk_verifies_the_webhooks_the_sandbox_signs(
