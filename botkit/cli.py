@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from botkit.account import add_commands as add_vonage_commands
 from botkit.connections import run_server
 from botkit.devserver import DevServer
 from botkit.errors import ConfigError, InvalidPayload
@@ -356,6 +357,7 @@ def _parser() -> argparse.ArgumentParser:
         help="module:BotClass whose senders give the bot's addresses (the VONAGE_* settings win)",
     )
     notify.set_defaults(run=_notify)
+    add_vonage_commands(commands, common)
     return parser
 
 
