@@ -7,7 +7,9 @@ the per-channel options), what the channel rules answer (:class:`Plan`, or a
 :class:`ChannelRuleError`), the clock, the app to run it in (:func:`create_app`), how the
 team's own systems reach it with proactive events (:class:`Notifier`), and state timeouts
 (:class:`Timeout`; timers are ``ctx.schedule`` and ``@on.timer``, their event content
-:class:`Timer`).
+:class:`Timer`), and failover to another channel (:class:`Fallback` in
+``ctx.reply(..., failover=[...])``; its outcome, :class:`FailoverOutcome`, reaches
+``@on.failover``).
 Test helpers are in :mod:`botkit.testing`.
 """
 
@@ -35,6 +37,8 @@ from botkit.events import (
     DeliveryStatus,
     Event,
     EventKind,
+    FailoverOutcome,
+    FailoverStep,
     File,
     Image,
     InboundTemplate,
@@ -58,6 +62,7 @@ from botkit.events import (
     WorkflowInfo,
     WorkflowMessage,
 )
+from botkit.failover import Fallback
 from botkit.handlers import on
 from botkit.machine import InvalidTrigger
 from botkit.notifications import Notified, Notifier
@@ -100,6 +105,9 @@ __all__ = [
     "DeliveryStatus",
     "Event",
     "EventKind",
+    "FailoverOutcome",
+    "FailoverStep",
+    "Fallback",
     "File",
     "Image",
     "InboundTemplate",

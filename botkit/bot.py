@@ -49,6 +49,7 @@ from botkit.context import Context
 from botkit.conversation import Conversation, OutboxEntry, PendingTimer
 from botkit.definition import ClassSite, class_site, define
 from botkit.events import ButtonReply, Channel, Event, EventKind, Text, Timer
+from botkit.failover import Fallback, advance
 from botkit.handlers import HandlerSpec
 from botkit.log import get_logger
 from botkit.machine import BotMachine, InvalidTrigger, TransitionSpec
@@ -86,6 +87,8 @@ class TurnOutcome:
     error: BaseException | None = None
     triggers: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    records: Mapping[str, str] = field(default_factory=dict)
+    """Message records to write with the turn (a failover's, when the event moved one on)."""
 
     @property
     def state(self) -> str:
@@ -237,7 +240,10 @@ class Bot(Generic[DataT]):
       ``"refuse"`` raises ``UnsupportedOnChannel`` instead;
     - ``timeouts``: ``{"state": Timeout(minutes=30, trigger="abandon")}``: how long a
       conversation may stay in a state before the trigger fires by itself (see
-      :class:`~botkit.timers.Timeout`).
+      :class:`~botkit.timers.Timeout`);
+    - ``fallbacks``: ``{Channel.WHATSAPP: [Fallback(Channel.SMS, when="read", within=...)]}``:
+      the failover policy of every reply on that channel that passes no ``failover=`` (see
+      :mod:`botkit.failover`).
 
     The data model is the type argument: ``Bot[Order]`` with a pydantic model ``Order`` (data
     validated on load and on save), or plain ``Bot`` for a JSON ``dict``.
@@ -253,6 +259,7 @@ class Bot(Generic[DataT]):
     templates: ClassVar[Mapping[str, Template]] = {}
     unsupported: ClassVar[Literal["degrade", "refuse"]] = "degrade"
     timeouts: ClassVar[Mapping[str, Timeout]] = {}
+    fallbacks: ClassVar[Mapping[Channel, Sequence[Fallback]]] = {}
 
     data_model: ClassVar[type[BaseModel] | None] = None
     machine: ClassVar[BotMachine]
@@ -328,16 +335,38 @@ class Bot(Generic[DataT]):
         channel rules know (by default: :meth:`channel_setup`'s, at the current time).
         Nothing is saved or sent here: the caller commits the outcome's conversation
         atomically with the "event consumed" mark, then sends its outbox.
+
+        A status of a message with a failover policy, or its failover's timer, moves the
+        failover on first (:func:`botkit.failover.advance`), whatever the handlers do after;
+        a failover that ended reaches ``@on.failover`` handlers as its outcome event.
         """
-        event = _picked_choice(event, conversation.choices)
         turn = self._attempt(event, conversation, facts)
+        moved = advance(event, conversation, turn.facts)
+        if moved is None:
+            return await self._turn(event, conversation, turn.facts)
+        if moved.event is not None:
+            outcome = await self._turn(moved.event, moved.conversation, turn.facts)
+        else:
+            turn = replace(turn, before=moved.conversation)
+            loaded, saved = self._stored(moved.conversation)
+            outcome = turn.outcome(loaded.state, saved, handler="failover")
+        notes = (*moved.notes, *outcome.notes)
+        return replace(outcome, records={**moved.records, **outcome.records}, notes=notes)
+
+    def _stored(self, conversation: Conversation) -> tuple[_Loaded, str]:
+        """The conversation's state and data as loaded, and its data as it would be saved."""
         state, data, version = conversation.state, conversation.data, conversation.version
         loaded = self._load(state, data, version)
         for note in loaded.notes:
             log.warning("conversation reset", bot=type(self).__name__, detail=note)
-        before = loaded.state
         unchanged = data is not None and not loaded.notes and version == self.version
-        saved_before = data if unchanged and data is not None else self.dump_data(loaded.data)
+        return loaded, data if unchanged and data is not None else self.dump_data(loaded.data)
+
+    async def _turn(self, event: Event, conversation: Conversation, facts: Facts) -> TurnOutcome:
+        event = _picked_choice(event, conversation.choices)
+        turn = self._attempt(event, conversation, facts)
+        loaded, saved_before = self._stored(conversation)
+        before = loaded.state
 
         if _is_timeout(event):
             return await self._time_out(turn, event, before, loaded.data, saved_before)
@@ -481,10 +510,16 @@ class Bot(Generic[DataT]):
         facts: Facts | None = None,
     ) -> TurnOutcome:
         """The outcome for a turn that could not finish (it timed out, say): the stored state
-        and data stay, and the user gets the apology."""
-        loaded = self._load(conversation.state, conversation.data, conversation.version)
+        and data stay, and the user gets the apology. A failover the event concerns still
+        moves on."""
         turn = self._attempt(event, conversation, facts)
-        return self._failed(turn, loaded.state, self.dump_data(loaded.data), None, error)
+        moved = advance(event, conversation, turn.facts)
+        if moved is not None:
+            conversation = moved.conversation
+            turn = replace(turn, before=conversation)
+        loaded = self._load(conversation.state, conversation.data, conversation.version)
+        failed = self._failed(turn, loaded.state, self.dump_data(loaded.data), None, error)
+        return replace(failed, records=moved.records) if moved is not None else failed
 
     @classmethod
     def mermaid(cls, current: str | None = None) -> str:

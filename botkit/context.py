@@ -18,7 +18,7 @@ line, instead of a reply silently going missing (type checkers catch it earlier 
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Coroutine, Generator, Mapping
+from collections.abc import Awaitable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -27,6 +27,7 @@ from botkit.channels.rules import Facts, Plan, apply_rules
 from botkit.conversation import PendingTimer
 from botkit.errors import BotkitError
 from botkit.events import Channel, Event, Text
+from botkit.failover import Fallback, Step, arm, steps_of
 from botkit.handlers import Match
 from botkit.machine import BotMachine, TurnModel
 from botkit.outbound import (
@@ -169,6 +170,7 @@ class Context(Generic[DataT]):
         messenger: MessengerOptions | None = None,
         viber: ViberOptions | None = None,
         sms: SmsOptions | None = None,
+        failover: Sequence[Fallback] | None = None,
     ) -> Awaitable[Plan]:
         """Answer the user on their channel, from the address they wrote to.
 
@@ -183,6 +185,14 @@ class Context(Generic[DataT]):
         message the channel would refuse, and otherwise returns the :class:`Plan` -- what will
         be sent, and in words what was changed to fit the channel. Nothing is sent before the
         turn commits.
+
+        ``failover`` sends the message again on other channels when it is not delivered or
+        read in time (a list of :class:`~botkit.failover.Fallback`; None takes the bot class's
+        ``fallbacks`` for the channel, ``[]`` none): see :mod:`botkit.failover`. Every step is
+        checked here: a step on a channel where the bot has no address raises LookupError, a
+        user the step's channel cannot reach without an explicit ``to`` ValueError, content the
+        step's channel refuses its :class:`~botkit.channels.errors.ChannelRuleError`, each
+        naming the step and what to set.
         """
         if self.event.user is None or self.event.bot is None:
             raise LookupError("this event names no user to reply to")
@@ -203,6 +213,14 @@ class Context(Generic[DataT]):
         )
         offered = tuple(b for b in message.buttons if not b.id.startswith(_LINKS))
         _check_positions(offered)
+        if failover is None:
+            failover = self._bot.fallbacks.get(message.channel, ())
+        if failover:
+            home = self.event.conversation_key
+            assert home is not None
+            steps = steps_of(message, failover, self.facts, home)
+            self.offered = offered or self.offered
+            return self._track(self._queue_failover(steps), "ctx.reply(..., failover=...)")
         self.offered = offered or self.offered
         return self._track(self._queue(message, self.facts), "ctx.reply(...)")
 
@@ -307,6 +325,12 @@ class Context(Generic[DataT]):
 
     async def _drop_timer(self, key: str) -> bool:
         return self.timers.pop(key, None) is not None
+
+    async def _queue_failover(self, steps: Sequence[Step]) -> Plan:
+        plan = await self._queue(steps[0].message, self.facts)
+        timer = arm(steps, plan, self.facts.now)
+        self.timers[timer.key] = timer
+        return plan
 
     async def _queue(self, message: Outbound, facts: Facts) -> Plan:
         plan = apply_rules(message, facts)

@@ -11,6 +11,8 @@ when WhatsApp's window has closed):
 - ``version``, ``renamed_states``, ``apology``, ``senders``, ``templates``, ``unsupported``;
 - ``timeouts``: each names a state of the class and a trigger valid from it, with a duration
   from a second to a year;
+- ``fallbacks``: a list of :class:`~botkit.failover.Fallback` per channel, none falling back to
+  the channel it leaves;
 - the data model: a pydantic model (or ``dict``) that a new conversation can create empty;
 - each handler's ``state`` and ``then``, and every ``on_enter_<state>``/``on_exit_<state>``.
 """
@@ -32,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from botkit.errors import BotkitError
 from botkit.events import Channel, InboundTemplate
+from botkit.failover import Fallback
 from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec
 from botkit.machine import BotMachine, Callback
 from botkit.outbound import Template
@@ -370,17 +373,13 @@ def _settings(cls: Any, states: list[str], where: _Where) -> None:
     if apology is not None and (not isinstance(apology, str) or not apology.strip()):
         raise fail("apology", f"must be the text to send, or None, got {apology!r}")
 
-    senders = cls.senders
-    if not isinstance(senders, Mapping):
-        raise fail("senders", f"must be a dict of channel -> address, got {senders!r}")
-    channels = ", ".join(c.value for c in Channel)
+    senders = _by_channel(cls, "senders", "address", fail)
     for index, (channel, address) in enumerate(senders.items()):
-        if channel not in set(Channel):
-            raise fail("senders", f"{channel!r} is not a channel; channels: {channels}", index)
         if not isinstance(address, str) or not address.strip():
             raise fail("senders", f"the address for {channel!r} must be text: {address!r}", index)
 
     _templates(cls, fail)
+    _fallbacks(cls, fail)
 
     if cls.unsupported not in _UNSUPPORTED_POLICIES:
         raise fail(
@@ -428,6 +427,42 @@ def _timeouts(cls: Any, states: list[str], triggers: dict[str, set[str]], where:
                 f"{state!r}: trigger={timeout.trigger!r} is not valid from state {state!r}",
                 index,
             )
+
+
+def _by_channel(
+    cls: Any, setting: str, value: str, fail: Callable[..., BotDefinitionError]
+) -> Mapping[Any, Any]:
+    """The class setting ``setting``, checked to be a dict keyed by channel."""
+    found = getattr(cls, setting)
+    if not isinstance(found, Mapping):
+        raise fail(setting, f"must be a dict of channel -> {value}, got {found!r}")
+    channels = ", ".join(c.value for c in Channel)
+    for index, channel in enumerate(found):
+        if channel not in set(Channel):
+            raise fail(setting, f"{channel!r} is not a channel; channels: {channels}", index)
+    return found
+
+
+def _fallbacks(cls: Any, fail: Callable[..., BotDefinitionError]) -> None:
+    fallbacks = _by_channel(cls, "fallbacks", "[Fallback, ...]", fail)
+    for index, (channel, steps) in enumerate(fallbacks.items()):
+        if not isinstance(steps, Sequence) or not all(isinstance(s, Fallback) for s in steps):
+            raise fail(
+                "fallbacks",
+                f"{channel!r} must map to a list of botkit.Fallback, got {steps!r}",
+                index,
+            )
+        before = Channel(channel)
+        for step in steps:
+            if step.channel is before:
+                raise fail(
+                    "fallbacks",
+                    f"{Channel(channel).value!r}: a step falls back from {before.value} to "
+                    f"{step.channel.value}; "
+                    "give each Fallback another channel than the step before it",
+                    index,
+                )
+            before = step.channel
 
 
 def _templates(cls: Any, fail: Callable[..., BotDefinitionError]) -> None:

@@ -25,7 +25,9 @@ class EventKind(StrEnum):
     STATUS = "status"
     """The provider reports progress of a message the bot sent."""
     WORKFLOW = "workflow"
-    """A multi-message workflow (Dispatch failover) reached its end."""
+    """A message with a failover policy reached its end (``ctx.reply(..., failover=...)``, or a
+    Dispatch workflow's final report); with a :class:`FailoverOutcome` as its content it reaches
+    ``@on.failover`` handlers."""
     NOTIFICATION = "notification"
     """The team's own systems told the bot something about the user (a proactive event: the
     events API, ``botkit notify`` or :class:`~botkit.Notifier`); its content is a
@@ -229,6 +231,37 @@ class Timer(_Model):
     data: Any = None
 
 
+class FailoverStep(_Model):
+    """One step of a message with a failover policy, as it ended.
+
+    ``status`` is the last status the step's message reached (None when it was never sent:
+    an earlier step succeeded first); ``error`` the provider's (or a channel rule's) reason
+    when it was refused; ``reason`` says in words why the message moved on from this step, or
+    why it ended there."""
+
+    channel: Channel
+    status: DeliveryStatus | None = None
+    error: ProviderError | None = None
+    reason: str = ""
+
+
+class FailoverOutcome(_Model):
+    """How a message with a failover policy ended: ``channel`` is the channel whose step met
+    its condition (the last step: was delivered), None when every step failed or the last one
+    never reported back; ``steps`` holds every step in order, the first being the message
+    itself. ``id`` is botkit's id of that first message."""
+
+    type: Literal["failover"] = "failover"
+    id: str
+    channel: Channel | None = None
+    steps: tuple[FailoverStep, ...] = ()
+
+    @property
+    def succeeded(self) -> bool:
+        """True when a step met its condition."""
+        return self.channel is not None
+
+
 class MultiPart(_Model):
     """Several media parts sent as one message (multi-part MMS)."""
 
@@ -252,6 +285,7 @@ Content = Annotated[
     | MultiPart
     | Notification
     | Timer
+    | FailoverOutcome
     | Unsupported,
     Field(discriminator="type"),
 ]

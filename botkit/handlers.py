@@ -25,6 +25,7 @@ from botkit.events import (
     DeliveryStatus,
     Event,
     EventKind,
+    FailoverOutcome,
     Notification,
     Text,
     Timer,
@@ -357,6 +358,28 @@ class On:
 
         described = "timer " + ("/".join(sorted(wanted)) if wanted else "(any)")
         return _decorator("event", by_key, described, state, then)
+
+    def failover(
+        self,
+        *,
+        succeeded: bool | None = None,
+        state: str | Iterable[str] | None = None,
+        then: str | None = None,
+    ) -> Callable[[_F], _F]:
+        """A message sent with a failover policy (``ctx.reply(..., failover=[...])``) ended:
+        once per message, when a step met its condition or every step failed. Its outcome is
+        ``ctx.event.content``, a :class:`~botkit.FailoverOutcome`: ``channel`` (the channel
+        that succeeded, None when none did) and each step's status, error and reason. With
+        ``succeeded``, only the messages that did (True) or did not (False)."""
+
+        def by_outcome(event: Event) -> Match | None:
+            content = event.content
+            if event.kind is not EventKind.WORKFLOW or not isinstance(content, FailoverOutcome):
+                return None
+            return _MATCHED if succeeded is None or content.succeeded is succeeded else None
+
+        described = "failover" + ("" if succeeded is None else f" (succeeded={succeeded})")
+        return _decorator("event", by_outcome, described, state, then)
 
     def fallback(self, *, state: str | Iterable[str] | None = None) -> Callable[[_F], _F]:
         """What runs when no handler matched, or a trigger was invalid in the current state;

@@ -43,6 +43,7 @@ from botkit.clock import Clock, OffsetClock, SystemClock
 from botkit.conversation import Conversation
 from botkit.delivery import Delivered, Delivery, RetryPolicy
 from botkit.events import Channel, Event, EventKind
+from botkit.failover import home_key
 from botkit.log import get_logger, keep_private
 from botkit.metrics import (
     EVENTS_ACCEPTED,
@@ -238,7 +239,7 @@ class Runtime:
         """
         if self._closed:
             raise StoreUnavailable("this process is shutting down")
-        key = event.conversation_key or f"workflow:{event.message_id}"
+        key = home_key(event) or event.conversation_key or f"workflow:{event.message_id}"
         asked = time.monotonic()
         self._accepting[key] = self._accepting.get(key, 0) + 1
         try:
@@ -329,6 +330,10 @@ class Runtime:
         """Handle ``event`` (the inbox's oldest, or with ``from_inbox`` False a timer that
         ``conversation`` no longer holds), commit, then send."""
         keep_private(event.private_texts())
+        record = await self._record_of(heartbeat.lease.key, event)
+        if record is not None and event.client_ref is None and record.client_ref:
+            # A status that does not echo the client_ref (some APIs drop it): the record knows.
+            event = event.model_copy(update={"client_ref": record.client_ref})
         began = self.clock.now()
         facts = self.channels.facts(conversation, event, began)
         started = time.perf_counter()
@@ -352,7 +357,7 @@ class Runtime:
         for observer in self._observers:
             observer(event, outcome)
         lease = heartbeat.lease
-        messages = await self._status_update(lease.key, event)
+        messages = {**outcome.records, **_status_update(record, event)}
         if self.trace_turns and (outcome.outcome != "ignored" or event.kind is EventKind.MESSAGE):
             before = conversation.state or type(self.bot).machine.initial
             trace = TurnRecord.of(outcome, event, before, began, seconds)
@@ -402,18 +407,15 @@ class Runtime:
                 heartbeat.refreshed(asked)
             return claim
 
-    async def _status_update(self, key: str, event: Event) -> dict[str, str]:
-        """The message record a status event changes, to commit with its turn."""
+    async def _record_of(self, key: str, event: Event) -> DeliveryRecord | None:
+        """The record of the message a status event is about (None for any other event; a
+        record made up for a message botkit has none of)."""
         if event.kind is not EventKind.STATUS or event.status is None:
-            return {}
+            return None
         stored = (await self.store.messages(key)).get(event.message_id)
-        before = (
-            DeliveryRecord.model_validate_json(stored)
-            if stored is not None
-            else DeliveryRecord.unknown(event)
-        )
-        after = before.with_status(event)
-        return {} if after is before else {event.message_id: after.model_dump_json()}
+        if stored is None:
+            return DeliveryRecord.unknown(event)
+        return DeliveryRecord.model_validate_json(stored)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until this process has no conversation in hand (for tests and shutdown)."""
@@ -523,6 +525,14 @@ class Runtime:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _status_update(record: DeliveryRecord | None, event: Event) -> dict[str, str]:
+    """The message record a status event changes, to commit with its turn."""
+    if record is None:
+        return {}
+    after = record.with_status(event)
+    return {} if after is record else {event.message_id: after.model_dump_json()}
 
 
 def _drop(counts: dict[str, int], key: str) -> None:

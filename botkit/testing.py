@@ -261,15 +261,19 @@ class Chat:
 
     async def status(self, sent: Sent, status: str) -> list[Sent]:
         """The provider reports ``status`` (``delivered``, ``read``...) of the bot's message
-        ``sent``; returns the bot's replies to it."""
+        ``sent`` (on the channel it went on: a fallback's SMS reports as SMS); returns the
+        bot's replies to it."""
+        channel = _channel_of(sent, self.channel)
         payload = {
             "message_uuid": sent.message_uuid,
-            "to": self.user,
-            "from": self.address,
+            "to": sent.to,
+            "from": str(sent.body.get("from", self.address)),
             "timestamp": self._timestamp(),
             "status": status,
-            "channel": wire_name(self.channel),
+            "channel": wire_name(channel),
         }
+        if "client_ref" in sent.body:  # the provider echoes it
+            payload["client_ref"] = sent.body["client_ref"]
         return await self._post("/webhooks/status", payload)
 
     async def notify(
@@ -338,6 +342,14 @@ class Chat:
         mine = [s for s in self.provider.sent[self._seen :] if s.to == self.user]
         self._seen = len(self.provider.sent)
         return mine
+
+
+def _channel_of(sent: Sent, default: Channel) -> Channel:
+    wire = sent.body.get("channel")
+    for channel in Channel:
+        if wire == wire_name(channel):
+            return channel
+    return default
 
 
 # --- the bot_chat fixture's chats ----------------------------------------------------------------

@@ -36,6 +36,10 @@ MAX_DATA: Final = 16 * 1024
 """The most bytes a timer's data may take as JSON."""
 TIMEOUT_PREFIX: Final = "botkit.timeout:"
 """Keys that start with this are the bot's own state timeouts; handlers cannot use them."""
+FAILOVER_PREFIX: Final = "botkit.failover:"
+"""Keys that start with this are the bot's own pending failovers (:mod:`botkit.failover`);
+handlers cannot use them either."""
+_RESERVED: Final = (TIMEOUT_PREFIX, FAILOVER_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,9 @@ def check_key(key: object, *, own: bool = False) -> str:
     """``key`` if it is a usable timer key; ``own`` allows the bot's reserved keys."""
     if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY or not key.isprintable():
         raise ValueError(f"key must be 1 to {MAX_KEY} printable characters, got {key!r}")
-    if key.startswith(TIMEOUT_PREFIX) and not own:
-        raise ValueError(f"key must not start with {TIMEOUT_PREFIX!r}: state timeouts use it")
+    if key.startswith(_RESERVED) and not own:
+        prefix = next(p for p in _RESERVED if key.startswith(p))
+        raise ValueError(f"key must not start with {prefix!r}: botkit's own timers use it")
     return key
 
 
