@@ -254,6 +254,8 @@ def read_quota(headers: Mapping[str, str], *, now: float | None = None) -> Quota
     Remaining sends come from ``*-remaining``, or ``*-limit`` minus ``*-used``; the reset from
     ``*-reset-utc``/``*-reset``: Unix seconds (milliseconds when that large), seconds from
     ``now`` when small (the IETF ``RateLimit-Reset`` form), an ISO 8601 time or an HTTP date.
+    Without a reset time, ``*-interval`` and ``*-time-unit`` (``1`` and ``minute``, as KPN's API
+    Store sends them) give it: one whole interval from ``now``, a month counted as 31 days.
     """
     lowered = {str(k).strip().lower(): str(v).strip() for k, v in headers.items()}
     now = time.time() if now is None else now
@@ -271,9 +273,33 @@ def read_quota(headers: Mapping[str, str], *, now: float | None = None) -> Quota
             if reset is not None:
                 break
         if reset is None:
-            continue
+            # No reset time: the quota is assumed to last a whole interval from now, the
+            # slowest it can need to be spread over, so it is never overrun.
+            window = _interval(lowered.get(prefix + "interval"), lowered.get(prefix + "time-unit"))
+            if window is None:
+                continue
+            reset = now + window
         return Quota(remaining=max(0.0, remaining), reset=reset)
     return None
+
+
+_UNIT_SECONDS = {
+    "second": 1.0,
+    "minute": 60.0,
+    "hour": 3600.0,
+    "day": 86400.0,
+    "week": 7 * 86400.0,
+    "month": 31 * 86400.0,
+}
+
+
+def _interval(count: str | None, unit: str | None) -> float | None:
+    """Seconds in ``count`` ``unit``s (``1``, ``minute``; plural units too), or None."""
+    number = _number(count) if count is not None else 1.0
+    seconds = _UNIT_SECONDS.get((unit or "").strip().lower().removesuffix("s"))
+    if number is None or number <= 0 or seconds is None:
+        return None
+    return number * seconds
 
 
 def _number(text: str | None) -> float | None:

@@ -136,6 +136,9 @@ async def test_headers_without_a_quota_change_nothing(fake: FakeTime) -> None:
     assert bucket.observe_quota({"content-type": "application/json"}) is None
     assert bucket.observe_quota({"quota-remaining": "lots", "quota-reset-utc": "soon"}) is None
     assert bucket.observe_quota({"quota-remaining": "3"}) is None  # no reset: cannot pace
+    assert bucket.observe_quota({"quota-remaining": "3", "quota-time-unit": "fortnight"}) is None
+    assert bucket.observe_quota({"quota-remaining": "3", "quota-interval": "0",
+                                 "quota-time-unit": "minute"}) is None  # fmt: skip
     past = str(int(WALL - 5))
     assert bucket.observe_quota({"quota-remaining": "0", "quota-reset-utc": past}) is None
     assert bucket.effective_rate == 10
@@ -157,8 +160,23 @@ async def test_headers_without_a_quota_change_nothing(fake: FakeTime) -> None:
         ),
         ({"RateLimit-Remaining": "7;w=60", "RateLimit-Reset": "30"}, (7, WALL + 30)),
         ({"quota-remaining": "-3", "quota-reset-utc": "30"}, (0, WALL + 30)),
+        # KPN's API Store, with and without its reset time: without one, the quota is spread
+        # over a whole interval from now.
+        (
+            {"quota-limit": "100", "quota-used": "40", "quota-interval": "1",
+             "quota-time-unit": "minute", "quota-reset-UTC": str(int(WALL + 20))},
+            (60, WALL + 20),
+        ),
+        (
+            {"quota-limit": "100", "quota-used": "40", "quota-interval": "1",
+             "quota-time-unit": "minute"},
+            (60, WALL + 60),
+        ),
+        ({"quota-remaining": "9", "quota-interval": "2", "quota-time-unit": "Hours"},
+         (9, WALL + 7200)),
+        ({"quota-remaining": "9", "quota-time-unit": "month"}, (9, WALL + 31 * 86400)),
     ],
-)
+)  # fmt: skip
 def test_read_quota_leniently(headers: dict[str, str], expected: tuple[float, float]) -> None:
     assert read_quota(headers, now=WALL) == Quota(*expected)
 
