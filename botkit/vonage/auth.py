@@ -18,7 +18,7 @@ import asyncio
 import base64
 import math
 import uuid
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import quote_plus
 
 import aiohttp
@@ -36,6 +36,10 @@ from botkit.vonage.errors import (
     from_response,
     json_object,
 )
+
+ClientAuth = Literal["basic", "body"]
+"""How an OAuth2 client sends its id and secret: HTTP Basic (RFC 6749's default) or as
+``client_id``/``client_secret`` in the form body (as Apigee gateways such as KPN's take them)."""
 
 
 class Authenticator(Protocol):
@@ -132,7 +136,8 @@ class OAuth2ClientCredentials:
     """A bearer token from an OAuth2 token endpoint (client credentials grant, RFC 6749 4.4).
 
     The token is requested with ``POST token_url``, a form body ``grant_type=client_credentials``
-    (and ``scope`` when given) and the client id and secret as HTTP Basic. It is cached until
+    (and ``scope`` when given) and the client id and secret as HTTP Basic (``client_auth=
+    "body"``: as ``client_id`` and ``client_secret`` in the form). It is cached until
     ``margin`` seconds before its ``expires_in`` (a token without ``expires_in`` is kept until
     the provider refuses it). Callers that need a token at the same time wait for one request;
     after a 401, :meth:`refresh` fetches a new token, once for all the callers that saw the old
@@ -150,6 +155,7 @@ class OAuth2ClientCredentials:
         margin: float = 30.0,
         timeout: float = 10.0,
         clock: Clock | None = None,
+        client_auth: ClientAuth = "basic",
     ) -> None:
         if not token_url.startswith(("http://", "https://")):
             raise ConfigError(f"the OAuth2 token URL must be http(s); got {token_url!r}")
@@ -160,6 +166,11 @@ class OAuth2ClientCredentials:
         # RFC 6749 2.3.1: the id and secret are form-encoded before they are joined.
         pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}"
         self._client_auth = "Basic " + base64.b64encode(pair.encode()).decode()
+        self._client_form = (
+            {"client_id": client_id, "client_secret": client_secret}
+            if client_auth == "body"
+            else None
+        )
         self._scope = scope
         self._margin = margin
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -195,7 +206,11 @@ class OAuth2ClientCredentials:
         form = {"grant_type": "client_credentials"}
         if self._scope:
             form["scope"] = self._scope
-        headers = {"Authorization": self._client_auth, "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if self._client_form is None:
+            headers["Authorization"] = self._client_auth
+        else:
+            form.update(self._client_form)
         subject = f"the OAuth2 token endpoint {self.token_url}"
         self.fetches += 1
         try:
@@ -233,13 +248,15 @@ def choose_auth(
     client_id: str | None = None,
     client_secret: str | SecretStr | None = None,
     scope: str | None = None,
+    client_auth: ClientAuth = "basic",
     session: aiohttp.ClientSession | None = None,
     clock: Clock | None = None,
 ) -> Authenticator:
     """The authenticator the configuration calls for.
 
     - A ``token_url``: :class:`OAuth2ClientCredentials` with ``client_id``/``client_secret``
-      (the API key and secret when those are not given) on ``session``.
+      (the API key and secret when those are not given) on ``session``, sent as
+      ``client_auth`` says.
     - Otherwise an ``application_id`` and a ``private_key``: :class:`JwtAuth`.
     - Otherwise: :class:`BasicAuth` with ``api_key`` and ``api_secret``.
 
@@ -259,6 +276,7 @@ def choose_auth(
             session,
             scope=scope,
             clock=clock,
+            client_auth=client_auth,
         )
     key = _plain(private_key)
     if application_id and key:

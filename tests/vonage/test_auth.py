@@ -18,7 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
 from botkit.errors import ConfigError
-from botkit.vonage.auth import BasicAuth, JwtAuth, OAuth2ClientCredentials, choose_auth
+from botkit.vonage.auth import (
+    BasicAuth,
+    ClientAuth,
+    JwtAuth,
+    OAuth2ClientCredentials,
+    choose_auth,
+)
 from botkit.vonage.errors import MalformedResponse, ProviderUnavailable, Unauthorized
 
 APP_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
@@ -158,18 +164,30 @@ async def token_server() -> AsyncIterator[TokenServer]:
     await server.close()
 
 
+@pytest.mark.parametrize(
+    ("client_auth", "form", "authorization"),
+    [
+        # RFC 6749 2.3.1: form-encoded, then Basic.
+        ("basic", {}, "Basic " + base64.b64encode(b"client+id:s3cret%3A").decode()),
+        # As Apigee gateways (KPN's API Store) take them.
+        ("body", {"client_id": "client id", "client_secret": "s3cret:"}, ""),
+    ],
+)
 async def test_oauth2_requests_a_token_with_client_credentials(
-    token_server: TokenServer, session: aiohttp.ClientSession
+    token_server: TokenServer,
+    session: aiohttp.ClientSession,
+    client_auth: ClientAuth,
+    form: dict[str, str],
+    authorization: str,
 ) -> None:
     auth = OAuth2ClientCredentials(
-        token_server.url, "client id", "s3cret:", session, scope="messages"
+        token_server.url, "client id", "s3cret:", session, scope="messages", client_auth=client_auth
     )
     assert await auth.headers() == {"Authorization": "Bearer token-1"}
-    assert token_server.requests == [{"grant_type": "client_credentials", "scope": "messages"}]
-    # RFC 6749 2.3.1: form-encoded, then Basic.
-    assert token_server.authorizations == [
-        "Basic " + base64.b64encode(b"client+id:s3cret%3A").decode()
+    assert token_server.requests == [
+        {"grant_type": "client_credentials", "scope": "messages", **form}
     ]
+    assert token_server.authorizations == [authorization]
 
 
 async def test_oauth2_token_is_cached_and_renewed_on_expiry(
