@@ -21,6 +21,7 @@ Provider endpoints (what a bot talks to, in place of ``https://api.nexmo.com``):
 - ``POST /sms/json``: :mod:`~botkit.sandbox.sms_api`.
 - ``/v2/applications``: :mod:`~botkit.sandbox.applications`.
 - ``GET /account/numbers``, ``POST /number/update``: :mod:`~botkit.sandbox.numbers`.
+- ``/kpn/...``: KPN's API Store reselling the Messages API, :mod:`~botkit.sandbox.gateway`.
 
 The control API under ``/_sandbox`` is in :mod:`~botkit.sandbox.admin`. Any other path answers
 the provider's JSON error (404 ``Not Found``, 405 ``Request method not allowed``).
@@ -48,6 +49,7 @@ from botkit.sandbox.config import (
     WebhookVersion,
     refuse_production,
 )
+from botkit.sandbox.gateway import GATEWAY, gateway_routes
 from botkit.sandbox.numbers import NUMBERS, number_routes
 from botkit.sandbox.problems import (
     InvalidParameter,
@@ -106,19 +108,28 @@ async def send_v0(request: web.Request) -> web.Response:
     return await _send(request, "v0.1")
 
 
-async def _send(request: web.Request, api: SendApi) -> web.Response:
+async def _send(
+    request: web.Request,
+    api: SendApi,
+    raw: bytes | None = None,
+    application_id: str | None = None,
+) -> web.Response:
+    """A send; ``raw`` and ``application_id`` when a gateway took the request and
+    authenticated it (the sandbox's gateway hands on the body it checked)."""
     sandbox = request.app[SANDBOX]
-    raw = await request.read()
+    if raw is None:
+        raw = await request.read()
     body: object = raw.decode("utf-8", "replace")[:2000]
     channel: Channel | None = None
     user: str | None = None
     try:
-        application_id = authenticate_messages(
-            request.headers.get("Authorization"),
-            api_key=sandbox.config.api_key,
-            api_secret=sandbox.config.api_secret,
-            applications=sandbox.applications,
-        )
+        if application_id is None:
+            application_id = authenticate_messages(
+                request.headers.get("Authorization"),
+                api_key=sandbox.config.api_key,
+                api_secret=sandbox.config.api_secret,
+                applications=sandbox.applications,
+            )
         body = _decode(raw, api)
         channel, user = _addressee(body, api)
         submission = _submission(sandbox, body, api)
@@ -375,6 +386,7 @@ def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
     app[APPLICATIONS] = sandbox.applications
     app[ACCOUNT] = sandbox.config
     app[NUMBERS] = sandbox.numbers
+    app[GATEWAY] = sandbox.gateway
     app.router.add_routes(
         [
             web.post("/v1/messages", send_v1),
@@ -383,6 +395,7 @@ def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
             *sms_routes(),
             *application_routes(),
             *number_routes(),
+            *gateway_routes(_send),
             *admin_routes(),
         ]
     )

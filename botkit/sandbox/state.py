@@ -34,6 +34,7 @@ from botkit.events import Channel
 from botkit.sandbox.applications import Application, ApplicationBook
 from botkit.sandbox.config import SandboxConfig, WebhookVersion
 from botkit.sandbox.faults import DELAYING, REFUSING, Fault, FaultBook
+from botkit.sandbox.gateway import Gateway
 from botkit.sandbox.journal import Journal, iso_time
 from botkit.sandbox.numbers import NumberBook
 from botkit.sandbox.problems import ProblemAnswer
@@ -138,6 +139,7 @@ class Sandbox:
         self.config = config
         self.clock = clock
         self.journal = Journal(clock, config.max_events)
+        self.gateway = Gateway(clock, self.journal)
         self.faults = FaultBook()
         self.applications = ApplicationBook(config)
         self.numbers = NumberBook(config, self.applications)
