@@ -24,6 +24,8 @@ from botkit.events import Channel
 from botkit.log import configure_logging, get_logger
 from botkit.notifications import Notifier
 from botkit.sandbox.credentials import SandboxCredentials
+from botkit.sandbox.gateway import MESSAGES_BASE as GATEWAY_MESSAGES_BASE
+from botkit.sandbox.gateway import TOKEN_PATH as GATEWAY_TOKEN_PATH
 from botkit.scaffold import class_name, create_project
 from botkit.server import EVENTS_PATH, create_app, drain
 from botkit.settings import Settings, load_settings
@@ -74,6 +76,7 @@ def _dev(args: argparse.Namespace) -> int:
             port=args.port,
             sandbox_port=args.sandbox_port,
             credentials=credentials,
+            gateway=args.gateway,
         )
         await server.start()
         store = "Redis at REDIS_URL" if settings.redis_url else "the embedded memory store"
@@ -90,7 +93,8 @@ def _dev(args: argparse.Namespace) -> int:
             f"  API secret:           {credentials.api_secret}\n"
             f"  Signature secret:     {credentials.signature_secret}  (checks signed webhooks)\n"
             f"  Application id:       {credentials.application_id}\n"
-            f"  Private key:          {server.private_key_path}\n\n"
+            f"  Private key:          {server.private_key_path}\n"
+            f"{_gateway_lines(server)}\n"
             "  Press Ctrl+C to stop.\n",
             flush=True,
         )
@@ -102,6 +106,17 @@ def _dev(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
     return 0
+
+
+def _gateway_lines(server: DevServer) -> str:
+    if server.gateway == "vonage":
+        return ""
+    return (
+        "\n  The bot sends through the sandbox playing KPN's API Store (VONAGE_GATEWAY=kpn):\n"
+        f"  Gateway URL:          {server.sandbox_url}{GATEWAY_MESSAGES_BASE}\n"
+        f"  Token URL:            {server.sandbox_url}{GATEWAY_TOKEN_PATH}  "
+        "(client id and secret: the API key and secret)\n"
+    )
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -315,6 +330,13 @@ def _parser() -> argparse.ArgumentParser:
         "--signature-secret",
         default=None,
         help="the secret the sandbox signs webhooks with (default: a random one, printed)",
+    )
+    dev.add_argument(
+        "--gateway",
+        choices=["vonage", "kpn"],
+        default="vonage",
+        help="kpn: the sandbox plays KPN's API Store and the bot sends through it with the "
+        "VONAGE_GATEWAY=kpn profile (default: vonage)",
     )
     dev.set_defaults(run=_dev)
     chat = commands.add_parser(

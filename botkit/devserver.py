@@ -42,6 +42,8 @@ from botkit.errors import ConfigError
 from botkit.events import Channel
 from botkit.log import get_logger
 from botkit.sandbox.credentials import SandboxCredentials
+from botkit.sandbox.gateway import MESSAGES_BASE as GATEWAY_MESSAGES_BASE
+from botkit.sandbox.gateway import TOKEN_PATH as GATEWAY_TOKEN_PATH
 from botkit.sandbox.journal import Journal
 from botkit.sandbox.pages import add_pages
 from botkit.sandbox.provider import create_sandbox_app
@@ -51,6 +53,7 @@ from botkit.settings import Settings
 from botkit.store import open_store
 from botkit.store.base import Store
 from botkit.targets import load_bot_class
+from botkit.vonage.gateway import GatewayName
 
 log = get_logger("botkit.dev")
 
@@ -86,6 +89,9 @@ class DevServer:
     """What outside clients authenticate with, as with the provider (fresh per run unless
     given)."""
     _key_folder: Path | None = None
+    gateway: GatewayName = "vonage"
+    """``kpn``: the bot sends through the sandbox playing KPN's API Store (its token endpoint,
+    application header and quota headers), with the ``VONAGE_GATEWAY=kpn`` profile."""
 
     @property
     def private_key_path(self) -> Path | None:
@@ -170,8 +176,24 @@ class DevServer:
                 "vonage_private_key": None,
                 "vonage_signature_secret": _secret(self.credentials.signature_secret),
                 "inspector_token": _secret(self.token),
+                **self._gateway_settings(),
             }
         )
+
+    def _gateway_settings(self) -> dict[str, Any]:
+        if self.gateway == "vonage":
+            return {"vonage_gateway": "vonage"}
+        return {
+            "vonage_gateway": self.gateway,
+            "vonage_gateway_url": self.sandbox_url + GATEWAY_MESSAGES_BASE,
+            "vonage_oauth_token_url": self.sandbox_url
+            + GATEWAY_TOKEN_PATH
+            + "?grant_type=client_credentials",
+            "vonage_oauth_client_id": self.credentials.api_key,
+            "vonage_oauth_client_secret": _secret(self.credentials.api_secret),
+            "vonage_application_id": self.credentials.application_id,
+            "vonage_gateway_application_header": None,
+        }
 
     async def _start_bot(self) -> None:
         assert self.bot_class is not None

@@ -53,6 +53,7 @@ from botkit.store import open_store
 from botkit.store.base import Store, StoreUnavailable
 from botkit.store.parts import PartsLimits
 from botkit.vonage.client import transport_from_settings
+from botkit.vonage.gateway import messages_version
 from botkit.vonage.inbound.concat import SmsConcat
 from botkit.vonage.inbound.detect import parse_messages_webhook
 from botkit.vonage.inbound.json_body import read_json
@@ -180,7 +181,7 @@ def _make_runtime(
                 give_up_seconds=settings.send_retry_give_up_seconds,
             ),
             clock=clock,
-            api_version=settings.vonage_messages_version,
+            api_version=messages_version(settings),
             senders={Channel(name): address for name, address in settings.senders.items()},
             trace_turns=settings.inspector_token is not None,
         )

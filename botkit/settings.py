@@ -162,6 +162,26 @@ class Settings(BaseSettings):
     vonage_oauth_client_id: str | None = _env("VONAGE_OAUTH_CLIENT_ID")
     vonage_oauth_client_secret: SecretStr | None = _env("VONAGE_OAUTH_CLIENT_SECRET")
     vonage_oauth_scope: str | None = _env("VONAGE_OAUTH_SCOPE")
+    vonage_oauth_client_auth: Literal["basic", "body"] | None = _env("VONAGE_OAUTH_CLIENT_AUTH")
+    """``VONAGE_OAUTH_CLIENT_AUTH``: ``basic`` sends the OAuth2 client id and secret as HTTP
+    Basic, ``body`` as form fields; unset means the gateway's way (Basic without a gateway)."""
+    vonage_gateway: Literal["vonage", "kpn"] = Field(
+        "vonage", validation_alias=AliasChoices("VONAGE_GATEWAY", "vonage_gateway")
+    )
+    """``VONAGE_GATEWAY``: ``vonage`` talks to the provider itself; ``kpn`` sends through KPN's
+    API Store (see :mod:`botkit.vonage.gateway`)."""
+    vonage_gateway_url: str | None = _env("VONAGE_GATEWAY_URL")
+    """``VONAGE_GATEWAY_URL``: where the gateway's Messages API is; unset means the gateway's
+    documented base URL."""
+    vonage_gateway_application_header: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        validation_alias=AliasChoices(
+            "VONAGE_GATEWAY_APPLICATION_HEADER", "vonage_gateway_application_header"
+        ),
+    )
+    """``VONAGE_GATEWAY_APPLICATION_HEADER``: the header that carries ``VONAGE_APPLICATION_ID``
+    through the gateway; unset means the gateway's default."""
 
     whatsapp_number: str | None = _env("VONAGE_WHATSAPP_NUMBER")
     """The bot's own WhatsApp number; replies from another number are refused."""
@@ -253,7 +273,13 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "log_level", "env", "sms_signature_method", "redis_ssl_cert_reqs", mode="before"
+        "log_level",
+        "env",
+        "sms_signature_method",
+        "redis_ssl_cert_reqs",
+        "vonage_gateway",
+        "vonage_oauth_client_auth",
+        mode="before",
     )
     @classmethod
     def _lower(cls, value: object) -> object:
@@ -307,7 +333,13 @@ class Settings(BaseSettings):
         found = {channel: getattr(self, name) for channel, name in SENDER_FIELDS.items()}
         return {channel: address for channel, address in found.items() if address}
 
-    @field_validator("vonage_api_url", "vonage_sms_api_url", "vonage_oauth_token_url", "api_url")
+    @field_validator(
+        "vonage_api_url",
+        "vonage_sms_api_url",
+        "vonage_oauth_token_url",
+        "vonage_gateway_url",
+        "api_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:

@@ -22,7 +22,6 @@ from typing import Any
 import aiohttp
 import jsonschema
 import pytest
-from aiohttp import web
 
 from botkit.cli import main
 from botkit.events import Channel
@@ -41,6 +40,7 @@ from tests.sandbox.harness import (
     basic,
     make_key_pair,
     sandbox_options,
+    served,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,25 +91,20 @@ async def account(
     bot = BotStandIn()
     await bot.start()
     app = create_sandbox_app(**sandbox_options(bot, keys.public_pem))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     for name in list(os.environ):
         if name.startswith("VONAGE_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("VONAGE_API_KEY", API_KEY)
-    monkeypatch.setenv("VONAGE_API_SECRET", API_SECRET)
-    monkeypatch.setenv("VONAGE_API_URL", url)
-    monkeypatch.setenv("VONAGE_SMS_API_URL", url)
     folder = tmp_path / "pizzabot"
     folder.mkdir()
     monkeypatch.chdir(folder)
     try:
-        yield Account(url, app[SANDBOX], bot, folder)
+        async with served(app) as url:
+            monkeypatch.setenv("VONAGE_API_KEY", API_KEY)
+            monkeypatch.setenv("VONAGE_API_SECRET", API_SECRET)
+            monkeypatch.setenv("VONAGE_API_URL", url)
+            monkeypatch.setenv("VONAGE_SMS_API_URL", url)
+            yield Account(url, app[SANDBOX], bot, folder)
     finally:
-        await runner.cleanup()
         await bot.close()
 
 

@@ -18,7 +18,15 @@ from botkit.log import get_logger
 from botkit.ratelimit import ChannelLimiter
 from botkit.settings import Settings
 from botkit.store.base import Store
-from botkit.vonage.auth import choose_auth
+from botkit.vonage.auth import Authenticator, choose_auth
+from botkit.vonage.gateway import (
+    ApplicationHeader,
+    messages_url,
+    messages_version,
+    parameter_objects,
+    profile_of,
+)
+from botkit.vonage.outbound import messages_v0, messages_v1
 from botkit.vonage.transport import (
     ChannelRouter,
     MessagesTransport,
@@ -36,22 +44,33 @@ def transport_from_settings(
     settings: Settings, session: aiohttp.ClientSession, store: Store | None = None
 ) -> Transport:
     """The provider transport for ``settings``: authentication chosen as the provider's SDKs
-    do (JWT with an application, Basic otherwise, OAuth2 for a gateway's token URL), the rates
+    do (JWT with an application, Basic otherwise, OAuth2 for a gateway's token URL), what the
+    ``VONAGE_GATEWAY`` profile changes (:mod:`botkit.vonage.gateway`), the rates
     of ``BOTKIT_RATE_LIMITS`` kept by ``store``'s :meth:`~botkit.store.base.Store.rate_limiter`
     (in this process without a store)."""
     secret = settings.vonage_api_secret.get_secret_value() if settings.vonage_api_secret else None
+    profile = profile_of(settings)
     try:
-        auth = choose_auth(
+        auth: Authenticator = choose_auth(
             api_key=settings.vonage_api_key,
             api_secret=secret,
             application_id=settings.vonage_application_id,
             private_key=settings.vonage_private_key,
-            token_url=settings.vonage_oauth_token_url,
+            token_url=settings.vonage_oauth_token_url or profile.token_url,
             client_id=settings.vonage_oauth_client_id,
             client_secret=settings.vonage_oauth_client_secret,
             scope=settings.vonage_oauth_scope,
+            client_auth=settings.vonage_oauth_client_auth or profile.client_auth,
             session=session,
         )
+        if profile.application_header is not None:
+            if not settings.vonage_application_id:
+                raise ConfigError(
+                    f"VONAGE_GATEWAY={profile.name} sends the application id with every "
+                    "message: set VONAGE_APPLICATION_ID"
+                )
+            header = settings.vonage_gateway_application_header or profile.application_header
+            auth = ApplicationHeader(auth, header, settings.vonage_application_id)
     except ConfigError as exc:
         reason = (
             f"replies cannot be sent: {exc} "
@@ -59,13 +78,21 @@ def transport_from_settings(
         )
         log.warning("no provider credentials", detail=reason)
         return UnconfiguredTransport(reason)
+    version = messages_version(settings)
+    body = messages_v1.body if version == "v1" else messages_v0.body
     transport: Transport = MessagesTransport(
         session,
-        base_url=settings.vonage_api_url,
+        base_url=messages_url(settings),
         auth=auth,
-        version=settings.vonage_messages_version,
+        version=version,
+        body=parameter_objects(body) if profile.template_parameter_objects else body,
     )
     if settings.sms_via == "sms-api":
+        if profile.name != "vonage":
+            raise ConfigError(
+                f"VONAGE_SMS_VIA=sms-api is not offered through VONAGE_GATEWAY={profile.name}: "
+                "SMS goes through the gateway's Messages API (VONAGE_SMS_VIA=messages)"
+            )
         if not settings.vonage_api_key or not secret:
             raise ConfigError("VONAGE_SMS_VIA=sms-api needs VONAGE_API_KEY and VONAGE_API_SECRET")
         sms_api = SmsApiTransport(
