@@ -17,7 +17,8 @@ key and secret, the signature secret of the webhooks, and the id and key pair of
 application the bot's numbers are linked to. Its private key is written, mode 0600, to
 :attr:`DevServer.private_key_path` (a fresh temporary folder, removed by :meth:`DevServer.stop`),
 so that curl, Postman or an official SDK can talk to the sandbox, and a bot developer can check
-signed webhooks with the SDK's helper.
+signed webhooks with the SDK's helper. With :attr:`DevServer.gateway` ``kpn`` the bot sends
+through the sandbox playing KPN's API Store, with the ``VONAGE_GATEWAY=kpn`` profile.
 """
 
 from __future__ import annotations

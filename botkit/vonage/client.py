@@ -90,8 +90,8 @@ def transport_from_settings(
     if settings.sms_via == "sms-api":
         if profile.name != "vonage":
             raise ConfigError(
-                f"VONAGE_SMS_VIA=sms-api is not offered through VONAGE_GATEWAY={profile.name}: "
-                "SMS goes through the gateway's Messages API (VONAGE_SMS_VIA=messages)"
+                f"VONAGE_SMS_VIA=sms-api does not go through VONAGE_GATEWAY={profile.name}: "
+                "SMS go through the gateway's Messages API (VONAGE_SMS_VIA=messages)"
             )
         if not settings.vonage_api_key or not secret:
             raise ConfigError("VONAGE_SMS_VIA=sms-api needs VONAGE_API_KEY and VONAGE_API_SECRET")

@@ -11,8 +11,9 @@ changes nothing. ``kpn`` is KPN's API Store, which resells the Messages API:
 - the application id (``VONAGE_APPLICATION_ID``) in a header of every send, named by
   ``VONAGE_GATEWAY_APPLICATION_HEADER`` (default :data:`DEFAULT_APPLICATION_HEADER`: the store
   documents that the id travels in a header, not the header's name);
-- Messages API v0.1, the version the store documents (``VONAGE_MESSAGES_VERSION`` wins), with
-  WhatsApp template parameters as ``{"default": "..."}`` objects;
+- Messages API v0.1, the shape the store's documentation describes (``VONAGE_MESSAGES_VERSION``
+  wins), SMS included (not the legacy SMS API), with WhatsApp template parameters as
+  ``{"default": "..."}`` objects;
 - the store's quota headers (``quota-limit``, ``quota-used``, ``quota-interval``,
   ``quota-time-unit`` and, when given, ``quota-reset-UTC``) pace sends, as any quota headers
   do (:mod:`botkit.ratelimit`).
