@@ -57,13 +57,12 @@ class Account:
         """Run ``botkit vonage ARGV`` as a shell would; return its code, stdout and stderr."""
         return await asyncio.to_thread(_run_main, ["vonage", *argv], stdin)
 
-    async def answer(self, method: str, path: str) -> tuple[int, Any]:
+    async def answer(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """What the sandbox answers a plain client with the account's credentials."""
+        headers = {"Authorization": basic()}
         async with (
             aiohttp.ClientSession() as session,
-            session.request(
-                method, self.url + path, headers={"Authorization": basic()}
-            ) as response,
+            session.request(method, self.url + path, json=body, headers=headers) as response,
         ):
             return response.status, await response.json()
 
@@ -259,6 +258,18 @@ async def test_errors_print_one_line_saying_what_to_fix(
     assert got == code
     assert says in err
     assert err.count("\n") == 1, err
+
+
+async def test_what_the_commands_send_is_answered_as_the_spec_says(account: Account) -> None:
+    webhooks = Webhooks.for_bot("https://bot.example.com")
+    body = {"name": "spec", "capabilities": {"messages": webhooks.capability()}}
+
+    status, created = await account.answer("POST", "/v2/applications", body)
+    assert_answer_matches_spec("/", "post", status, created)
+    status, updated = await account.answer("PUT", f"/v2/applications/{created['id']}", body)
+    assert_answer_matches_spec("/{id}", "put", status, updated)
+    status, unknown = await account.answer("PUT", "/v2/applications/nope", body)
+    assert_answer_matches_spec("/{id}", "put", status, unknown)
 
 
 async def test_a_refused_body_names_the_parameter_to_fix(account: Account) -> None:
