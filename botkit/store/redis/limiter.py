@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -36,10 +36,18 @@ from botkit.ratelimit import (
 
 log = get_logger("botkit.ratelimit")
 
-_REFILL = """
-local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+_NOW = """
+local now = tonumber(ARGV[1])
+if not now then
+  local clock = redis.call('TIME')
+  now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+end
+"""
+
+_REFILL = (
+    _NOW
+    + """
+local rate, burst = tonumber(ARGV[2]), tonumber(ARGV[3])
 local held = redis.call('HMGET', KEYS[1], 't', 's', 'r', 'u')
 local tokens = tonumber(held[1]) or burst
 local from = tonumber(held[2]) or now
@@ -58,6 +66,7 @@ if slow then
 end
 tokens = math.min(burst, tokens + math.max(0, (now - from) * rate))
 """
+)
 
 _SAVE = """
 redis.call('HSET', KEYS[1], 't', tostring(tokens), 's', tostring(now))
@@ -88,13 +97,14 @@ end
     + _SAVE
     + "return tostring(wait)\n"
 )
-"""KEYS: the bucket. ARGV: rate, burst. Takes a token and returns "0", or returns the seconds
-until the next one is due (as text: Redis would cut a Lua number to an integer)."""
+"""KEYS: the bucket. ARGV: now (Unix seconds; empty: the server's clock), rate, burst. Takes a
+token and returns "0", or returns the seconds until the next one is due (as text: Redis would
+cut a Lua number to an integer)."""
 
 OBSERVE = (
     _REFILL
     + """
-local remaining, reset = tonumber(ARGV[3]), tonumber(ARGV[4])
+local remaining, reset = tonumber(ARGV[4]), tonumber(ARGV[5])
 if reset <= now then
   return 0
 end
@@ -109,20 +119,21 @@ end
     + _SAVE
     + "return 1\n"
 )
-"""KEYS: the bucket. ARGV: rate, burst, remaining sends, their reset (Unix seconds). Slows the
+"""KEYS: the bucket. ARGV: now, rate, burst, remaining sends, their reset (Unix seconds). Slows the
 bucket so that the remaining sends last until the reset (lifts a slow-down when they allow the
 full rate); returns 0, changing nothing, when the reset is past by the server's clock."""
 
-RATE = """
+RATE = (
+    _NOW
+    + """
 local held = redis.call('HMGET', KEYS[1], 'r', 'u')
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 if held[1] and tonumber(held[2]) > now then
   return held[1]
 end
 return false
 """
-"""KEYS: the bucket. The slowed rate in force (as text), or nil."""
+)
+"""KEYS: the bucket. ARGV: now. The slowed rate in force (as text), or nil."""
 
 
 class RedisLimiter(RateLimiter):
@@ -135,6 +146,10 @@ class RedisLimiter(RateLimiter):
     Within one process, the callers waiting for one bucket wait in arrival order and one at a
     time asks Redis; a caller that finds the bucket empty sleeps until the next token is due
     by the server's clock, then asks again (another process may have taken it).
+
+    ``clock`` (Unix seconds) is the time the buckets go by; by default (None) the scripts read
+    the Redis server's clock, so that processes with skewed clocks share one timeline. Tests
+    pass a clock they move, together with a ``sleep`` that moves it.
 
     When Redis cannot be reached, sends are paced by ``fallback`` (by default a
     :class:`~botkit.ratelimit.ChannelLimiter` with the same rates) in this process alone, and
@@ -152,6 +167,7 @@ class RedisLimiter(RateLimiter):
         sleep: Sleep = asyncio.sleep,
         fallback: RateLimiter | None = None,
         warn_every: float = 30.0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError("the key prefix must not contain { or }: they make hash tags")
@@ -160,6 +176,7 @@ class RedisLimiter(RateLimiter):
         self.default = default
         self.burst = burst
         self._sleep = sleep
+        self._clock = clock
         self._fallback = fallback or ChannelLimiter(rates, default, burst=burst)
         self._take = client.register_script(TAKE)
         self._observe = client.register_script(OBSERVE)
@@ -172,6 +189,10 @@ class RedisLimiter(RateLimiter):
         """The Redis key of the bucket of ``sender`` on ``channel``."""
         return f"{self.prefix}:rate:{{{channel.value}:{sender}}}"
 
+    def _now(self) -> float | str:
+        """The ``now`` argument of the scripts: empty for the server's clock."""
+        return "" if self._clock is None else self._clock()
+
     def _shape(self, channel: Channel) -> tuple[float, float]:
         rate = self.rates.get(channel, self.default)
         return (UNLIMITED, UNLIMITED) if rate is None else (rate, self.burst)
@@ -183,7 +204,7 @@ class RedisLimiter(RateLimiter):
         async with turn:
             while True:
                 try:
-                    wait = float(await self._take(keys=[key], args=[rate, burst]))
+                    wait = float(await self._take(keys=[key], args=[self._now(), rate, burst]))
                 except RedisError as exc:
                     self._unreachable(exc)
                     await self._fallback.acquire(channel, sender)
@@ -195,14 +216,14 @@ class RedisLimiter(RateLimiter):
     async def observe_quota(
         self, headers: Mapping[str, str], channel: Channel, sender: str = ""
     ) -> Quota | None:
-        quota = read_quota(headers, now=time.time())
+        quota = read_quota(headers, now=(self._clock or time.time)())
         if quota is None:
             return None
         rate, burst = self._shape(channel)
         try:
             applied = await self._observe(
                 keys=[self.key(channel, sender)],
-                args=[rate, burst, quota.remaining, quota.reset],
+                args=[self._now(), rate, burst, quota.remaining, quota.reset],
             )
         except RedisError as exc:
             self._unreachable(exc)
@@ -212,7 +233,7 @@ class RedisLimiter(RateLimiter):
     async def effective_rate(self, channel: Channel, sender: str = "") -> float | None:
         configured = self.rates.get(channel, self.default)
         try:
-            slowed = await self._rate(keys=[self.key(channel, sender)])
+            slowed = await self._rate(keys=[self.key(channel, sender)], args=[self._now()])
         except RedisError as exc:
             self._unreachable(exc)
             return await self._fallback.effective_rate(channel, sender)
