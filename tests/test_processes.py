@@ -361,13 +361,14 @@ async def test_a_redis_freeze_delays_a_user_by_the_freeze_and_a_few_seconds(
             redis.process.kill()
 
 
-async def test_sigterm_under_load_loses_nothing_and_hands_over_within_a_second(
+async def test_sigterm_under_load_loses_nothing_and_hands_over_at_once(
     servers: Any, provider: ProviderStandIn
 ) -> None:
     """Users keep writing to two processes; one gets SIGTERM. Its webhooks answer 503 (the
     provider sends them to the other), its turns in progress finish, and each conversation it
-    held is taken over by the other in under a second (the lease is 10 s)."""
-    leaving, staying = await servers(2, BOTKIT_LEASE_SECONDS="10")
+    held is released to the other: with an hour's lease, every reply still arrives, so none
+    waited for a lease to run out. (How soon it arrives: ``bench/outage.py sigterm``.)"""
+    leaving, staying = await servers(2, BOTKIT_LEASE_SECONDS="3600")
     users = [f"4477004{n:05d}" for n in range(12)]
     per_user = 6
     accepted: dict[str, int] = dict.fromkeys(users, 0)
@@ -401,21 +402,15 @@ async def test_sigterm_under_load_loses_nothing_and_hands_over_within_a_second(
         if line.get("event") == "handed over: another process takes it at once"
     }
     assert handed, "the leaving process held no conversation when it was told to stop"
-    # Taken over: the other process's next reply to that user (by its sweep, or by the
-    # user's next message), handler time included.
-    taken: dict[str, str] = {}
-    for line in staying.log_lines():
-        user = line.get("to")
-        sent = line.get("event") == "reply sent"
-        if sent and user in handed and line["timestamp"] >= handed[user]:
-            taken.setdefault(user, line["timestamp"])
-    gaps = {user: seconds_between(handed[user], at) for user, at in taken.items()}
-    assert set(gaps) == set(handed), (handed, taken)
-    assert max(gaps.values()) < 1.0, gaps
-
-
-def seconds_between(earlier: str, later: str) -> float:
-    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
+    # Each was answered afterwards by the other process, its lease an hour from running out.
+    taken = {
+        line["to"]
+        for line in staying.log_lines()
+        if line.get("event") == "reply sent"
+        and line.get("to") in handed
+        and line["timestamp"] >= handed[line["to"]]
+    }
+    assert taken == set(handed), (handed, taken)
 
 
 async def wait_for_log(server: Served, *events: str, timeout: float = 20.0) -> None:
