@@ -243,7 +243,11 @@ class Bot(Generic[DataT]):
       :class:`~botkit.timers.Timeout`);
     - ``fallbacks``: ``{Channel.WHATSAPP: [Fallback(Channel.SMS, when="read", within=...)]}``:
       the failover policy of every reply on that channel that passes no ``failover=`` (see
-      :mod:`botkit.failover`).
+      :mod:`botkit.failover`);
+    - ``unclear_replies``: ``{"state": "text", "*": "text"}``: what the bot says to a message
+      no handler takes, per state (``"*"``: in every state not listed). A fallback handler for
+      the state comes first; ``unclear_replies[state]`` comes before a fallback handler of
+      every state, and ``unclear_replies["*"]`` after it.
 
     The data model is the type argument: ``Bot[Order]`` with a pydantic model ``Order`` (data
     validated on load and on save), or plain ``Bot`` for a JSON ``dict``.
@@ -260,6 +264,7 @@ class Bot(Generic[DataT]):
     unsupported: ClassVar[Literal["degrade", "refuse"]] = "degrade"
     timeouts: ClassVar[Mapping[str, Timeout]] = {}
     fallbacks: ClassVar[Mapping[Channel, Sequence[Fallback]]] = {}
+    unclear_replies: ClassVar[Mapping[str, str]] = {}
 
     data_model: ClassVar[type[BaseModel] | None] = None
     machine: ClassVar[BotMachine]
@@ -450,24 +455,29 @@ class Bot(Generic[DataT]):
         return None, None
 
     async def _fallback(self, turn: _Attempt, state: str, saved: str, reason: str) -> TurnOutcome:
-        spec = next(
-            (s for s in self._specs if s.role == "fallback" and s.states and state in s.states),
-            None,
-        ) or next((s for s in self._specs if s.role == "fallback" and s.states is None), None)
-        if spec is None:
+        fallbacks = [s for s in self._specs if s.role == "fallback"]
+        found: HandlerSpec | str | None = (
+            next((s for s in fallbacks if s.states and state in s.states), None)
+            or self.unclear_replies.get(state)
+            or next((s for s in fallbacks if s.states is None), None)
+            or self.unclear_replies.get("*")
+        )
+        if found is None:
             log.info("no handler and no fallback", bot=type(self).__name__, reason=reason)
             return turn.outcome(state, saved, outcome="ignored")
         ctx = self._context(turn, state, self._load(state, saved, self.version).data)
         ctx.reason = reason
+        name = "unclear_replies" if isinstance(found, str) else found.name
         try:
-            await spec.run(self, ctx)
+            if isinstance(found, str):
+                await ctx.reply(found)
+            else:
+                await found.run(self, ctx)
             ctx.check_awaited()
         except Exception as exc:
             ctx.check_awaited_quietly()
-            return self._failed(turn, state, saved, spec.name, exc)
-        return _done(
-            turn, ctx, self.dump_data(ctx.data), "fallback", spec.name, state, self.timeouts
-        )
+            return self._failed(turn, state, saved, name, exc)
+        return _done(turn, ctx, self.dump_data(ctx.data), "fallback", name, state, self.timeouts)
 
     def _failed(
         self, turn: _Attempt, state: str, saved: str, handler: str | None, exc: BaseException

@@ -14,7 +14,9 @@ when WhatsApp's window has closed):
 - ``fallbacks``: a list of :class:`~botkit.failover.Fallback` per channel, none falling back to
   the channel it leaves;
 - the data model: a pydantic model (or ``dict``) that a new conversation can create empty;
-- each handler's ``state`` and ``then``, and every ``on_enter_<state>``/``on_exit_<state>``.
+- ``unclear_replies``: each key a state of the class (or ``"*"``), each value a text;
+- each handler's ``state`` and ``then`` (a trigger, or a state to move to), the fields an
+  ``on.choice`` question names, and every ``on_enter_<state>``/``on_exit_<state>``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 from botkit.errors import BotkitError
 from botkit.events import Channel, InboundTemplate
 from botkit.failover import Fallback
-from botkit.handlers import SPEC_ATTRIBUTE, HandlerSpec
+from botkit.handlers import SPEC_ATTRIBUTE, Ask, HandlerSpec
 from botkit.machine import BotMachine, Callback
 from botkit.outbound import Template
 from botkit.timers import MAX_DELAY, Timeout
@@ -100,9 +102,11 @@ def define(cls: type[Any], base: type, site: ClassSite | None) -> Definition:
     _settings(cls, states, where)
     _timeouts(cls, states, triggers, where)
     specs = _collect_specs(cls)
-    enter, exit = _handlers(cls, specs, states, triggers)
+    moves = _moves(specs, states, triggers)
+    _unclear(cls, states, where)
+    enter, exit = _handlers(cls, specs, states, triggers, data_model)
     try:
-        machine = BotMachine(states, list(cls.transitions), initial, enter=enter, exit=exit)
+        machine = BotMachine(states, [*cls.transitions, *moves], initial, enter=enter, exit=exit)
     except (TypeError, ValueError, AttributeError) as exc:
         raise BotDefinitionError(
             f"{cls.__name__}.transitions ({where.setting('transitions')}): {exc}"
@@ -524,6 +528,41 @@ def _collect_specs(cls: type) -> tuple[HandlerSpec, ...]:
     return tuple(specs)
 
 
+def _moves(
+    specs: tuple[HandlerSpec, ...], states: list[str], triggers: dict[str, set[str]]
+) -> list[list[Any]]:
+    """The transitions a ``then`` naming a state (not a trigger) makes: a trigger of the
+    state's own name, from the states of the handlers that name it (any, for a handler of
+    every state). Added to ``triggers``."""
+    sources: dict[str, set[str] | None] = {}
+    for spec in specs:
+        target = spec.then
+        if target is None or target in triggers or target not in states:
+            continue
+        if spec.states is None or sources.get(target, set()) is None:
+            sources[target] = None
+        else:
+            sources[target] = (sources.get(target) or set()) | spec.states
+    moves: list[list[Any]] = []
+    for target, froms in sources.items():
+        moves.append([target, "*" if froms is None else sorted(froms), target])
+        triggers[target] = set(states) if froms is None else froms
+    return moves
+
+
+def _unclear(cls: Any, states: list[str], where: _Where) -> None:
+    name = cls.__name__
+    unclear = cls.unclear_replies
+    site = f"{name}.unclear_replies ({where.setting('unclear_replies')})"
+    if not isinstance(unclear, Mapping):
+        raise BotDefinitionError(f"{site}: must be a dict of state -> text, got {unclear!r}")
+    for state, text in unclear.items():
+        if state != "*":
+            _check_state(cls, state, f"{site} key {state!r} (or '*' for every other)", states)
+        if not isinstance(text, str) or not text.strip():
+            raise BotDefinitionError(f"{site}: {state!r} must map to the text to say: {text!r}")
+
+
 def _method_site(cls: type, name: str) -> str:
     for klass in cls.__mro__:
         if name in vars(klass):
@@ -538,6 +577,7 @@ def _handlers(
     specs: tuple[HandlerSpec, ...],
     states: list[str],
     triggers: dict[str, set[str]],
+    data_model: type[BaseModel] | None,
 ) -> tuple[dict[str, list[Callback]], dict[str, list[Callback]]]:
     """Check each handler's states and ``then``; the enter and exit callbacks per state."""
     name = cls.__name__
@@ -550,8 +590,9 @@ def _handlers(
         if spec.then is not None:
             if spec.then not in triggers:
                 raise BotDefinitionError(
-                    f"{site}: then={spec.then!r} is not a trigger of {name}; triggers: "
-                    f"{', '.join(sorted(triggers)) or 'none'}"
+                    f"{site}: then={spec.then!r} is neither a trigger nor a state of {name}; "
+                    f"triggers: {', '.join(sorted(triggers)) or 'none'}; states: "
+                    f"{', '.join(states)}"
                 )
             unreachable = (spec.states or set(states)) - triggers[spec.then]
             if spec.states is not None and unreachable:
@@ -559,10 +600,13 @@ def _handlers(
                     f"{site}: then={spec.then!r} is not valid from state(s) "
                     f"{', '.join(sorted(unreachable))}"
                 )
+        if spec.ask is not None:
+            _check_fields(spec.ask.text, data_model, site)
         if spec.role in ("enter", "exit"):
             target = enter if spec.role == "enter" else exit
+            run = _callback(spec.name) if spec.ask is None else _asking(spec.ask)
             for state in spec.states or ():
-                target.setdefault(state, []).append(_callback(spec.name))
+                target.setdefault(state, []).append(run)
     for attr in dir(cls):
         for prefix, target in (("on_enter_", enter), ("on_exit_", exit)):
             if attr.startswith(prefix) and callable(getattr(cls, attr)):
@@ -570,6 +614,38 @@ def _handlers(
                 _check_state(cls, state, f"{name}.{attr} ({_method_site(cls, attr)})", states)
                 target.setdefault(state, []).append(_callback(attr))
     return enter, exit
+
+
+def _check_fields(text: str, data_model: type[BaseModel] | None, site: str) -> None:
+    """Each ``{name}`` of a question must be a field or property of the data model."""
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError as exc:
+        raise BotDefinitionError(
+            f"{site}: the question {text!r} cannot be filled in: {exc}"
+        ) from None
+    for field in names:
+        if not field.isidentifier():
+            raise BotDefinitionError(
+                f"{site}: {{{field}}} in {text!r} must name a field of the data; write literal "
+                "braces doubled"
+            )
+        if data_model is None or field in data_model.model_fields:
+            continue
+        if not hasattr(data_model, field):
+            raise BotDefinitionError(
+                f"{site}: {{{field}}} in {text!r} is not a field of {data_model.__name__}: "
+                f"{', '.join(data_model.model_fields)}"
+            )
+
+
+def _asking(ask: Ask) -> Callback:
+    async def run(event_data: Any) -> None:
+        ctx = event_data.model.ctx
+        await ctx.reply(ask.render(ctx.data), buttons=ask.choices)
+
+    run.__qualname__ = f"ask {ask.text!r}"
+    return run
 
 
 def _callback(method: str) -> Callback:

@@ -130,12 +130,20 @@ class File(_Model):
 
 
 class Location(_Model):
+    """A place the user shared: its coordinates, and its name and address when the app sent
+    them."""
+
     type: Literal["location"] = "location"
     lat: float
     long: float
     name: str | None = None
     address: str | None = None
     url: str | None = None
+
+    @property
+    def place(self) -> str:
+        """The place in words: its address, else its name, else ``"lat, long"`` (5 decimals)."""
+        return self.address or self.name or f"{self.lat:.5f}, {self.long:.5f}"
 
 
 class Contact(_Model):

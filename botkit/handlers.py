@@ -30,6 +30,7 @@ from botkit.events import (
     Text,
     Timer,
 )
+from botkit.outbound import Button, Choices, as_buttons
 from botkit.timers import check_key
 
 HandlerFunc = Callable[..., Awaitable[None]]
@@ -45,6 +46,30 @@ class Match:
     """Why a handler accepted an event: for a regular expression, its match (groups)."""
 
     regex: re.Match[str] | None = None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question the bot asks on entering a state: ``text`` (``{field}`` names a field of the
+    conversation's data) and the ``choices`` it offers."""
+
+    text: str
+    choices: tuple[Button, ...]
+
+    def render(self, data: Any) -> str:
+        """The text with the data's fields (attributes, or keys of a ``dict``) filled in."""
+        return self.text.format_map(_Fields(data))
+
+
+class _Fields(dict[str, Any]):
+    def __init__(self, data: Any) -> None:
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, name: str) -> Any:
+        if isinstance(self.data, dict):
+            return self.data[name]
+        return getattr(self.data, name)
 
 
 @dataclass(frozen=True)
@@ -64,6 +89,9 @@ class HandlerSpec:
     """``file:line`` of the handler, for error messages."""
     content: tuple[type, ...] = ()
     """The content classes of the handler's third argument; empty when it takes none."""
+    ask: Ask | None = None
+    """For the entering half of :meth:`On.choice`: the question asked instead of calling the
+    handler."""
 
     def accepts(self, event: Event, state: str) -> Match | None:
         if self.states is not None and state not in self.states:
@@ -112,6 +140,7 @@ def _decorator(
     describes: str,
     state: str | Iterable[str] | None,
     then: str | None = None,
+    ask: Ask | None = None,
 ) -> Callable[[_F], _F]:
     def decorate(func: _F) -> _F:
         is_async = inspect.iscoroutinefunction(func)
@@ -119,7 +148,7 @@ def _decorator(
             raise TypeError(
                 f"{func.__qualname__} ({_where(func)}) must be 'async def': botkit awaits handlers"
             )
-        content = _content_argument(func, role)
+        content = _content_argument(func, role) if ask is None else ()
         spec = HandlerSpec(
             name=func.__name__,
             role=role,
@@ -130,6 +159,7 @@ def _decorator(
             then=then,
             where=_where(func),
             content=content,
+            ask=ask,
         )
         setattr(func, SPEC_ATTRIBUTE, (*specs_of(func), spec))
         return func
@@ -283,6 +313,35 @@ class On:
 
         described = "button " + ("/".join(sorted(wanted)) if wanted else "(any)")
         return _decorator("event", by_button, described, state, then)
+
+    def choice(
+        self, state: str, ask: str, choices: Choices, *, then: str | None = None
+    ) -> Callable[[_F], _F]:
+        """A question and its answer in one declaration: on entering ``state`` the bot asks
+        ``ask`` offering ``choices`` (plain titles, ``(id, title)`` pairs or
+        :class:`~botkit.Button`, as ``ctx.reply(buttons=...)`` takes them); a pick of one of
+        them in ``state`` (tapped, or typed as its title, id or number) runs the handler, which
+        may take the :class:`~botkit.ButtonReply` as its third argument.
+
+        ``{name}`` in ``ask`` is filled in from the conversation's data as it is on entering:
+        a field or property of its model (a key of a ``dict``). An earlier handler of the class
+        for one of the choices (``@on.button("change", state=...)``) takes that pick instead.
+        """
+        if not isinstance(state, str) or not state:
+            raise TypeError(f"on.choice() takes the state it asks in as text, got {state!r}")
+        buttons = as_buttons(choices)
+        if not buttons:
+            raise TypeError("on.choice() needs the choices it offers")
+        question = Ask(ask, buttons)
+        answer = self.button(*(b.id for b in buttons), state=state, then=then)
+        entering = _decorator(
+            "enter", lambda e: _MATCHED, f"asks on entering {state}", state, ask=question
+        )
+
+        def decorate(func: _F) -> _F:
+            return entering(answer(func))
+
+        return decorate
 
     def status(
         self,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import ClassVar
 
-from botkit import Bot, ButtonReply, Channel, Context, Image, Location, on
+import pytest
+from pydantic import BaseModel
+
+from botkit import Bot, BotDefinitionError, ButtonReply, Channel, Context, Image, Location, on
 from botkit.testing import BotChats
 
 CHANNELS = [Channel.WHATSAPP, Channel.MESSENGER, Channel.VIBER, Channel.SMS]
@@ -104,3 +107,99 @@ def test_a_content_argument_must_be_typed_with_a_content_class() -> None:
         class Fallback(Bot):
             @on.fallback()
             async def handle(self, ctx: Context, where: Location) -> None: ...
+
+
+class Drinks(BaseModel):
+    size: str = ""
+    drinks: list[str] = []
+
+    @property
+    def listed(self) -> str:
+        return ", ".join(self.drinks) or "nothing"
+
+
+class Bar(Bot[Drinks]):
+    """A question and its answer in one declaration; ``then`` naming states, not triggers."""
+
+    states = ("start", "size", "drink", "paid")
+    unclear_replies: ClassVar = {"size": "Small or large?", "*": "Say hi."}
+
+    @on.text("hi", state="start", then="size")
+    async def hello(self, ctx: Context[Drinks]) -> None:
+        await ctx.reply("Hello.")
+
+    @on.choice("size", "Which size?", [("s", "Small"), ("l", "Large")], then="drink")
+    async def size(self, ctx: Context[Drinks], picked: ButtonReply) -> None:
+        ctx.data.size = picked.id
+
+    @on.button("pay", state="drink", then="paid")
+    async def pay(self, ctx: Context[Drinks]) -> None:
+        await ctx.reply(f"Paid for {ctx.data.listed}.")
+
+    @on.choice("drink", "Size {size}: which drink, {listed} so far?", ["Tea", "Milk", "pay"])
+    async def drink(self, ctx: Context[Drinks], picked: ButtonReply) -> None:
+        ctx.data.drinks.append(picked.id)
+        await ctx.reply(f"Added {ctx.text}.")
+
+    @on.fallback(state="drink")
+    async def what(self, ctx: Context[Drinks]) -> None:
+        await ctx.reply("Tea, milk or pay.")
+
+
+@pytest.mark.parametrize("channel", [Channel.WHATSAPP, Channel.SMS], ids=lambda c: c.value)
+async def test_a_choice_asks_on_entering_and_takes_a_pick_however_made(
+    bot_chat: BotChats, channel: Channel
+) -> None:
+    chat = await bot_chat(Bar, channel=channel)
+    hello, question = await chat.say("hi")
+    assert (hello.text, chat.state) == ("Hello.", "size")
+    assert question.text.startswith("Which size?")
+    if channel is Channel.WHATSAPP:
+        assert question.buttons == ["Small", "Large"]
+    (drinks,) = await chat.say("large")
+    assert drinks.text.startswith("Size l: which drink, nothing so far?")
+    assert (chat.state, chat.data.size) == ("drink", "l")
+    assert [r.text for r in await chat.say("2")] == ["Added Milk."]
+    assert [r.text for r in await chat.say("tea")] == ["Added Tea."]
+    # An earlier handler for one of the choices takes it; then="paid" names a state.
+    assert [r.text for r in await chat.say("pay")] == ["Paid for Milk, Tea."]
+    assert chat.state == "paid"
+
+
+async def test_unclear_replies_answer_what_no_handler_takes(bot_chat: BotChats) -> None:
+    chat = await bot_chat(Bar, channel="messenger")
+    assert [r.text for r in await chat.say("hello?")] == ["Say hi."]  # "*": any other state
+    await chat.say("hi")
+    assert [r.text for r in await chat.say("medium")] == ["Small or large?"]
+    await chat.say("small")
+    assert [r.text for r in await chat.say("coffee")] == ["Tea, milk or pay."]  # its handler
+
+
+def test_a_choice_or_then_naming_what_the_class_lacks_fails_at_class_creation() -> None:
+    with pytest.raises(BotDefinitionError, match=r"\{colour\} in 'Which \{colour\}\?' is not a"):
+
+        class Colour(Bot[Drinks]):
+            states = ("start", "size")
+
+            @on.choice("size", "Which {colour}?", ["Red"])
+            async def pick(self, ctx: Context[Drinks]) -> None: ...
+
+    with pytest.raises(BotDefinitionError, match="then='gone' is neither a trigger nor a state"):
+
+        class Gone(Bot):
+            states = ("start", "size")
+
+            @on.text(then="gone")
+            async def go(self, ctx: Context) -> None: ...
+
+    with pytest.raises(BotDefinitionError, match=r"Later.unclear_replies .*'later' is not one of"):
+
+        class Later(Bot):
+            states = ("start",)
+            unclear_replies: ClassVar = {"later": "Not now."}
+
+
+def test_a_shared_place_reads_as_its_address_else_its_name_else_where_it_is() -> None:
+    assert Location(lat=1, long=2, name="Office", address="1 Main St").place == "1 Main St"
+    assert Location(lat=1, long=2, name="Office").place == "Office"
+    assert Location(lat=51.5, long=-0.12).place == "51.50000, -0.12000"

@@ -52,7 +52,9 @@ def test_a_handler_bound_to_an_unknown_state_fails_at_class_creation() -> None:
 
 
 def test_then_naming_a_missing_trigger_fails_at_class_creation() -> None:
-    with pytest.raises(BotDefinitionError, match="then='go' is not a trigger of Broken"):
+    with pytest.raises(
+        BotDefinitionError, match="then='go' is neither a trigger nor a state of Broken"
+    ):
 
         class Broken(Bot):
             states = ("a", "b")

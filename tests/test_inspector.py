@@ -110,7 +110,7 @@ async def test_the_timeline_traces_each_turn_and_the_window(
     assert first["event"] == "'hi'"
     assert (first["state_before"], first["state_after"]) == ("greeting", "size")
     assert first["handler"] == "greet"
-    assert first["triggers"] == ["start_order"]
+    assert first["triggers"] == ["size"]
     assert first["outcome"] == "handled"
     assert first["duration_ms"] >= 0
     assert first["kind"] == "message"

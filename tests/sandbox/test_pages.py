@@ -299,7 +299,7 @@ async def test_the_inspector_follows_the_chat_in_use_and_traces_each_turn(
     await expect(inspector.locator("#where")).to_have_text("· whatsapp 447700900001")
     turn = inspector.locator("#timeline tr.turn.message").first
     await expect(turn).to_contain_text("user › 'hi'")
-    await expect(turn).to_contain_text("greet() · trigger start_order")
+    await expect(turn).to_contain_text("greet() · trigger size")
     await expect(turn).to_contain_text("greeting → size · handled")
     await expect(turn).to_contain_text(re.compile(r"\d+(\.\d+)? ms"))
     sent = inspector.locator("#timeline tr.sent")
