@@ -14,7 +14,8 @@ each user's n-th message ``<n>:<tag>``, so every reply lost, doubled or out of o
   doubled, out of order; how long each conversation it handed over waited for the other.
 
 Run: ``.venv/bin/python bench/outage.py provider --minutes 10`` (``redis-freeze --seconds 6``,
-``sigterm``).
+``sigterm``). With botkit's default longest pause between attempts (15 minutes), replies held
+by a long outage may wait that long after the provider is back; ``--retry-max 60`` shortens it.
 """
 
 from __future__ import annotations
@@ -315,8 +316,9 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--per-user", type=int, default=10, help="messages per user (sigterm)")
     parser.add_argument("--every", type=float, default=5.0, help="seconds between messages")
-    parser.add_argument("--retry-max", type=float, default=60.0,
-                        help="BOTKIT_SEND_RETRY_MAX_SECONDS for the provider outage")  # fmt: skip
+    parser.add_argument("--retry-max", type=float, default=900.0,
+                        help="BOTKIT_SEND_RETRY_MAX_SECONDS for the provider outage "
+                             "(default: botkit's own default)")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="botkit-outage-") as folder:
         workdir = Path(folder)

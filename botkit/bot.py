@@ -45,7 +45,7 @@ from botkit.channels.capabilities import ApiVersion
 from botkit.channels.errors import ChannelRuleError
 from botkit.channels.facts import ChannelSetup
 from botkit.channels.rules import Facts, apply_rules, resolve_numbered_reply
-from botkit.context import Context
+from botkit.context import Context, Load
 from botkit.conversation import Conversation, OutboxEntry, PendingTimer
 from botkit.definition import ClassSite, class_site, define
 from botkit.events import ButtonReply, Channel, Event, EventKind, Text, Timer
@@ -54,6 +54,7 @@ from botkit.handlers import HandlerSpec
 from botkit.log import get_logger
 from botkit.machine import BotMachine, InvalidTrigger, TransitionSpec
 from botkit.outbound import Button, Outbound, Template
+from botkit.store.base import StoreUnavailable
 from botkit.timers import TIMEOUT_PREFIX, Timeout, new_timer, timeout_key
 
 __all__ = ["Bot", "TurnOutcome"]
@@ -109,6 +110,7 @@ class _Attempt:
     facts: Facts
     before: Conversation
     version: int
+    load: Load | None = None
 
     def outcome(
         self,
@@ -330,7 +332,12 @@ class Bot(Generic[DataT]):
     # --- one turn ----------------------------------------------------------------------------
 
     async def take_turn(
-        self, event: Event, conversation: Conversation, facts: Facts | None = None
+        self,
+        event: Event,
+        conversation: Conversation,
+        facts: Facts | None = None,
+        *,
+        load: Load | None = None,
     ) -> TurnOutcome:
         """Run the handler ``event`` calls for on ``conversation`` (its stored state and data).
 
@@ -338,6 +345,8 @@ class Bot(Generic[DataT]):
         or its position (``"2"``), arrives as that choice's :class:`~botkit.ButtonReply` on
         every channel, as if tapped: ``ctx.text`` is the choice's title. ``facts`` is what the
         channel rules know (by default: :meth:`channel_setup`'s, at the current time).
+        ``load`` reads another conversation from the store, for ``ctx.send`` to judge what
+        may go to that user (their window); without it, nothing is known of other users.
         Nothing is saved or sent here: the caller commits the outcome's conversation
         atomically with the "event consumed" mark, then sends its outbox.
 
@@ -345,12 +354,12 @@ class Bot(Generic[DataT]):
         failover on first (:func:`botkit.failover.advance`), whatever the handlers do after;
         a failover that ended reaches ``@on.failover`` handlers as its outcome event.
         """
-        turn = self._attempt(event, conversation, facts)
+        turn = self._attempt(event, conversation, facts, load)
         moved = advance(event, conversation, turn.facts)
         if moved is None:
-            return await self._turn(event, conversation, turn.facts)
+            return await self._turn(event, conversation, turn.facts, load)
         if moved.event is not None:
-            outcome = await self._turn(moved.event, moved.conversation, turn.facts)
+            outcome = await self._turn(moved.event, moved.conversation, turn.facts, load)
         else:
             turn = replace(turn, before=moved.conversation)
             loaded, saved = self._stored(moved.conversation)
@@ -367,9 +376,11 @@ class Bot(Generic[DataT]):
         unchanged = data is not None and not loaded.notes and version == self.version
         return loaded, data if unchanged and data is not None else self.dump_data(loaded.data)
 
-    async def _turn(self, event: Event, conversation: Conversation, facts: Facts) -> TurnOutcome:
+    async def _turn(
+        self, event: Event, conversation: Conversation, facts: Facts, load: Load | None
+    ) -> TurnOutcome:
         event = _picked_choice(event, conversation.choices)
-        turn = self._attempt(event, conversation, facts)
+        turn = self._attempt(event, conversation, facts, load)
         loaded, saved_before = self._stored(conversation)
         before = loaded.state
 
@@ -401,6 +412,9 @@ class Bot(Generic[DataT]):
         except InvalidTrigger as exc:
             ctx.check_awaited_quietly()
             return await self._fallback(turn, before, saved_before, str(exc))
+        except StoreUnavailable:
+            ctx.check_awaited_quietly()
+            raise  # not the handler's fault: the event stays, to be handled once it is back
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, before, saved_before, spec.name, exc)
@@ -441,10 +455,16 @@ class Bot(Generic[DataT]):
             senders={**self.senders, **(senders or {})},
         )
 
-    def _attempt(self, event: Event, conversation: Conversation, facts: Facts | None) -> _Attempt:
+    def _attempt(
+        self,
+        event: Event,
+        conversation: Conversation,
+        facts: Facts | None,
+        load: Load | None = None,
+    ) -> _Attempt:
         if facts is None:
             facts = self.channel_setup().facts(conversation, event, time.time())
-        return _Attempt(event, facts, conversation, self.version)
+        return _Attempt(event, facts, conversation, self.version, load)
 
     def _select(self, event: Event, state: str) -> tuple[HandlerSpec | None, Any]:
         for spec in self._specs:
@@ -510,6 +530,7 @@ class Bot(Generic[DataT]):
             bot=self,
             facts=turn.facts,
             timers=turn.before.timers,
+            load=turn.load,
         )
 
     def failed_turn(

@@ -18,13 +18,13 @@ line, instead of a reply silently going missing (type checkers catch it earlier 
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Coroutine, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from botkit.channels.rules import Facts, Plan, apply_rules
-from botkit.conversation import PendingTimer
+from botkit.conversation import Conversation, PendingTimer
 from botkit.errors import BotkitError
 from botkit.events import Channel, Event, Text
 from botkit.failover import Fallback, Step, arm, steps_of
@@ -47,6 +47,9 @@ from botkit.timers import check_key, due_at, encode_data, new_timer
 
 DataT = TypeVar("DataT")
 _T = TypeVar("_T")
+
+Load = Callable[[str], Awaitable[Conversation | None]]
+"""Reads a conversation by its key from the store (the runtime's ``store.load``)."""
 
 
 class NotAwaited(BotkitError):
@@ -110,6 +113,7 @@ class Context(Generic[DataT]):
         bot: Any,
         facts: Facts,
         timers: Mapping[str, PendingTimer] | None = None,
+        load: Load | None = None,
     ) -> None:
         self.event = event
         self.data: DataT = data
@@ -133,6 +137,7 @@ class Context(Generic[DataT]):
         that fell due, if this turn handles a timer, is no longer among them)."""
         self._machine = machine
         self._bot = bot
+        self._load = load
         self._tracked: list[_Tracked[Any]] = []
         self._turn = TurnModel(state, bot, self)
 
@@ -238,9 +243,11 @@ class Context(Generic[DataT]):
         sms: SmsOptions | None = None,
     ) -> Awaitable[Plan]:
         """Send to another user, from the bot's address on their channel (the address this
-        event came to when the channel is the same). Nothing is known of that user's window,
-        so on WhatsApp only a template goes (see the bot's ``templates``). Sent after the turn
-        commits, like a reply."""
+        event came to when the channel is the same). The channel's rules judge it by that
+        user's own conversation: their window and whether they have written (a user who never
+        wrote gets only what may go first, such as a template on WhatsApp; see the bot's
+        ``templates``). Sent after the turn commits, like a reply; its message record is kept
+        with that user's conversation, where their statuses update it."""
         if to == self.user:
             return self.reply(
                 content,
@@ -279,8 +286,7 @@ class Context(Generic[DataT]):
             viber=viber,
             sms=sms,
         )
-        stranger = replace(self.facts, last_inbound_at=None, user_has_written=False)
-        return self._track(self._queue(message, stranger), "ctx.send(...)")
+        return self._track(self._queue_to(message), "ctx.send(...)")
 
     def trigger(self, name: str, **kwargs: Any) -> Awaitable[None]:
         """Fire transition ``name``: exit and enter callbacks run, in order, before the await
@@ -331,6 +337,13 @@ class Context(Generic[DataT]):
         timer = arm(steps, plan, self.facts.now)
         self.timers[timer.key] = timer
         return plan
+
+    async def _queue_to(self, message: Outbound) -> Plan:
+        """Queue ``message`` to another user with the facts of that user's conversation."""
+        known = await self._load(message.conversation_key) if self._load is not None else None
+        last = known.last_inbound_at if known is not None else None
+        facts = replace(self.facts, last_inbound_at=last, user_has_written=last is not None)
+        return await self._queue(message, facts)
 
     async def _queue(self, message: Outbound, facts: Facts) -> Plan:
         plan = apply_rules(message, facts)

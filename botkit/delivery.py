@@ -82,6 +82,16 @@ class Delivered:
     """Seconds until the head may go, when it has to wait."""
     stopped: bool = False
     """True when the lease was in doubt and the rest was not sent."""
+    filed: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Records of messages to other users (``ctx.send``), by the key of the recipient's
+    conversation: they are kept there, where that user's statuses arrive."""
+
+    def record(self, message: Outbound, record: DeliveryRecord, key: str) -> None:
+        """Keep ``record`` of ``message``, sent from the conversation ``key``: with it, or
+        with the recipient's conversation when the message went to another user."""
+        home = message.conversation_key
+        kept = self.records if home == key else self.filed.setdefault(home, {})
+        kept[record.message_id] = record.model_dump_json()
 
 
 class Delivery:
@@ -119,7 +129,7 @@ class Delivery:
                 message = self._recheck(entry, conversation)
                 receipt = await self.transport.send(message)
             except ChannelRuleError as exc:
-                self._refuse(done, entry, exc, None, type(exc).__name__)
+                self._refuse(done, entry, exc, None, type(exc).__name__, conversation.key)
                 continue
             except SendError as exc:
                 attempts = entry.attempts + 1
@@ -137,10 +147,10 @@ class Delivery:
                         retry_in=round(pause, 1),
                     )
                     break
-                self._refuse(done, entry, exc, _code(exc), _title(exc))
+                self._refuse(done, entry, exc, _code(exc), _title(exc), conversation.key)
                 continue
             record = DeliveryRecord.sent(message, receipt.message_id, self._clock())
-            done.records[receipt.message_id] = record.model_dump_json()
+            done.record(message, record, conversation.key)
             done.sent += 1
             SENDS.labels(channel=message.channel.value, outcome="sent").inc()
             log.info(
@@ -155,7 +165,7 @@ class Delivery:
         """The message to send: an entry that waited is checked against the channel's window
         again (it may have closed meanwhile; a template may stand in)."""
         message = entry.message
-        if not entry.attempts or conversation.key != _key(message):
+        if not entry.attempts or conversation.key != message.conversation_key:
             return message
         facts = self.channels.facts(conversation, None, self._clock())
         (checked,) = check_window([message], facts).messages
@@ -168,12 +178,12 @@ class Delivery:
         error: Exception,
         code: int | None,
         title: str,
+        key: str,
     ) -> None:
         message = entry.message
         now = self._clock()
         refusal = ProviderError(code=code, title=title, detail=str(error))
-        record = DeliveryRecord.refused(message, refusal, now)
-        done.records[record.message_id] = record.model_dump_json()
+        done.record(message, DeliveryRecord.refused(message, refusal, now), key)
         done.events.append(_rejected(message, refusal, now))
         done.sent += 1
         SENDS.labels(channel=message.channel.value, outcome="refused").inc()
@@ -185,10 +195,6 @@ class Delivery:
             to=message.to,
             attempts=entry.attempts + 1,
         )
-
-
-def _key(message: Outbound) -> str:
-    return f"{message.channel.value}:{message.sender}:{message.to}"
 
 
 def _code(exc: SendError) -> int | None:

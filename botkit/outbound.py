@@ -145,6 +145,12 @@ class Outbound(_Model):
     def effective_client_ref(self) -> str:
         return self.client_ref or self.id
 
+    @property
+    def conversation_key(self) -> str:
+        """The key of the conversation with the recipient (``channel:sender:to``), as
+        :attr:`Event.conversation_key <botkit.Event.conversation_key>` names it."""
+        return f"{self.channel.value}:{self.sender}:{self.to}"
+
 
 Choices = list[str] | list[Button] | list[tuple[str, str]]
 """Choices offered with a message: titles (each its own id), ``(id, title)`` pairs or Buttons."""

@@ -339,7 +339,7 @@ class Runtime:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.handler_timeout):
-                outcome = await self.bot.take_turn(event, conversation, facts)
+                outcome = await self.bot.take_turn(event, conversation, facts, load=self.store.load)
         except TimeoutError:
             error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
             outcome = self.bot.failed_turn(event, conversation, error, facts)
@@ -385,6 +385,8 @@ class Runtime:
         while True:
             asked = time.monotonic()
             try:
+                for key, records in done.filed.items():
+                    await self.store.file_messages(key, records)
                 with STORE_SECONDS.labels(step="ack").time():
                     claim = await self.store.ack(
                         lease,

@@ -37,6 +37,7 @@ from botkit.clock import OffsetClock
 from botkit.conversation import Conversation
 from botkit.events import Channel, Event
 from botkit.outbound import Template
+from botkit.records import DeliveryRecord, read_records
 from botkit.runtime import Runtime
 from botkit.server import CLOCK, EVENTS_PATH, RUNTIME, SETTINGS, create_app
 from botkit.settings import load_settings
@@ -513,9 +514,19 @@ class BotChat:
         c = self._loop.run_now(self._conversation())
         return self._world.bot._load(c.state, c.data, c.version).data
 
+    @property
+    def records(self) -> list[DeliveryRecord]:
+        """The records of the bot's messages to this user, oldest first, with the statuses
+        reported for each (kept with this user's conversation, whichever turn sent them)."""
+        stored = self._loop.run_now(self._world.runtime.store.messages(self._key))
+        return read_records(stored)[0]
+
+    @property
+    def _key(self) -> str:
+        return f"{self.channel.value}:{self._chat.address}:{self.user}"
+
     async def _conversation(self) -> Conversation:
-        key = f"{self.channel.value}:{self._chat.address}:{self.user}"
-        return await self._world.runtime.store.load(key) or Conversation(key)
+        return await self._world.runtime.store.load(self._key) or Conversation(self._key)
 
     async def _turn(self, action: Coroutine[Any, Any, Any]) -> list[Sent]:
         world = self._world

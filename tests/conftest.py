@@ -193,3 +193,14 @@ async def until_redis_time(client: Redis, seconds: float) -> None:
     while remaining > 0:
         await asyncio.sleep(remaining)
         remaining = target - await redis_time(client)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def chat_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a ``bot_chat`` test on each store: the memory store, then Redis (``REDIS_URL`` set
+    to the session's server, as an author's CI would)."""
+    if request.param == "memory":
+        monkeypatch.delenv("REDIS_URL", raising=False)
+    else:
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_server").url)
+    return str(request.param)

@@ -69,7 +69,7 @@ def test_the_new_project_s_test_passes(tmp_path: Path) -> None:
 # --- from a fresh virtual environment, as an author starts -----------------------------------
 
 
-def _copy_of_the_repository(into: Path) -> Path:
+def copy_of_the_repository(into: Path) -> Path:
     """The repository's tracked files (what a clone has), so installing builds nothing here."""
     files = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -97,7 +97,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A new virtual environment with botkit installed from a copy of this repository, as the
     new project's README says; and the folder it runs in. pip's cache makes it quick."""
     base = tmp_path_factory.mktemp("author")
-    source = _copy_of_the_repository(base / "botkit-src")
+    source = copy_of_the_repository(base / "botkit-src")
     venv = base / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], base)
     _run([str(venv / "bin" / "pip"), "install", "-q", str(source)], base)

@@ -218,6 +218,13 @@ class Store(abc.ABC):
         is shutting down)."""
 
     @abc.abstractmethod
+    async def file_messages(self, key: str, messages: Mapping[str, str]) -> None:
+        """Write ``messages`` (records by provider message id) with the conversation ``key``,
+        kept ``messages_seconds`` like its own: the records of messages another conversation's
+        turn sent to this one's user, where that user's statuses arrive. No lease is needed:
+        records are only ever replaced by newer ones of the same message."""
+
+    @abc.abstractmethod
     async def messages(self, key: str) -> dict[str, str]:
         """The conversation's message records (provider message id -> JSON text). Records are
         kept ``messages_seconds`` after their last write."""

@@ -408,6 +408,10 @@ class MemoryStore(Store):
             return None
         return replace(slot.record, outbox=tuple(slot.outbox))
 
+    async def file_messages(self, key: str, messages: Mapping[str, str]) -> None:
+        clock = self._now()
+        self._get(key, clock).write_messages(messages, clock + self.messages_seconds)
+
     async def messages(self, key: str) -> dict[str, str]:
         """The conversation's message records, {} when none are kept."""
         slot = self._peek(key, self._now())

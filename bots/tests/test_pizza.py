@@ -19,14 +19,7 @@ USERS = {
 }
 
 
-@pytest.fixture(autouse=True, params=["memory", "redis"])
-def store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The store the chats run on: the memory store, or Redis because ``REDIS_URL`` is set."""
-    if request.param == "memory":
-        monkeypatch.delenv("REDIS_URL", raising=False)
-    else:
-        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_server").url)
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("chat_store")  # each test on both stores
 
 
 async def chat_on(bot_chat: BotChats, channel: Channel) -> BotChat:
@@ -141,7 +134,7 @@ async def test_feedback_is_free_text_inside_the_window(bot_chat: BotChats) -> No
 
 
 async def test_conversations_are_in_redis_when_redis_url_is_set(
-    bot_chat: BotChats, store: str, redis_server: Any
+    bot_chat: BotChats, chat_store: str, redis_server: Any
 ) -> None:
     chat = await bot_chat(PizzaBot, channel="whatsapp", user="447700900777")
     await chat.say("hi")
@@ -150,4 +143,4 @@ async def test_conversations_are_in_redis_when_redis_url_is_set(
         keys = [key async for key in stored.scan_iter(match="*447700900777*")]
     finally:
         await stored.aclose()
-    assert bool(keys) == (store == "redis")
+    assert bool(keys) == (chat_store == "redis")

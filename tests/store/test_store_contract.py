@@ -582,6 +582,19 @@ async def test_message_records_expire(backend: Backend) -> None:
     assert await store.messages(KEY) == {}
 
 
+async def test_records_filed_with_another_conversation_need_no_lease_and_expire(
+    backend: Backend,
+) -> None:
+    store = backend.make(messages_seconds=LEASE)
+    other = "whatsapp:447700900000:447700900777"
+    await store.file_messages(other, {"uuid-1": '{"status":"submitted"}'})
+    await store.file_messages(other, {"uuid-2": "{}", "uuid-1": '{"status":"read"}'})
+    assert await store.messages(other) == {"uuid-1": '{"status":"read"}', "uuid-2": "{}"}
+    assert await store.messages(KEY) == {}
+    await backend.advance(LEASE)
+    assert await store.messages(other) == {}
+
+
 # --- pending work: a waiting outbox, refusals, hand-over, orphaned leases -------------------------
 
 

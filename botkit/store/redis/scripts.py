@@ -260,3 +260,12 @@ for i = 1, #ARGV, 4 do
 end
 return 0
 """
+
+FILE_MESSAGES: Final = (
+    PRELUDE
+    + """
+-- KEYS: messages. ARGV: messages_ms, message count n, n (id, json) pairs.
+write_messages(KEYS[1], ARGV[1], ARGV, 3, tonumber(ARGV[2]))
+return 1
+"""
+)

@@ -161,10 +161,11 @@ class RedisStore(Store):
         self._load = register(scripts.LOAD)
         self._due_read = register(scripts.DUE_READ)
         self._due_set = register(scripts.DUE_SET)
+        self._file = register(scripts.FILE_MESSAGES)
         self._batcher = Batcher(
             client,
             [self._accept, self._claim, self._commit, self._ack, self._extend, self._release,
-             self._load, self._due_read, self._due_set],
+             self._load, self._due_read, self._due_set, self._file],
             self._unavailable,
         )  # fmt: skip
         self._eval = self._batcher.eval
@@ -235,7 +236,10 @@ class RedisStore(Store):
         return [base + "r", base + "i", base + "o", base + "l"]
 
     def _with_messages(self, key: str) -> list[str]:
-        return [*self._keys(key), f"{self.prefix}:{{{_tag(key)}}}:m"]
+        return [*self._keys(key), self._messages(key)]
+
+    def _messages(self, key: str) -> str:
+        return f"{self.prefix}:{{{_tag(key)}}}:m"
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
         if isinstance(exc, rx.ConnectionError) and isinstance(exc.__cause__, TimeoutError):
@@ -479,9 +483,16 @@ class RedisStore(Store):
             return None
         return codec.decode_conversation(key, found[:7], found[7:])
 
+    async def file_messages(self, key: str, messages: Mapping[str, str]) -> None:
+        """One script: HSET the records and renew the hash's expiry."""
+        if messages:
+            pairs = [part for item in messages.items() for part in item]
+            args = [self._messages_ms, len(messages), *pairs]
+            await self._eval(self._file, [self._messages(key)], args)
+
     async def messages(self, key: str) -> dict[str, str]:
         """The conversation's message records (one HGETALL), {} when none are kept."""
-        found = await self._plain("HGETALL", f"{self.prefix}:{{{_tag(key)}}}:m")
+        found = await self._plain("HGETALL", self._messages(key))
         return dict(found) if isinstance(found, dict) else {}
 
     async def keys(self, limit: int = 1000) -> list[str]:
