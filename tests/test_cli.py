@@ -140,7 +140,7 @@ def test_graph_prints_a_diagram_that_parses(capsys: pytest.CaptureFixture[str]) 
     assert states == set(PizzaBot.states)
     assert ("[*]", "greeting", "") in edges
     assert ("toppings", "address", "address") in edges
-    assert ("confirm", "size", "change") in edges
+    assert ("confirm", "size", "size") in edges
 
 
 # --- botkit notify --------------------------------------------------------------------------------
