@@ -116,6 +116,20 @@ TAKEOVERS = Counter(
 )
 
 
+INBOX_DEPTH = Gauge(
+    "botkit_inbox_depth",
+    "Events waiting for a worker: in the inboxes of conversations that are due and that no "
+    "worker holds (read from the store when scraped, at most 500 conversations).",
+    registry=REGISTRY,
+)
+TIMERS_DUE = Gauge(
+    "botkit_timers_due",
+    "Timers past their time and not fired yet, in conversations that no worker holds (read "
+    "from the store when scraped, at most 500 conversations).",
+    registry=REGISTRY,
+)
+
+
 class LeaseHolder(Protocol):
     @property
     def leases_held(self) -> int: ...

@@ -42,6 +42,8 @@ from botkit.inspector import inspector_app
 from botkit.log import get_logger, private
 from botkit.metrics import (
     CONTENT_TYPE,
+    INBOX_DEPTH,
+    TIMERS_DUE,
     WEBHOOK_SECONDS,
     WEBHOOKS,
     exposition,
@@ -71,6 +73,8 @@ STORE = web.AppKey("store", Store)
 CLOCK = web.AppKey("clock", Clock)
 RUNTIME = web.AppKey("runtime", Runtime)
 SMS_PARTS = web.AppKey("sms_parts", SmsConcat)
+SERVED = web.AppKey("served", web.Application)
+"""For the metrics port's own app: the app whose metrics it serves."""
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -135,6 +139,7 @@ async def _metrics_site(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     assert settings.metrics_port is not None
     site_app = web.Application()
+    site_app[SERVED] = app
     site_app.router.add_get("/metrics", _exposition)
     runner = web.AppRunner(site_app, access_log=None)
     await runner.setup()
@@ -298,6 +303,14 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def _exposition(request: web.Request) -> web.Response:
+    app = request.app.get(SERVED, request.app)
+    try:
+        backlog = await app[STORE].backlog(now=app[CLOCK].now())
+    except StoreUnavailable:
+        pass  # the gauges keep their last reading; /readyz says why
+    else:
+        INBOX_DEPTH.set(backlog.events)
+        TIMERS_DUE.set(backlog.timers_due)
     response = web.Response(body=exposition())
     response.headers["Content-Type"] = CONTENT_TYPE
     return response

@@ -10,9 +10,11 @@ import pytest
 from aiohttp import ClientSession
 from prometheus_client.parser import text_string_to_metric_families
 
+from botkit import Channel, Notifier
 from botkit.channels import WindowClosed, apply_rules
 from botkit.channels.facts import Facts
 from botkit.metrics import REGISTRY
+from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
 from tests.channels.test_rules import NOW, message
 from tests.conftest import RedisServer, _free_port
@@ -158,3 +160,31 @@ async def test_a_takeover_is_counted_by_the_process_that_took_over(
         assert sent.text == "1:x"
         found = await scrape(session, second.url)
     assert found[one("botkit_takeovers_total", reason="expired")] == 1
+
+
+async def test_the_backlog_gauges_read_what_waits_in_the_store(
+    provider: ProviderStandIn, redis_server: RedisServer, redis_prefix: str
+) -> None:
+    """Events a notifier records wait for the serving process's next sweep (a minute away
+    here): the scrape reads them from the store."""
+    env = {
+        **CREDENTIALS,
+        "VONAGE_API_URL": provider.url,
+        "BOTKIT_METRICS_TOKEN": TOKEN,
+        "REDIS_URL": redis_server.url,
+        "BOTKIT_REDIS_PREFIX": redis_prefix,
+        "BOTKIT_SWEEP_SECONDS": "60",
+    }
+    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+    bot = {Channel.WHATSAPP: "447700900000"}
+    async with Served("tests.ledger:LedgerBot", env) as served, ClientSession() as session:
+        found = await scrape(session, served.url)
+        assert found[one("botkit_inbox_depth")] == found[one("botkit_timers_due")] == 0
+        async with Notifier(store, bot, owns_store=True) as notifier:
+            for user in ("447700900001", "447700900002"):
+                await notifier.notify("whatsapp", user, "tick")
+            await notifier.notify("whatsapp", "447700900002", "tock")
+        found = await scrape(session, served.url)
+    assert found[one("botkit_inbox_depth")] == 3
+    assert found[one("botkit_timers_due")] == 0
+    assert provider.sent == [], "nobody handled them yet"

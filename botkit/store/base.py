@@ -122,6 +122,16 @@ class Commit:
 
 
 @dataclass(frozen=True)
+class Backlog:
+    """Work waiting for a worker (see :meth:`Store.backlog`)."""
+
+    events: int
+    """Events in the inboxes, not handled yet."""
+    timers_due: int
+    """Timers past their time, not fired yet."""
+
+
+@dataclass(frozen=True)
 class StoreStats:
     """Counters a store keeps about itself (for benchmarks and the inspector)."""
 
@@ -216,6 +226,13 @@ class Store(abc.ABC):
         """Give the lease up if it is still held and make the conversation due at once, so
         another process takes it over without waiting for the lease to expire (a process that
         is shutting down)."""
+
+    @abc.abstractmethod
+    async def backlog(self, *, limit: int = 500, now: float | None = None) -> Backlog:
+        """Work waiting for a worker: the events and the due timers (at ``now``) of the
+        conversations that are due and that no worker holds, up to ``limit`` of them, earliest
+        first. A conversation a worker holds counts again once its lease is given back or runs
+        out. For metrics: it reads at most ``limit`` conversations."""
 
     @abc.abstractmethod
     async def file_messages(self, key: str, messages: Mapping[str, str]) -> None:

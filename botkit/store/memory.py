@@ -19,6 +19,7 @@ from botkit.events import Channel, Event
 from botkit.ratelimit import ChannelLimiter, RateLimiter
 from botkit.store.base import (
     Accepted,
+    Backlog,
     Claim,
     Commit,
     Lease,
@@ -407,6 +408,18 @@ class MemoryStore(Store):
         if slot is None or slot.record is None:
             return None
         return replace(slot.record, outbox=tuple(slot.outbox))
+
+    async def backlog(self, *, limit: int = 500, now: float | None = None) -> Backlog:
+        clock, at = self._now(), self._bot(now)
+        events = timers = 0
+        for key in self._due.due(at, limit):
+            slot = self._peek(key, clock)
+            if slot is None or slot.token is not None:
+                continue
+            events += len(slot.inbox)
+            record = slot.record
+            timers += sum(1 for t in record.timers.values() if t.at <= at) if record else 0
+        return Backlog(events, timers)
 
     async def file_messages(self, key: str, messages: Mapping[str, str]) -> None:
         clock = self._now()

@@ -7,6 +7,7 @@ server's clock is past them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,9 +18,10 @@ from redis.asyncio import Redis
 from botkit.conversation import Conversation, PendingTimer
 from botkit.events import Event
 from botkit.outbound import Button
-from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store
+from botkit.store.base import Backlog, Claim, Commit, Lease, LeaseLost, Store
 from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
+from botkit.timers import new_timer
 from tests.conftest import RedisServer, until_redis_time
 from tests.store.values import KEY, entries, event, said, said_all, turn
 
@@ -593,6 +595,24 @@ async def test_records_filed_with_another_conversation_need_no_lease_and_expire(
     assert await store.messages(KEY) == {}
     await backend.advance(LEASE)
     assert await store.messages(other) == {}
+
+
+async def test_the_backlog_counts_what_waits_for_a_worker(store: Store) -> None:
+    now = time.time()
+    assert await store.backlog(now=now) == Backlog(0, 0)
+    for message_id in ("m1", "m2"):  # a notifier's: no lease is taken, the conversation is due
+        await store.accept(KEY, event(message_id, "e"), owner=None, now=now)
+    assert await store.backlog(now=now) == Backlog(2, 0)
+    claim = await store.claim(KEY, owner="a", now=now)
+    assert claim is not None
+    assert await store.backlog(now=now) == Backlog(0, 0), "a worker holds it"
+    second = await handle(store, claim)  # the first event; the second comes next
+    assert second is not None
+    timers = {"t": new_timer("t", now - 1, None), "later": new_timer("later", now + 60, None)}
+    done = Conversation(KEY, state="s", revision=2, timers=timers)
+    await store.commit(second.lease, turn(done), now=now)
+    await store.release(second.lease, now=now)  # a process leaving: its due timer waits
+    assert await store.backlog(now=now) == Backlog(0, 1)
 
 
 # --- pending work: a waiting outbox, refusals, hand-over, orphaned leases -------------------------

@@ -27,6 +27,7 @@ over.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, TypedDict, Unpack
@@ -44,6 +45,7 @@ from botkit.ratelimit import RateLimiter
 from botkit.store import codec
 from botkit.store.base import (
     Accepted,
+    Backlog,
     Claim,
     Commit,
     Lease,
@@ -482,6 +484,36 @@ class RedisStore(Store):
         if not found:
             return None
         return codec.decode_conversation(key, found[:7], found[7:])
+
+    async def backlog(self, *, limit: int = 500, now: float | None = None) -> Backlog:
+        """The due index's conversations due at ``now`` (one script), then their records and
+        outboxes (scripts batched together) and inbox lengths (one pipeline)."""
+        at = _at(now)
+        found = await self._eval(self._due_read, [self._due], [limit, at])
+        keys = [_untag(member) for member in found[0::2]]
+        if not keys:
+            return Backlog(0, 0)
+        conversations = await asyncio.gather(*(self.load(key) for key in keys))
+        pipe = self._client.pipeline(transaction=False)
+        for key in keys:
+            pipe.llen(self._keys(key)[1])
+            pipe.exists(self._keys(key)[3])
+        try:
+            self.traffic.round_trips += 1
+            self.traffic.commands += 2 * len(keys)
+            counts = await pipe.execute()
+        except UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
+        events = timers = 0
+        for conversation, length, held in zip(
+            conversations, counts[0::2], counts[1::2], strict=True
+        ):
+            if held:
+                continue
+            events += int(length)
+            if conversation is not None:
+                timers += sum(1 for t in conversation.timers.values() if t.at * 1000 <= at)
+        return Backlog(events, timers)
 
     async def file_messages(self, key: str, messages: Mapping[str, str]) -> None:
         """One script: HSET the records and renew the hash's expiry."""
