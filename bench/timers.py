@@ -139,6 +139,7 @@ async def seed_timers(client: Any, prefix: str, keys: list[str], at: list[float]
     """One pending timer ``tick`` per conversation, due at ``at[i]``: its field in the record,
     the first timer's time and the due mark, as a commit writes them. Returns the timer ids."""
     ids: list[str] = []
+    store = RedisStore(client, prefix=prefix)  # its client is the caller's, left open
     for start in range(0, len(keys), BATCH):
         pipe = client.pipeline(transaction=False)
         marks: dict[str, float] = {}
@@ -150,9 +151,9 @@ async def seed_timers(client: Any, prefix: str, keys: list[str], at: list[float]
                 f"{prefix}:{{{_tag(key)}}}:r",
                 mapping={"t": codec.encode_timers({"tick": timer}) or "", "n": first},
             )
-            marks[_tag(key)] = first
-        pipe.zadd(f"{prefix}:due", marks)
+            marks[key] = when
         await pipe.execute()
+        await store.mark_due(marks)
     return ids
 
 

@@ -280,7 +280,9 @@ async def memory_per_conversation(redis_url: str, conversations: int) -> tuple[f
     # Expired keys are reclaimed lazily; touch them all the way Redis would over time.
     async for key in client.scan_iter(match="mem:*", count=5000):
         await client.exists(key)
-    await client.delete("mem:due")
+    async for key in client.scan_iter(match="mem:due:*", count=5000):  # the due index
+        await client.delete(key)
+    await client.delete("{mem:due}:hints")
     idle = ((await client.info("memory"))["used_memory"] - before) / conversations
     await store.close()
     await client.aclose()

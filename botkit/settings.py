@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     )
     """``REDIS_SSL_CERT_REQS``: ``none`` accepts a ``rediss://`` server's self-signed
     certificate (Heroku Redis needs it); the default checks it."""
+    redis_cluster: Literal["auto", "true", "false"] = Field(
+        "auto", validation_alias=AliasChoices("REDIS_CLUSTER", "redis_cluster")
+    )
+    """``REDIS_CLUSTER``: ``auto`` asks the server at start whether it is a Redis Cluster node
+    (then botkit uses the whole cluster through it); ``true`` or ``false`` force it."""
     conversation_ttl: float = Field(
         30 * 24 * 3600.0,
         gt=0,
@@ -279,6 +284,7 @@ class Settings(BaseSettings):
         "redis_ssl_cert_reqs",
         "vonage_gateway",
         "vonage_oauth_client_auth",
+        "redis_cluster",
         mode="before",
     )
     @classmethod

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import random
 import shutil
 import socket
 import subprocess
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -16,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from botkit.devserver import DevServer
 from botkit.settings import Settings, load_settings
@@ -204,3 +208,135 @@ def chat_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     else:
         monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_server").url)
     return str(request.param)
+
+
+# --- Redis Cluster -------------------------------------------------------------------------------
+
+
+@dataclass
+class RedisClusterNodes:
+    """A Redis Cluster of the test run's own: ``primaries`` masters, each with ``replicas``."""
+
+    ports: list[int]
+    processes: dict[int, subprocess.Popen[bytes]]
+    workdir: Path
+
+    @property
+    def url(self) -> str:
+        """Any one node's URL: botkit finds the rest."""
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def kill(self, port: int) -> None:
+        """``kill -9`` one node."""
+        process = self.processes.pop(port)
+        process.kill()
+        process.wait(10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.kill()
+        for process in self.processes.values():
+            process.wait(10)
+        self.processes.clear()
+
+
+def cluster_ports(count: int) -> list[int]:
+    """Free ports whose cluster bus ports (10,000 higher) are free too."""
+    ports: list[int] = []
+    for port in random.sample(range(20000, 45000), 400):
+        if all(_is_free(p) for p in (port, port + 10000)):
+            ports.append(port)
+            if len(ports) == count:
+                return ports
+    pytest.fail("no free ports for a cluster")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def start_cluster(
+    workdir: Path, *, primaries: int = 3, replicas: int = 0, node_timeout_ms: int = 15000
+) -> RedisClusterNodes:
+    """Start a Redis Cluster on free ports and return once every slot is served and every
+    node agrees on it."""
+    ports = cluster_ports(primaries * (1 + replicas))
+    nodes = RedisClusterNodes(ports, {}, workdir)
+    try:
+        for port in ports:
+            home = workdir / str(port)
+            home.mkdir()
+            process = launch_redis(
+                "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", str(home), "--protected-mode", "no", "--cluster-enabled", "yes",
+                "--cluster-config-file", "nodes.conf", "--cluster-node-timeout",
+                str(node_timeout_ms),
+            )  # fmt: skip
+            if process is None:
+                pytest.fail(f"a cluster node did not start on port {port}")
+            nodes.processes[port] = process
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+             "--cluster-replicas", str(replicas), "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_cluster_ok(ports)
+    except BaseException:
+        nodes.stop()
+        raise
+    return nodes
+
+
+def wait_cluster_ok(ports: list[int], timeout: float = 60.0, known: int | None = None) -> None:
+    """Return once each node of ``ports`` says the cluster is ok, knows ``known`` nodes (all of
+    ``ports`` unless told) and maps every slot to the same primaries as the others: a node may
+    still say CLUSTERDOWN for a moment after ``redis-cli --cluster create`` returns, and
+    redis-py's cluster client answers that by closing every connection of the client."""
+    count = len(ports) if known is None else known
+    nodes = [SyncRedis(host="127.0.0.1", port=port, decode_responses=True) for port in ports]
+    said = ""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                states = [node.cluster("INFO") for node in nodes]
+                maps = {_slot_map(node) for node in nodes}
+            except RedisError as exc:
+                said = str(exc)
+            else:
+                said = str(states)
+                if (
+                    all(s.get("cluster_state") == "ok" for s in states)
+                    and all(int(s.get("cluster_known_nodes", 0)) == count for s in states)
+                    and len(maps) == 1
+                    and None not in maps
+                ):
+                    return
+            time.sleep(0.01)
+    finally:
+        for node in nodes:
+            node.close()
+    pytest.fail(f"the cluster on {ports} is not ok on every node: {said}")
+
+
+def _slot_map(node: SyncRedis) -> tuple[tuple[int, int, int], ...] | None:
+    """(first slot, last slot, primary port) of every range; None unless all slots are served."""
+    ranges = sorted((int(r[0]), int(r[1]), int(r[2][1])) for r in node.cluster("SLOTS"))
+    covered = sum(last - first + 1 for first, last, _ in ranges)
+    return tuple(ranges) if covered == 16384 else None
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """A Redis Cluster of three primaries for the whole run (tests keep to their own prefix,
+    and leave every slot where it was)."""
+    nodes = start_cluster(tmp_path_factory.mktemp("cluster"))
+    yield nodes
+    nodes.stop()

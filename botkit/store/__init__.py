@@ -22,6 +22,7 @@ def open_store(settings: Settings) -> Store:
             dedup_seconds=settings.dedup_seconds,
             idle_seconds=settings.conversation_ttl,
             ssl_cert_reqs=settings.redis_ssl_cert_reqs,
+            cluster=settings.redis_cluster,
         )
     from botkit.store.memory import MemoryStore
 

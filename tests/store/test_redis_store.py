@@ -16,6 +16,7 @@ from redis.crc import key_slot
 from botkit.conversation import Conversation
 from botkit.store.base import StoreUnavailable
 from botkit.store.redis import RedisStore
+from botkit.store.redis.due import ROUNDS, SLOTS
 from tests.certificates import self_signed
 from tests.conftest import RedisServer, launch_redis, until_redis_time
 from tests.store.values import event, said, turn
@@ -59,7 +60,7 @@ async def test_a_conversation_lives_in_one_slot(
         await store.accept(key, event("m2", "e2"), owner="a")
         await store.commit(claim.lease, turn(Conversation(KEY, state="s", revision=1), ("r1",)))
     found = await names(raw, redis_prefix)
-    conversation = {name for name in found if name != f"{redis_prefix}:due"}
+    conversation = {name for name in found if not name.startswith(f"{redis_prefix}:due:")}
     assert len(conversation) == 3 * 5  # record, inbox, outbox, seen, lease
     by_tag: dict[str, set[int]] = {}
     for name in conversation:
@@ -68,6 +69,9 @@ async def test_a_conversation_lives_in_one_slot(
         by_tag.setdefault(tag, set()).add(key_slot(name.encode()))
     assert len(by_tag) == 3
     assert all(len(slots) == 1 for slots in by_tag.values())
+    # Each conversation's due mark is in a bucket of its own slot.
+    buckets = {key_slot(name.encode()) for name in found - conversation}
+    assert buckets == {slot for slots in by_tag.values() for slot in slots}
     assert set(await store.keys()) == {KEY, "odd{key}with}braces{", ""}
 
 
@@ -149,7 +153,9 @@ async def test_round_trips_per_operation(
         return result, store.traffic.round_trips - before_trips, after_calls - before_calls
 
     accepted, trips, calls = await measured(store.accept(KEY, event("m1", "e1"), owner="a"))
-    assert (trips, calls) == (1, 2)  # the accept script and the due mark, pipelined
+    # The accept script and the due mark, pipelined; then a hint, as the mark is the first in
+    # its bucket.
+    assert (trips, calls) == (2, 3)
     assert accepted.claim is not None
     lease = accepted.claim.lease
     held, trips, calls = await measured(store.extend(lease))
@@ -162,6 +168,9 @@ async def test_round_trips_per_operation(
     released, trips, calls = await measured(store.ack(lease, 1))
     assert released is None
     assert (trips, calls) == (1, 1)
+    again, trips, calls = await measured(store.accept(KEY, event("m2", "e2"), owner="a"))
+    assert again.claim is not None
+    assert (trips, calls) == (1, 2)  # an earlier mark is in the bucket: no hint
 
 
 async def test_scripts_come_back_after_the_server_forgets_them(
@@ -207,7 +216,7 @@ async def test_a_busy_pool_times_out_in_words(
     stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
 ) -> None:
     store = make(stores, redis_server.url, redis_prefix, max_connections=1, pool_timeout=0.1)
-    blocker = asyncio.create_task(store._client.execute_command("BLPOP", "nothing", 0.3))  # type: ignore[no-untyped-call]
+    blocker = asyncio.create_task(store._client.execute_command("BLPOP", "nothing", 0.3))
     while "cmd=blpop" not in str(await raw.execute_command("CLIENT", "LIST")):  # type: ignore[no-untyped-call]
         pass  # each look is a round trip to Redis, during which the blocker gets going
     with pytest.raises(StoreUnavailable, match=r"no connection of 1 became free within 0\.1 s"):
@@ -256,20 +265,22 @@ async def test_no_request_fails_on_a_connection_left_from_before_an_outage(
 
 
 def test_rediss_checks_certificates_unless_told_not_to() -> None:
-    checked = RedisStore.from_url("rediss://:secret@redis.example:6380")
-    context = checked._pool.make_connection().ssl_context.get()  # type: ignore[no-untyped-call]
+    checked = RedisStore.from_url("rediss://:secret@redis.example:6380", cluster="false")
+    context = checked._pool.make_connection().ssl_context.get()
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
-    unchecked = RedisStore.from_url("rediss://:secret@redis.example:6380", ssl_cert_reqs="none")
-    context = unchecked._pool.make_connection().ssl_context.get()  # type: ignore[no-untyped-call]
+    unchecked = RedisStore.from_url(
+        "rediss://:secret@redis.example:6380", ssl_cert_reqs="none", cluster="false"
+    )
+    context = unchecked._pool.make_connection().ssl_context.get()
     assert context.verify_mode == ssl.CERT_NONE
-    plain = RedisStore.from_url("redis://redis.example:6379")
+    plain = RedisStore.from_url("redis://redis.example:6379", cluster="false")
     assert "ssl_cert_reqs" not in plain._pool.connection_kwargs
 
 
 def test_replies_are_parsed_by_hiredis() -> None:
-    store = RedisStore.from_url("redis://redis.example:6379")
-    assert "Hiredis" in type(store._pool.make_connection()._parser).__name__  # type: ignore[no-untyped-call]
+    store = RedisStore.from_url("redis://redis.example:6379", cluster="false")
+    assert "Hiredis" in type(store._pool.make_connection()._parser).__name__
 
 
 def test_tls_settings_cannot_hide_in_the_url() -> None:
@@ -307,3 +318,40 @@ async def test_a_self_signed_certificate_is_refused_unless_told_otherwise(
     unchecked = make(stores, tls_redis, redis_prefix, ssl_cert_reqs="none")
     accepted = await unchecked.accept(KEY, event("m1", "e1"), owner="a")
     assert accepted.claim is not None
+
+
+# --- the due index -------------------------------------------------------------------------------
+
+
+async def test_marks_of_the_single_index_of_earlier_versions_move_into_buckets(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
+) -> None:
+    """A store upgraded from the single due index loses none of the work marked there."""
+    store = make(stores, redis_server.url, redis_prefix)
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    await store.release(claim.lease)  # work left, due now: as an old version would leave it
+    async for name in raw.scan_iter(match=f"{redis_prefix}:due:*"):
+        await raw.delete(name)
+    await raw.delete(f"{{{redis_prefix}:due}}:hints")
+    await raw.zadd(f"{redis_prefix}:due", {KEY: 1000})
+    assert await store.sweep(owner="b") == []  # moved into its bucket, and hinted
+    assert await raw.exists(f"{redis_prefix}:due") == 0
+    (taken,) = await store.sweep(owner="b")
+    assert taken.lease.key == KEY
+
+
+async def test_a_mark_without_its_hint_is_found_by_the_sweeps_rounds(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
+) -> None:
+    """A writer that died between its mark and its hint: the sweeps' rounds over every bucket
+    find the mark."""
+    store = make(stores, redis_server.url, redis_prefix)
+    claim = (await store.accept(KEY, event("m1", "e1"), owner="a")).claim
+    assert claim is not None
+    await store.release(claim.lease)
+    await raw.delete(f"{{{redis_prefix}:due}}:hints")
+    taken: list[Any] = []
+    for _ in range(SLOTS // ROUNDS):
+        taken += await store.sweep(owner="b")
+    assert [c.lease.key for c in taken] == [KEY]

@@ -22,7 +22,7 @@ from botkit.store.base import Backlog, Claim, Commit, Lease, LeaseLost, Store
 from botkit.store.memory import MemoryStore
 from botkit.store.redis import RedisStore
 from botkit.timers import new_timer
-from tests.conftest import RedisServer, until_redis_time
+from tests.conftest import until_redis_time
 from tests.store.values import KEY, entries, event, said, said_all, turn
 
 LEASE = 0.3
@@ -77,7 +77,7 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", pytest.param("cluster", marks=pytest.mark.slow)])
 async def backend(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Backend]:
     closers: list[Callable[[], Awaitable[None]]] = []
     if request.param == "memory":
@@ -95,23 +95,29 @@ async def backend(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIte
 
         built = Backend("memory", memory, move, memory_due, shared=True)
     else:
-        server: RedisServer = request.getfixturevalue("redis_server")
+        if request.param == "redis":
+            url = request.getfixturevalue("redis_server").url
+        else:
+            url = request.getfixturevalue("redis_cluster").url
 
         async def redis_due(store: Store) -> set[str]:
             assert isinstance(store, RedisStore)
-            members = await store._client.zrange(f"{redis_prefix}:due", 0, -1)
-            return {str(member) for member in members}
+            client = store._client
+            members: set[str] = set()
+            async for name in client.scan_iter(match=f"{redis_prefix}:due:*"):
+                members.update(str(member) for member in await client.zrange(name, 0, -1))
+            return members
 
         def redis(**options: Any) -> Store:
-            return RedisStore.from_url(server.url, prefix=redis_prefix, **options)
+            return RedisStore.from_url(url, prefix=redis_prefix, **options)
 
-        clock_of = Redis.from_url(server.url)
+        clock_of = Redis.from_url(url)  # one node's clock: the cluster's run on one machine
         closers.append(clock_of.aclose)
 
         async def wait(seconds: float) -> None:
             await until_redis_time(clock_of, seconds)
 
-        built = Backend("redis", redis, wait, redis_due)
+        built = Backend(request.param, redis, wait, redis_due)
     yield built
     for store in built.stores:
         await store.close()

@@ -16,12 +16,24 @@ from typing import Any, Final
 
 from redis import exceptions as rx
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
 from botkit.store.base import StoreUnavailable
+from botkit.store.redis.cluster import mark_stale
 
-UNREACHABLE: Final = (rx.ConnectionError, rx.TimeoutError, OSError)
-"""Errors that mean the server cannot be reached (BusyLoadingError is a ConnectionError)."""
+UNREACHABLE: Final = (
+    rx.ConnectionError,
+    rx.TimeoutError,
+    OSError,
+    rx.ClusterError,
+    rx.RedisClusterException,
+    rx.AskError,
+    rx.TryAgainError,
+)
+"""Errors that mean the server cannot be reached (BusyLoadingError is a ConnectionError), or
+a cluster cannot serve the command now: it is failing over, or a slot moved more often than
+the client follows (MOVED and ASK are followed; these are what is left)."""
 
 _REFUSALS: Final = frozenset(
     {"OOM", "READONLY", "MASTERDOWN", "LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"}
@@ -54,11 +66,15 @@ class Batcher:
     ``unavailable`` turns a connection error (or a refusal such as ``OOM``) into the
     :class:`StoreUnavailable` the caller raises; ``scripts`` are loaded together when the server
     lost one. ``traffic`` counts round trips and commands.
+
+    On a cluster (``client`` a :class:`~redis.asyncio.cluster.RedisCluster`) the calls of one
+    batch go to their slots' nodes in parallel, scripts are loaded on every primary, and a
+    node that fails makes the next batch re-read the cluster's layout.
     """
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         scripts: Sequence[AsyncScript],
         unavailable: Callable[[BaseException], StoreUnavailable],
     ) -> None:
@@ -84,7 +100,11 @@ class Batcher:
         results = await future
         for result in results:
             if isinstance(result, Exception):
-                if isinstance(result, rx.ResponseError) and _refusal(result):
+                if isinstance(result, UNREACHABLE) or (
+                    isinstance(result, rx.ResponseError) and _refusal(result)
+                ):
+                    if isinstance(result, rx.ConnectionError | rx.TimeoutError | OSError):
+                        await self.discard_idle()
                     raise self._unavailable(result) from result
                 raise result
         return results
@@ -128,7 +148,12 @@ class Batcher:
 
     async def discard_idle(self) -> None:
         """Close the pool's idle connections after one failed: after a restart or a network
-        break they are all stale, and each would fail one more call before being replaced."""
+        break they are all stale, and each would fail one more call before being replaced. On
+        a cluster, re-read its layout before the next call instead: the slots of a node that
+        failed may be a replica's now."""
+        if isinstance(self._client, RedisCluster):
+            mark_stale(self._client)
+            return
         with contextlib.suppress(Exception):  # closing what is broken may fail: dropped anyway
             await self._client.connection_pool.disconnect(inuse_connections=False)
 
@@ -143,7 +168,13 @@ class Batcher:
 
     async def _load(self) -> None:
         """Load every script in one round trip: a server that lost one (restart, failover,
-        SCRIPT FLUSH) lost them all."""
+        SCRIPT FLUSH) lost them all. A cluster loads them on every primary."""
+        if isinstance(self._client, RedisCluster):
+            self.traffic.round_trips += 1
+            self.traffic.commands += len(self._scripts)
+            for script in self._scripts:
+                await self._client.script_load(script.script)
+            return
         pipe = self._client.pipeline(transaction=False)
         buffer: Callable[..., object] = pipe.execute_command
         for script in self._scripts:

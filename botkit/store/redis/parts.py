@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from botkit.store.base import StoreUnavailable
 from botkit.store.parts import Added, DueParts, Part, PartsLimits
@@ -260,7 +261,7 @@ class RedisPartsBuffer:
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         limits: PartsLimits,
         *,
         prefix: str,

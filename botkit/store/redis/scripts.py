@@ -1,4 +1,5 @@
-"""The Redis store's Lua scripts: each is one atomic step on one conversation or on the due index.
+"""The Redis store's Lua scripts: each is one atomic step on one conversation (the due index's
+are in :mod:`~botkit.store.redis.due`).
 
 Conversation scripts get ``KEYS`` = record, inbox, outbox, lease (then seen for accept,
 messages for commit and ack). A claim's reply is laid out by ``work()``: token, fence, the seven
@@ -230,35 +231,6 @@ end
 local outbox = redis.call('LRANGE', KEYS[2], 0, -1)
 for i = 1, #outbox do rec[#rec + 1] = outbox[i] end
 return rec
-"""
-
-DUE_READ: Final = """
--- KEYS: due. ARGV: limit, at (the bot's clock, ms). Members due at that time, earliest first,
--- with their scores.
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMIT', 0, ARGV[1])
-"""
-
-DUE_SET: Final = """
--- KEYS: due. ARGV: quadruples (op, member, a, b), times on the bot's clock in ms:
--- 't' = due at a; 'l' = due at a, unless it is due earlier already (such a mark only moves
--- earlier); 'f' = forget, only if the score is still a, the one the sweep read (an accept since
--- then changed it, and that accept must not be forgotten); 'm' = due at b, only if the score is
--- still a. b is '' when unused.
-for i = 1, #ARGV, 4 do
-  local op, member = ARGV[i], ARGV[i + 1]
-  if op == 't' then
-    redis.call('ZADD', KEYS[1], ARGV[i + 2], member)
-  elseif op == 'l' then
-    redis.call('ZADD', KEYS[1], 'LT', ARGV[i + 2], member)
-  elseif tonumber(redis.call('ZSCORE', KEYS[1], member)) == tonumber(ARGV[i + 2]) then
-    if op == 'f' then
-      redis.call('ZREM', KEYS[1], member)
-    else
-      redis.call('ZADD', KEYS[1], ARGV[i + 3], member)
-    end
-  end
-end
-return 0
 """
 
 FILE_MESSAGES: Final = (

@@ -11,14 +11,16 @@ one cluster slot and each operation is one Lua script)::
     P:{k}:s   ZSET    dedup keys scored by their expiry (ms); key TTL = the dedup window
     P:{k}:l   STRING  lease, "owner:fence", with PX
     P:{k}:m   HASH    message records, provider message id -> JSON; TTL messages_seconds
-    P:due     ZSET    conversation keys scored by when the sweep should look at them (ms, the
-                      bot's clock): the earliest of their pending work
+
+and the due index (:mod:`~botkit.store.redis.due`): each conversation's mark, scored by when the
+sweep should look at it (the earliest of its pending work), in a small sorted set of its own
+cluster slot.
 
 Scripts (:mod:`~botkit.store.redis.scripts`) read the server's clock (``TIME``) for leases and
 dedup, so processes with skewed clocks agree on who holds what; timers and the due index are on
 the bot's clock, passed in (see :mod:`botkit.store.base`). A pending timer costs a few dozen
-bytes in its conversation's record and nothing else: the conversation's one mark in the due
-index stands for all of its pending work, so firing a timer costs the same with a million
+bytes in its conversation's record besides its conversation's one mark in the due index,
+which stands for all of its pending work, so firing a timer costs the same with a million
 pending; the :class:`~botkit.store.redis.batcher.Batcher`
 sends those of one event-loop tick together; values are written as text by
 :mod:`botkit.store.codec`. An idle conversation leaves only its record once its dedup window is
@@ -35,6 +37,7 @@ from urllib.parse import unquote
 
 from redis import exceptions as rx
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -57,6 +60,8 @@ from botkit.store.base import (
 from botkit.store.parts import PartsBuffer, PartsLimits
 from botkit.store.redis import scripts
 from botkit.store.redis.batcher import UNREACHABLE, Batcher, Traffic
+from botkit.store.redis.cluster import ClusterMode, cluster_client, is_cluster
+from botkit.store.redis.due import DueIndex, slot
 
 # --- keys ----------------------------------------------------------------------------------------
 
@@ -121,7 +126,7 @@ class RedisStore(Store):
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         *,
         prefix: str = "bk",
         lease_seconds: float = 30.0,
@@ -130,12 +135,12 @@ class RedisStore(Store):
         grace_seconds: float = 1.0,
         messages_seconds: float = 7 * 24 * 3600.0,
     ) -> None:
-        """Use ``client`` (which must decode responses to ``str``); :meth:`close` closes its
-        pool. See :meth:`from_url` for the other arguments."""
+        """Use ``client``, a lone Redis's or a cluster's (which must decode responses to
+        ``str``); :meth:`close` closes it and its connections. See :meth:`from_url` for the
+        other arguments."""
         if "{" in prefix or "}" in prefix:
             raise ValueError("the key prefix must not contain { or }: they make hash tags")
-        pool = client.connection_pool
-        if not pool.connection_kwargs.get("decode_responses"):
+        if not client.get_connection_kwargs().get("decode_responses"):
             raise ValueError("the Redis client must be created with decode_responses=True")
         self.lease_seconds = lease_seconds
         self.dedup_seconds = dedup_seconds
@@ -144,16 +149,16 @@ class RedisStore(Store):
         self.prefix = prefix
         self._client = client
         self._execute: Callable[..., Awaitable[Any]] = client.execute_command
-        self._pool = pool
-        self._where = _describe(pool)
+        self._pool: Any = getattr(client, "connection_pool", None)  # None on a cluster
+        self._where = _describe(client)
         self._lease_ms = _ms(lease_seconds)
         self._dedup_ms = _ms(dedup_seconds)
         self._idle_ms = _ms(idle_seconds)
         self._grace_ms = _ms(grace_seconds) if grace_seconds > 0 else 0
         self.messages_seconds = messages_seconds
         self._messages_ms = _ms(messages_seconds)
-        self._due = f"{prefix}:due"
         register = client.register_script
+        self._index = DueIndex(prefix, register)
         self._accept = register(scripts.ACCEPT)
         self._claim = register(scripts.CLAIM)
         self._commit = register(scripts.COMMIT)
@@ -161,13 +166,11 @@ class RedisStore(Store):
         self._extend = register(scripts.EXTEND)
         self._release = register(scripts.RELEASE)
         self._load = register(scripts.LOAD)
-        self._due_read = register(scripts.DUE_READ)
-        self._due_set = register(scripts.DUE_SET)
         self._file = register(scripts.FILE_MESSAGES)
         self._batcher = Batcher(
             client,
             [self._accept, self._claim, self._commit, self._ack, self._extend, self._release,
-             self._load, self._due_read, self._due_set, self._file],
+             self._load, self._file, *self._index.scripts],
             self._unavailable,
         )  # fmt: skip
         self._eval = self._batcher.eval
@@ -184,6 +187,7 @@ class RedisStore(Store):
         url: str,
         *,
         ssl_cert_reqs: Literal["required", "none"] = "required",
+        cluster: ClusterMode = "auto",
         max_connections: int = 20,
         pool_timeout: float = 5.0,
         socket_timeout: float = 5.0,
@@ -205,10 +209,15 @@ class RedisStore(Store):
         checking is never turned off there; its other options (``db``...) apply unless an
         argument here sets the same one.
 
+        ``cluster="auto"`` asks the server at start (``INFO cluster``) whether it is a Redis
+        Cluster node, and then speaks to the whole cluster through it; ``"true"`` or
+        ``"false"`` skip the question (see :func:`~botkit.store.redis.cluster.is_cluster`).
+
         One :class:`~redis.asyncio.BlockingConnectionPool` of ``max_connections`` serves all
         calls: when every connection is busy a call waits up to ``pool_timeout`` seconds for
-        one, then raises :class:`StoreUnavailable`. ``socket_timeout`` bounds each reply,
-        ``connect_timeout`` each connection attempt; nothing is re-sent after a failure.
+        one, then raises :class:`StoreUnavailable` (on a cluster, ``max_connections`` per node,
+        and a call raises at once). ``socket_timeout`` bounds each reply, ``connect_timeout``
+        each connection attempt; nothing is re-sent after a failure.
         """
         if ssl_cert_reqs not in ("required", "none"):
             raise ValueError(f"ssl_cert_reqs must be 'required' or 'none', not {ssl_cert_reqs!r}")
@@ -228,6 +237,8 @@ class RedisStore(Store):
             retry=Retry(NoBackoff(), 0),  # a lost reply must never make a script run twice
             decode_responses=True,
         )
+        if is_cluster(url, cluster, connection):
+            return cls(cluster_client(connection), **options)
         pool = BlockingConnectionPool(**connection)
         return cls(Redis(connection_pool=pool), **options)
 
@@ -244,20 +255,28 @@ class RedisStore(Store):
         return f"{self.prefix}:{{{_tag(key)}}}:m"
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailable:
-        if isinstance(exc, rx.ConnectionError) and isinstance(exc.__cause__, TimeoutError):
-            limit = getattr(self._pool, "timeout", None)
-            size = self._pool.max_connections
-            text = f"no connection of {size} became free within {limit} s"
+        pool = self._pool
+        if isinstance(exc, rx.MaxConnectionsError):
+            text = f"has no free connection: {exc}"
+        elif (
+            pool is not None
+            and isinstance(exc, rx.ConnectionError)
+            and isinstance(exc.__cause__, TimeoutError)
+        ):
+            limit = getattr(pool, "timeout", None)
+            text = f"no connection of {pool.max_connections} became free within {limit} s"
         elif isinstance(exc, rx.BusyLoadingError):
             text = f"is loading its data set: {exc}"
         elif isinstance(exc, rx.TimeoutError | TimeoutError):
             text = f"did not answer in time: {exc}"
+        elif isinstance(exc, rx.ClusterError | rx.RedisClusterException | rx.AskError):
+            text = f"could not route the command in the cluster now: {exc}"
         elif isinstance(exc, rx.ResponseError):
             text = f"refused the command: {exc}"
         else:
             text = f"is unreachable: {exc}"
         message = f"Redis at {self._where} {text}"
-        password = self._pool.connection_kwargs.get("password")
+        password = self._client.get_connection_kwargs().get("password")
         if password:
             message = message.replace(str(password), "***")
         return StoreUnavailable(message)
@@ -298,8 +317,10 @@ class RedisStore(Store):
         args = [
             event.dedup_key, text, owner or "", self._lease_ms, self._dedup_ms, self._idle_ms, at
         ]  # fmt: skip
-        due = ["l", _tag(key), at + (self._lease_ms + self._grace_ms if owner else 0), ""]
-        reply, _ = await self._run([(self._accept, keys, args), (self._due_set, [self._due], due)])
+        tag = _tag(key)
+        due = self._index.mark(tag, "l", at + (self._lease_ms + self._grace_ms if owner else 0))
+        reply, mark = await self._run([(self._accept, keys, args), due])
+        await self._index.publish(self._run, [(slot(tag), mark)])
         claim = self._work(key, reply, 3, event if reply[2] else None) if reply[1] else None
         return Accepted(duplicate=bool(reply[0]), claim=claim)
 
@@ -355,8 +376,9 @@ class RedisStore(Store):
         call = (self._commit, self._with_messages(lease.key), args)
         first = _first_ms(conversation)
         if first:
-            due = ["l", _tag(lease.key), first, ""]
-            done, _ = await self._run([call, (self._due_set, [self._due], due)])
+            tag = _tag(lease.key)
+            done, mark = await self._run([call, self._index.mark(tag, "l", int(first))])
+            await self._index.publish(self._run, [(slot(tag), mark)])
         else:
             done = await self._eval(*call)
         if not done:
@@ -401,17 +423,12 @@ class RedisStore(Store):
             first = int(reply[1]) if reply[1] is not None else None
             if reply[0] == 3:
                 assert wait is not None
-                due = [
-                    "t",
-                    _tag(lease.key),
-                    min(at + max(0, round(wait * 1000)), first or at + 2**52),
-                    "",
-                ]
+                op, when = "t", min(at + max(0, round(wait * 1000)), first or at + 2**52)
             elif first is not None:
-                due = ["l", _tag(lease.key), first, ""]
+                op, when = "l", first
             else:
                 return None
-            await self._eval(self._due_set, [self._due], due)
+            await self._index.write(self._run, [(op, _tag(lease.key), when)])
             return None
         return self._work(lease.key, reply, 1)
 
@@ -419,12 +436,11 @@ class RedisStore(Store):
         """One round trip: drop the lease if this holder has it, and mark the conversation
         due now (a sweep forgets it if it has no work)."""
         lease_key = self._keys(lease.key)[3]
-        await self._run(
-            [
-                (self._release, [lease_key], [lease.token]),
-                (self._due_set, [self._due], ["t", _tag(lease.key), _at(now), ""]),
-            ]
+        tag = _tag(lease.key)
+        _, mark = await self._run(
+            [(self._release, [lease_key], [lease.token]), self._index.mark(tag, "t", _at(now))]
         )
+        await self._index.publish(self._run, [(slot(tag), mark)])
 
     async def sweep(
         self,
@@ -435,46 +451,51 @@ class RedisStore(Store):
         now: float | None = None,
     ) -> list[Claim]:
         """Read up to ``limit`` due conversations, try to claim each (but those in ``skip``),
-        then in one script on the due index: make claimed, skipped and still-leased ones due
-        again after a lease (still-leased ones no later than their first timer), make idle ones
-        due at their first timer, and forget idle ones without timers, unless an accept has
-        marked them since they were read.
+        then on the due index: make claimed, skipped and still-leased ones due again after a
+        lease (still-leased ones no later than their first timer), make idle ones due at their
+        first timer, and forget idle ones without timers, unless an accept has marked them
+        since they were read.
 
-        Three round trips when something is due (two when all of it is skipped), one
-        otherwise, whatever ``limit``: the claims go in one pipeline. If the last one fails,
-        the claims taken are not returned; their leases expire and a later sweep retakes them.
+        Five round trips when something is due (the hints, the buckets they name, the claims,
+        the buckets' new marks, the hints again), two otherwise, whatever ``limit``: each step
+        goes in one pipeline. If a later one fails, the claims taken are not returned; their
+        leases expire and a later sweep retakes them, and the hints read stay to be read again.
         """
         at = _at(now)
-        found = await self._eval(self._due_read, [self._due], [limit, at])
-        members, scores = found[0::2], found[1::2]
-        if not members:
-            return []
+        found = await self._index.read(self._run, at, limit)
+        marks = found.due()[:limit]
         after_lease = at + self._lease_ms + self._grace_ms
         # ``skip`` is read here, in the same step as the claims are queued: nothing the
         # caller starts in between can be missed.
-        later = [m for m in members if _untag(m) in skip]
-        due: list[str | int] = [x for m in later for x in ("t", m, after_lease, "")]
-        kept = [(m, sc) for m, sc in zip(members, scores, strict=True) if m not in later]
-        members, scores = [m for m, _ in kept], [sc for _, sc in kept]
+        later = [m for m, _ in marks if _untag(m) in skip]
+        ops: list[tuple[str, str, int, int | str]] = [("t", m, after_lease, "") for m in later]
+        kept = [(m, score) for m, score in marks if m not in later]
         args = [owner, self._lease_ms, self._idle_ms, "1", at]
-        calls = [(self._claim, self._keys(_untag(member)), args) for member in members]
+        calls = [(self._claim, self._keys(_untag(member)), args) for member, _ in kept]
         replies = await self._run(calls) if calls else []
         claims: list[Claim] = []
-        for member, score, reply in zip(members, scores, replies, strict=True):
+        for (member, score), reply in zip(kept, replies, strict=True):
             if reply[0] == 2:
                 claims.append(self._work(_untag(member), reply, 1))
-                due += ["t", member, after_lease, ""]
+                ops.append(("t", member, after_lease, ""))
             elif reply[0] == 1:
                 again = at + max(int(reply[1]), 0) + self._grace_ms
                 if reply[2] is not None and int(reply[2]) > at:
                     again = min(again, int(reply[2]))
-                due += ["t", member, again, ""]
+                ops.append(("t", member, again, ""))
             elif reply[1] is not None:
-                due += ["m", member, score, int(reply[1])]
+                ops.append(("m", member, score, int(reply[1])))
             else:
-                due += ["f", member, score, ""]
-        await self._eval(self._due_set, [self._due], due)
+                ops.append(("f", member, score, ""))
+        await self._index.settle(self._run, found, ops)
         return claims
+
+    async def mark_due(self, marks: Mapping[str, float]) -> None:
+        """Make each conversation of ``marks`` due at its time (the bot's clock, Unix seconds)
+        unless it is due earlier already, as a commit with a timer does: one pipeline of a
+        script per due-index bucket, then the hints they need. For tools that write many
+        conversations at once (benchmarks, imports); turns never need it."""
+        await self._index.write(self._run, [("l", _tag(k), _at(t)) for k, t in marks.items()])
 
     async def load(self, key: str) -> Conversation | None:
         """The committed conversation with its outbox (one script), None when there is none
@@ -486,11 +507,12 @@ class RedisStore(Store):
         return codec.decode_conversation(key, found[:7], found[7:])
 
     async def backlog(self, *, limit: int = 500, now: float | None = None) -> Backlog:
-        """The due index's conversations due at ``now`` (one script), then their records and
-        outboxes (scripts batched together) and inbox lengths (one pipeline)."""
+        """The due index's conversations due at ``now`` (the buckets its hints name: two round
+        trips), then their records and outboxes (scripts batched together) and inbox lengths
+        (one pipeline)."""
         at = _at(now)
-        found = await self._eval(self._due_read, [self._due], [limit, at])
-        keys = [_untag(member) for member in found[0::2]]
+        found = await self._index.read(self._run, at, limit)
+        keys = [_untag(member) for member, _ in found.due()[:limit]]
         if not keys:
             return Backlog(0, 0)
         conversations = await asyncio.gather(*(self.load(key) for key in keys))
@@ -533,27 +555,35 @@ class RedisStore(Store):
         head = f"{self.prefix}:{{"
         pattern = _glob_escape(head) + "*}:r"
         found: list[str] = []
-        cursor = 0
-        while len(found) < limit:
-            cursor, batch = await self._plain("SCAN", cursor, "MATCH", pattern, "COUNT", 1000)
-            if batch:
-                pipe = self._client.pipeline(transaction=False)
-                for name in batch:
-                    pipe.hexists(name, "r")
-                try:
-                    self.traffic.round_trips += 1
-                    self.traffic.commands += len(batch)
-                    committed = await pipe.execute()
-                except UNREACHABLE as exc:
-                    raise self._unavailable(exc) from exc
-                found += [
-                    _untag(name[len(head) : -len("}:r")])
-                    for name, yes in zip(batch, committed, strict=True)
-                    if yes
-                ]
-            if int(cursor) == 0:
-                break
+        try:
+            batch: list[str] = []
+            self.traffic.round_trips += 1
+            async for name in self._client.scan_iter(match=pattern, count=1000):
+                batch.append(name)
+                if len(batch) >= 1000:
+                    found += await self._committed(head, batch)
+                    batch = []
+                    if len(found) >= limit:
+                        break
+            if batch and len(found) < limit:
+                found += await self._committed(head, batch)
+        except UNREACHABLE as exc:
+            raise self._unavailable(exc) from exc
         return found[:limit]
+
+    async def _committed(self, head: str, names: list[str]) -> list[str]:
+        """The conversation keys of the record ``names`` that hold a committed record."""
+        pipe = self._client.pipeline(transaction=False)
+        for name in names:
+            pipe.hexists(name, "r")
+        self.traffic.round_trips += 1
+        self.traffic.commands += len(names)
+        committed = await pipe.execute()
+        return [
+            _untag(name[len(head) : -len("}:r")])
+            for name, yes in zip(names, committed, strict=True)
+            if yes
+        ]
 
     def parts_buffer(self, limits: PartsLimits) -> PartsBuffer:
         """A :class:`~botkit.store.redis.parts.RedisPartsBuffer` under this store's prefix, on
@@ -576,17 +606,22 @@ class RedisStore(Store):
         await self._plain("PING")
 
     async def close(self) -> None:
-        """Close the client and every connection of its pool."""
+        """Close the client and every connection of its pool (or pools, on a cluster)."""
         await self._client.aclose()
-        await self._pool.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
 
 
 def _pairs(messages: Mapping[str, str]) -> list[str]:
     return [item for pair in messages.items() for item in pair]
 
 
-def _describe(pool: Any) -> str:
-    """Where the pool connects, for messages: never the password."""
+def _describe(client: Redis | RedisCluster) -> str:
+    """Where the client connects, for messages: never the password."""
+    if isinstance(client, RedisCluster):
+        names = list(client.nodes_manager.startup_nodes)
+        return f"the Redis Cluster of {names[0] if names else '?'}"
+    pool = client.connection_pool
     kwargs = pool.connection_kwargs
     if pool.connection_class is UnixDomainSocketConnection or issubclass(
         pool.connection_class, UnixDomainSocketConnection
