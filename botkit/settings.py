@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
     """``REDIS_CLUSTER``: ``auto`` asks the server at start whether it is a Redis Cluster node
     (then botkit uses the whole cluster through it); ``true`` or ``false`` force it."""
+    redis_wait_replicas: int = Field(
+        0, ge=0, le=16, validation_alias=AliasChoices("REDIS_WAIT_REPLICAS", "redis_wait_replicas")
+    )
+    """``REDIS_WAIT_REPLICAS``: a webhook is answered 200 only once this many replicas of its
+    Redis primary have the event, so a failover cannot lose it (0: once the primary has it)."""
     conversation_ttl: float = Field(
         30 * 24 * 3600.0,
         gt=0,

@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from botkit.testing import ProviderStandIn
-from tests.conftest import RedisServer, _free_port, _spawn_redis
+from tests.conftest import RedisClusterNodes, RedisServer, _free_port, _spawn_redis
 from tests.served import Served
 
 LEASE = 2.0
@@ -124,10 +124,15 @@ async def every_reply_once_in_order(
     assert len(provider.sent) == len(users) * (per_user + 1)
 
 
+@pytest.mark.parametrize("store", ["redis", "cluster"])
 async def test_bursts_from_many_users_keep_each_users_order(
-    servers: Any, provider: ProviderStandIn
+    servers: Any, provider: ProviderStandIn, store: str, request: pytest.FixtureRequest
 ) -> None:
-    processes = await servers(3)
+    """On one Redis, and on a Redis Cluster of three primaries."""
+    cluster: RedisClusterNodes | None = (
+        request.getfixturevalue("redis_cluster") if store == "cluster" else None
+    )
+    processes = await servers(3, cluster.url if cluster else None)
     users = [f"4477009{n:05d}" for n in range(40)]
     per_user = 8
 

@@ -23,6 +23,7 @@ def open_store(settings: Settings) -> Store:
             idle_seconds=settings.conversation_ttl,
             ssl_cert_reqs=settings.redis_ssl_cert_reqs,
             cluster=settings.redis_cluster,
+            wait_replicas=settings.redis_wait_replicas,
         )
     from botkit.store.memory import MemoryStore
 

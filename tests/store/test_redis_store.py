@@ -7,6 +7,7 @@ import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from botkit.conversation import Conversation
+from botkit.store import codec
 from botkit.store.base import StoreUnavailable
 from botkit.store.redis import RedisStore
 from botkit.store.redis.due import ROUNDS, SLOTS
@@ -355,3 +357,28 @@ async def test_a_mark_without_its_hint_is_found_by_the_sweeps_rounds(
     for _ in range(SLOTS // ROUNDS):
         taken += await store.sweep(owner="b")
     assert [c.lease.key for c in taken] == [KEY]
+
+
+async def test_an_accept_that_waits_for_a_replica_is_acknowledged_once_it_has_the_event(
+    stores: list[RedisStore], own_redis: RedisServer, redis_prefix: str, tmp_path: Path
+) -> None:
+    store = make(stores, own_redis.url, redis_prefix, wait_replicas=1)
+    with pytest.raises(StoreUnavailable, match="did not copy the write to 1 replica"):
+        await store.accept(KEY, event("m1", "e1"), owner="a")  # no replica yet: 503, kept
+    port = _closed_port()
+    replica = launch_redis(
+        "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--dir", str(tmp_path), "--replicaof", "127.0.0.1", str(own_redis.port),
+    )  # fmt: skip
+    assert replica is not None
+    try:
+        copy = Redis(port=port, decode_responses=True)
+        while (await copy.info("replication"))["master_link_status"] != "up":
+            pass  # each look is a round trip to the replica, which meanwhile syncs
+        assert not (await store.accept(KEY, event("m2", "e2"), owner="a")).duplicate
+        inbox = await copy.lrange(f"{redis_prefix}:{{{KEY}}}:i", 0, -1)
+        assert [said(codec.decode_event(str(text))) for text in inbox] == ["e1", "e2"]
+        await copy.aclose()
+    finally:
+        replica.kill()
+        replica.wait()

@@ -108,6 +108,7 @@ class StoreOptions(TypedDict, total=False):
     idle_seconds: float
     grace_seconds: float
     messages_seconds: float
+    wait_replicas: int
 
 
 class RedisStore(Store):
@@ -134,6 +135,7 @@ class RedisStore(Store):
         idle_seconds: float = 30 * 24 * 3600.0,
         grace_seconds: float = 1.0,
         messages_seconds: float = 7 * 24 * 3600.0,
+        wait_replicas: int = 0,
     ) -> None:
         """Use ``client``, a lone Redis's or a cluster's (which must decode responses to
         ``str``); :meth:`close` closes it and its connections. See :meth:`from_url` for the
@@ -172,6 +174,7 @@ class RedisStore(Store):
             [self._accept, self._claim, self._commit, self._ack, self._extend, self._release,
              self._load, self._file, *self._index.scripts],
             self._unavailable,
+            replicas=wait_replicas,
         )  # fmt: skip
         self._eval = self._batcher.eval
         self._run = self._batcher.run
@@ -201,7 +204,9 @@ class RedisStore(Store):
         how long a dedup key is remembered; ``idle_seconds`` how long a record lives after its
         last write; ``grace_seconds`` how long after a lease would have expired the sweep looks
         at a conversation; ``messages_seconds`` how long message records live after their
-        last write.
+        last write; with ``wait_replicas``, an accept returns only once that many replicas
+        have the event (else it raises :class:`StoreUnavailable` after a second), so a
+        primary that dies right after acknowledging it cannot take it along.
 
         TLS certificates are checked (``ssl_cert_reqs="required"``) unless you pass
         ``ssl_cert_reqs="none"``, which Heroku Redis needs: its ``rediss://`` URLs present
@@ -319,7 +324,7 @@ class RedisStore(Store):
         ]  # fmt: skip
         tag = _tag(key)
         due = self._index.mark(tag, "l", at + (self._lease_ms + self._grace_ms if owner else 0))
-        reply, mark = await self._run([(self._accept, keys, args), due])
+        reply, mark = await self._run([(self._accept, keys, args), due], replicated=True)
         await self._index.publish(self._run, [(slot(tag), mark)])
         claim = self._work(key, reply, 3, event if reply[2] else None) if reply[1] else None
         return Accepted(duplicate=bool(reply[0]), claim=claim)
