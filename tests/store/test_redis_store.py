@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from botkit.conversation import Conversation
@@ -20,7 +21,7 @@ from botkit.store.base import StoreUnavailable
 from botkit.store.redis import RedisStore
 from botkit.store.redis.due import ROUNDS, SLOTS
 from tests.certificates import self_signed
-from tests.conftest import RedisServer, launch_redis, until_redis_time
+from tests.conftest import RedisClusterNodes, RedisServer, launch_redis, until_redis_time
 from tests.store.values import event, said, turn
 
 KEY = "whatsapp:447700900001:447700900000"
@@ -382,3 +383,28 @@ async def test_an_accept_that_waits_for_a_replica_is_acknowledged_once_it_has_th
     finally:
         replica.kill()
         replica.wait()
+
+
+# --- Redis Cluster -------------------------------------------------------------------------------
+
+
+async def test_a_cluster_node_in_the_url_makes_a_store_of_the_whole_cluster(
+    stores: list[RedisStore], redis_cluster: RedisClusterNodes, redis_prefix: str
+) -> None:
+    store = make(stores, redis_cluster.url, redis_prefix)
+    assert isinstance(store._client, RedisCluster)
+    assert store._client.retry.get_retries() == 0  # a lost reply is never sent again
+    keys = [f"whatsapp:447700900000:4477009{n:05d}" for n in range(12)]
+    for key in keys:  # spread over the three primaries
+        assert (await store.accept(key, event(f"m-{key}", "hi"), owner="a")).claim is not None
+    # Told it is a lone Redis, the node sends most keys elsewhere: 503, never a crash.
+    alone = make(stores, redis_cluster.url, redis_prefix, cluster="false")
+    assert not isinstance(alone._client, RedisCluster)
+    answers = await asyncio.gather(
+        *(alone.accept(key, event(f"again-{key}", "hi"), owner="b") for key in keys),
+        return_exceptions=True,
+    )
+    refused = [answer for answer in answers if isinstance(answer, BaseException)]
+    assert refused
+    assert all(isinstance(r, StoreUnavailable) for r in refused), refused
+    assert "could not route the command in the cluster" in str(refused[0])
