@@ -131,12 +131,19 @@ def check(
     print(f"{label}: {total} acknowledged, 0 lost, {doubled} replies sent twice, {refused} x 503")
 
 
-async def test_moving_slots_under_load_loses_no_acknowledged_message(
+@pytest.fixture
+async def processes(
     replicated_cluster: RedisClusterNodes,
     servers: Any,  # noqa: F811  (the fixture imported above)
-    provider: ProviderStandIn,
+) -> list[Served]:
+    """Two processes on the cluster; a webhook is acknowledged once a replica has it."""
+    started: list[Served] = await servers(2, replicated_cluster.url, REDIS_WAIT_REPLICAS="1")
+    return started
+
+
+async def test_moving_slots_under_load_loses_no_acknowledged_message(
+    replicated_cluster: RedisClusterNodes, processes: list[Served], provider: ProviderStandIn
 ) -> None:
-    processes = await servers(2, replicated_cluster.url, REDIS_WAIT_REPLICAS="1")
     users = [f"4477011{n:05d}" for n in range(30)]
     (_, source), (_, target), *_ = primaries(replicated_cluster)
 
@@ -154,11 +161,8 @@ async def test_moving_slots_under_load_loses_no_acknowledged_message(
 
 
 async def test_a_primary_failover_under_load_loses_no_acknowledged_message(
-    replicated_cluster: RedisClusterNodes,
-    servers: Any,  # noqa: F811  (the fixture imported above)
-    provider: ProviderStandIn,
+    replicated_cluster: RedisClusterNodes, processes: list[Served], provider: ProviderStandIn
 ) -> None:
-    processes = await servers(2, replicated_cluster.url, REDIS_WAIT_REPLICAS="1")
     users = [f"4477012{n:05d}" for n in range(30)]
     (doomed, _), *_ = primaries(replicated_cluster)
     known = len(replicated_cluster.processes)
