@@ -22,13 +22,14 @@ DEFAULT_BOT_ADDRESSES: Mapping[Channel, str] = MappingProxyType(
     {
         Channel.WHATSAPP: "447700900000",
         Channel.SMS: "447700900000",
-        Channel.MMS: "447700900000",
+        Channel.MMS: "14155550100",
         Channel.MESSENGER: "107083064136738",
         Channel.VIBER: "16273",
     }
 )
-"""The bot's own number or id per channel: a WhatsApp Business number, an SMS/MMS virtual
-number, a Facebook page id and a Viber service id."""
+"""The bot's own number or id per channel: a WhatsApp Business number, an SMS virtual number,
+an American MMS number (MMS goes between US numbers only), a Facebook page id and a Viber
+service id."""
 
 
 class ProductionRefusedError(ConfigError):

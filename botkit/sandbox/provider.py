@@ -243,7 +243,8 @@ def _submission(sandbox: Sandbox, body: dict[str, Any], api: SendApi) -> Submiss
     if not found:
         submission = from_v1(body) if api == "v1" else from_v0(body)
         bot = sandbox.config.bot_address(submission.channel)
-        violations = request_violations(submission, bot)
+        wrote = sandbox.has_written(submission.channel, submission.to)
+        violations = request_violations(submission, bot, wrote_before=wrote)
         parameters = as_parameters(submission, violations)
         found = [(v.category, p) for v, p in zip(violations, parameters, strict=True)]
         if not found:

@@ -9,7 +9,8 @@ Two kinds:
   channel, a sender that is not the bot's own number or id, a Messenger ``message_tag``
   without ``tag``, a Viber image with an action button but no caption, a Viber video without
   ``duration``/``file_size``, a WhatsApp sticker with both or neither of ``url`` and ``id``,
-  and a location outside the globe.
+  a location outside the globe, an MMS to or from a number outside the United States, and a
+  Viber ``promotion`` as the first message the account sends a user.
 - :func:`delivery_refusal`: what the provider accepts (202) and then reports as a ``rejected``
   status. WhatsApp refuses anything but a template once 24 hours have passed since the user's
   last message (or when the user never wrote): error 1340 "Outside of the allowed window".
@@ -29,6 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
+
+import phonenumbers
 
 from botkit.events import Channel
 from botkit.sandbox.problems import InvalidParameter
@@ -112,8 +115,11 @@ def _uses_id(channel: Channel, side: str) -> bool:
     return channel is Channel.MESSENGER or (channel is Channel.VIBER and side == "from")
 
 
-def request_violations(submission: Submission, bot_address: str) -> list[Violation]:
-    """The rules ``submission`` breaks that the provider refuses synchronously."""
+def request_violations(
+    submission: Submission, bot_address: str, *, wrote_before: bool = True
+) -> list[Violation]:
+    """The rules ``submission`` breaks that the provider refuses synchronously.
+    ``wrote_before``: the account already sent this user a message on this channel."""
     found: list[Violation] = []
     found += _recipient(submission)
     found += _sender(submission, bot_address)
@@ -121,10 +127,46 @@ def request_violations(submission: Submission, bot_address: str) -> list[Violati
     found += _text(submission)
     found += _content(submission)
     found += _options(submission)
+    if not wrote_before:
+        found += _first_message(submission)
     return found
 
 
+MMS_COUNTRY = "US"
+"""MMS goes between numbers of this country only."""
+
+
+def country_of(number: str) -> str | None:
+    """The ISO 3166 code of the country an E.164 number (digits) belongs to, None if unknown; a
+    short code (``12345``) counts as its country code's main country."""
+    # Read here rather than borrowed from the channel rules: the sandbox judges what the
+    # sender does, so it shares none of the sender's code.
+    try:
+        parsed = phonenumbers.parse("+" + number)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    if region is None and parsed.country_code is not None:
+        region = phonenumbers.region_code_for_country_code(parsed.country_code)
+    return None if region in (None, phonenumbers.UNKNOWN_REGION) else region
+
+
+def _first_message(submission: Submission) -> list[Violation]:
+    if submission.channel is Channel.VIBER and submission.options.get("category") == "promotion":
+        return [
+            Violation(
+                "channel_params",
+                "viber_service.category",
+                "must not be `promotion` on the first message to a user: it must be personal "
+                "and informative (`transaction`).",
+            )
+        ]
+    return []
+
+
 def _recipient(submission: Submission) -> list[Violation]:
+    if submission.channel is Channel.MMS and country_of(submission.to) != MMS_COUNTRY:
+        return [Violation("recipient", "to", "must be a number in the United States for MMS.")]
     if submission.channel is Channel.MESSENGER:
         if not PAGE_SCOPED_ID.fullmatch(submission.to):
             return [Violation("recipient", "to", "must be a page-scoped id of 1-50 characters.")]
@@ -151,6 +193,12 @@ def _sender(submission: Submission, bot_address: str) -> list[Violation]:
                 "from",
                 "must be a number (E.164 without + or 00) or an alphanumeric sender id of up "
                 "to 11 characters.",
+            )
+        ]
+    if submission.channel is Channel.MMS and country_of(submission.sender) != MMS_COUNTRY:
+        return [
+            Violation(
+                "sender", "from", "must be a number or short code of the United States for MMS."
             )
         ]
     if submission.sender != bot_address:

@@ -402,6 +402,11 @@ class Sandbox:
                 return application
         return self.applications.linked_to(record.bot)
 
+    def has_written(self, channel: Channel, user: str) -> bool:
+        """True when the account already sent ``user`` a message on ``channel``."""
+        found = self._conversations.get((channel, user), ())
+        return any(message.direction == "outbound" for message in found)
+
     def _remember(self, record: SandboxMessage) -> None:
         self.messages[record.message_uuid] = record
         self._conversations.setdefault((record.channel, record.user), []).append(record)

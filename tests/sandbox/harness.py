@@ -43,6 +43,9 @@ WA_USER = "447700900001"
 PAGE = "107083064136738"
 PSID = "4012345678901234"
 VIBER_SERVICE = "16273"
+MMS_BOT = "14155550100"
+US_USER = "12015550123"
+"""MMS goes between American numbers only."""
 
 
 def basic(key: str = API_KEY, secret: str = API_SECRET) -> str:

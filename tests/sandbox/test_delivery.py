@@ -11,8 +11,10 @@ from botkit.events import Channel, DeliveryStatus, EventKind, WebhookFormat
 from tests.sandbox.conftest import MakeSandbox
 from tests.sandbox.harness import (
     APPLICATION_ID,
+    MMS_BOT,
     PAGE,
     PSID,
+    US_USER,
     VIBER_SERVICE,
     WA_BOT,
     WA_USER,
@@ -27,7 +29,7 @@ IMAGE = {"url": "https://example.com/cat.jpg"}
 # channel, botkit channel, recipient, sender, message_type, content
 SENDS: list[tuple[str, Channel, str, str, str, Any]] = [
     ("sms", Channel.SMS, WA_USER, WA_BOT, "text", "hello"),
-    ("mms", Channel.MMS, WA_USER, WA_BOT, "image", IMAGE),
+    ("mms", Channel.MMS, US_USER, MMS_BOT, "image", IMAGE),
     ("whatsapp", Channel.WHATSAPP, WA_USER, WA_BOT, "text", "hello"),
     ("whatsapp", Channel.WHATSAPP, WA_USER, WA_BOT, "image", {**IMAGE, "caption": "cat"}),
     ("whatsapp", Channel.WHATSAPP, WA_USER, WA_BOT, "location", {"lat": 51.5, "long": -0.1}),

@@ -20,8 +20,10 @@ from botkit.events import (
 from tests.sandbox.conftest import MakeSandbox
 from tests.sandbox.harness import (
     APPLICATION_ID,
+    MMS_BOT,
     PAGE,
     PSID,
+    US_USER,
     VIBER_SERVICE,
     WA_BOT,
     WA_USER,
@@ -69,8 +71,8 @@ CASES: list[tuple[str, Channel, str, str, dict[str, Any], Any]] = [
     (
         "mms",
         Channel.MMS,
-        WA_USER,
-        WA_BOT,
+        US_USER,
+        MMS_BOT,
         {"image": {"url": "https://example.com/a.jpg"}},
         Image(url="https://example.com/a.jpg"),
     ),
