@@ -166,6 +166,26 @@ class Settings(BaseSettings):
         "https://rest.nexmo.com",
         validation_alias=AliasChoices("VONAGE_SMS_API_URL", "vonage_sms_api_url"),
     )
+    sms_status_report: bool | None = Field(
+        None, validation_alias=AliasChoices("VONAGE_SMS_STATUS_REPORT", "sms_status_report")
+    )
+    """``VONAGE_SMS_STATUS_REPORT``: ``true`` or ``false``, sent as every SMS API send's
+    ``status-report-req`` (whether delivery receipts come back); unset sends none, and the
+    provider's default (true) holds."""
+    sms_callback_url: str | None = Field(
+        None,
+        max_length=100,
+        validation_alias=AliasChoices("VONAGE_SMS_CALLBACK_URL", "sms_callback_url"),
+    )
+    """``VONAGE_SMS_CALLBACK_URL``: where the SMS API posts delivery receipts of botkit's sends
+    (its ``callback``, at most 100 characters), instead of the number's or the account's
+    receipt URL; a message's own ``webhook_url`` wins."""
+    sms_sign_requests: bool = Field(
+        False, validation_alias=AliasChoices("VONAGE_SMS_SIGN_REQUESTS", "sms_sign_requests")
+    )
+    """``VONAGE_SMS_SIGN_REQUESTS``: ``true`` signs every SMS API send with
+    ``VONAGE_SIGNATURE_SECRET`` and ``VONAGE_SMS_SIGNATURE_METHOD`` (``timestamp`` and ``sig``)
+    instead of sending ``VONAGE_API_SECRET``, for accounts that require signed requests."""
     vonage_oauth_token_url: str | None = _env("VONAGE_OAUTH_TOKEN_URL")
     """``VONAGE_OAUTH_TOKEN_URL``: an OAuth2 client-credentials token endpoint, for gateways
     that front the provider (then ``VONAGE_OAUTH_CLIENT_ID``/``_SECRET`` authenticate)."""
@@ -358,6 +378,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("sms_callback_url")
+    @classmethod
+    def _callback(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value or None
 
     @field_validator("vonage_private_key")
     @classmethod

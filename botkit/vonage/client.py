@@ -93,16 +93,40 @@ def transport_from_settings(
                 f"VONAGE_SMS_VIA=sms-api does not go through VONAGE_GATEWAY={profile.name}: "
                 "SMS go through the gateway's Messages API (VONAGE_SMS_VIA=messages)"
             )
-        if not settings.vonage_api_key or not secret:
-            raise ConfigError("VONAGE_SMS_VIA=sms-api needs VONAGE_API_KEY and VONAGE_API_SECRET")
-        sms_api = SmsApiTransport(
-            session,
-            base_url=settings.vonage_sms_api_url,
-            api_key=settings.vonage_api_key,
-            api_secret=secret,
-        )
+        sms_api = _sms_api(settings, session, secret)
         transport = ChannelRouter(transport, {Channel.SMS: sms_api})
     rates = {Channel(name): rate for name, rate in settings.channel_rates.items()}
     limiter = store.rate_limiter(rates) if store is not None else ChannelLimiter(rates)
     limited = RateLimitedTransport(transport, limiter)
     return RetryingTransport(limited)
+
+
+def _sms_api(
+    settings: Settings, session: aiohttp.ClientSession, secret: str | None
+) -> SmsApiTransport:
+    """The legacy SMS API's transport: authenticated with the API secret, or signed with the
+    signature secret under ``VONAGE_SMS_SIGN_REQUESTS``; receipts as the settings ask."""
+    signature = settings.vonage_signature_secret
+    if settings.sms_sign_requests:
+        if not settings.vonage_api_key or signature is None:
+            raise ConfigError(
+                "VONAGE_SMS_SIGN_REQUESTS=true needs VONAGE_API_KEY and VONAGE_SIGNATURE_SECRET "
+                "(the account's signature secret, which signs each SMS API request)"
+            )
+    elif not settings.vonage_api_key or not secret:
+        raise ConfigError(
+            "VONAGE_SMS_VIA=sms-api needs VONAGE_API_KEY and VONAGE_API_SECRET (or "
+            "VONAGE_SMS_SIGN_REQUESTS=true and VONAGE_SIGNATURE_SECRET)"
+        )
+    return SmsApiTransport(
+        session,
+        base_url=settings.vonage_sms_api_url,
+        api_key=settings.vonage_api_key,
+        api_secret=None if settings.sms_sign_requests else secret,
+        signature_secret=signature.get_secret_value()
+        if settings.sms_sign_requests and signature is not None
+        else None,
+        signature_method=settings.sms_signature_method,
+        status_report=settings.sms_status_report,
+        callback=settings.sms_callback_url,
+    )

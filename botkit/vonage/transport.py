@@ -83,6 +83,8 @@ class ParamsBuilder(Protocol):
         api_secret: str | None = None,
         signature_secret: str | None = None,
         signature_method: SmsSignatureMethod = "md5hash",
+        status_report: bool | None = None,
+        callback: str | None = None,
         now: float | None = None,
     ) -> dict[str, str]: ...
 
@@ -220,7 +222,9 @@ class SmsApiTransport(Transport):
     Exactly one of ``api_secret`` and ``signature_secret`` is given (the API refuses both); with
     a signature secret the parameters carry ``timestamp`` and ``sig`` instead of the secret.
     ``params`` builds them (by default :func:`botkit.vonage.outbound.sms_api.params`, which sets
-    ``client-ref``). The API answers HTTP 200 with one status per SMS part: all ``"0"`` is a
+    ``client-ref``); ``status_report`` is every send's ``status-report-req`` and ``callback``
+    its receipt URL (a message's own ``webhook_url`` wins), both left out when None. The API
+    answers HTTP 200 with one status per SMS part: all ``"0"`` is a
     receipt holding every part's ``message-id``; otherwise the first failing part's status
     raises :func:`~botkit.vonage.errors.from_sms_status`'s exception (status 1, throttled, is
     retryable). When some parts were taken and others refused, the error is not retryable:
@@ -236,6 +240,8 @@ class SmsApiTransport(Transport):
         api_secret: str | None = None,
         signature_secret: str | None = None,
         signature_method: SmsSignatureMethod = "md5hash",
+        status_report: bool | None = None,
+        callback: str | None = None,
         timeout: float = 10.0,
         params: ParamsBuilder | None = None,
         clock: Clock | None = None,
@@ -252,6 +258,8 @@ class SmsApiTransport(Transport):
         self._api_secret = api_secret or None
         self._signature_secret = signature_secret or None
         self._signature_method: SmsSignatureMethod = signature_method
+        self._status_report = status_report
+        self._callback = callback
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._params = params or _default_params()
         self._clock = clock
@@ -268,6 +276,8 @@ class SmsApiTransport(Transport):
             api_secret=self._api_secret,
             signature_secret=self._signature_secret,
             signature_method=self._signature_method,
+            status_report=self._status_report,
+            callback=self._callback,
             now=self._clock.now() if self._clock else None,
         )
 

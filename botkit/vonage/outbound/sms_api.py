@@ -32,6 +32,7 @@ GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 """The GSM 03.38 extension table: an escape septet plus one, so two septets each."""
 
 CLIENT_REF_MAX = 100
+CALLBACK_MAX = 100
 TTL_MIN_MS = 20_000
 TTL_MAX_MS = 604_800_000
 
@@ -95,6 +96,7 @@ def params(
     signature_secret: str | None = None,
     signature_method: SmsSignatureMethod = "md5hash",
     status_report: bool | None = None,
+    callback: str | None = None,
     now: float | None = None,
 ) -> dict[str, str]:
     """The form parameters of ``POST /sms/json`` that send ``message``; every value a string.
@@ -102,15 +104,17 @@ def params(
     ``api_key``, ``from``, ``to``, ``text``, ``type`` (``unicode`` when the text is not GSM-7,
     or as :class:`~botkit.outbound.SmsOptions` ``encoding`` says) and ``client-ref``
     (:attr:`~botkit.outbound.Outbound.effective_client_ref`); when set, ``ttl`` (the options'
-    seconds as the milliseconds this API takes), ``entity-id``, ``content-id`` and
-    ``status-report-req`` (``true``/``false``). Authentication is ``api_secret`` or, with
+    seconds as the milliseconds this API takes), ``entity-id``, ``content-id``,
+    ``status-report-req`` (``true``/``false``) and ``callback`` (the message's own
+    ``webhook_url``, else ``callback``). Authentication is ``api_secret`` or, with
     ``signature_secret``, ``timestamp`` (``now`` as whole unix seconds, default the current
     time) and ``sig`` (:func:`~botkit.vonage.signing.sms_signature` of all the others).
 
     Raises :class:`~botkit.vonage.outbound.UnsupportedContent` for anything but text on the
     SMS channel, and :class:`ValueError` when both or neither of ``api_secret`` and
     ``signature_secret`` are given (the API answers error 32 to both), for a client_ref over
-    100 characters, a ttl outside 20..604800 s, and ``encoding="text"`` with a non-GSM-7 text.
+    100 characters, a callback over 100 characters, a ttl outside 20..604800 s, and
+    ``encoding="text"`` with a non-GSM-7 text.
     """
     content = message.content
     if message.channel is not Channel.SMS:
@@ -143,6 +147,10 @@ def params(
         form["content-id"] = options.content_id
     if status_report is not None:
         form["status-report-req"] = "true" if status_report else "false"
+    receipts_to = message.webhook_url or callback
+    if receipts_to is not None:
+        check_length(receipts_to, CALLBACK_MAX, f"callback (the receipt URL) on the {API}")
+        form["callback"] = receipts_to
     if api_secret is not None:
         form["api_secret"] = api_secret
     elif signature_secret is not None:
