@@ -35,6 +35,7 @@ from botkit.outbound import (
     Choices,
     ChoiceStyle,
     MessengerOptions,
+    MmsOptions,
     Outbound,
     OutboundContent,
     SmsOptions,
@@ -171,10 +172,12 @@ class Context(Generic[DataT]):
         list_title: str | None = None,
         reply_to: str | None = None,
         client_ref: str | None = None,
+        webhook_url: str | None = None,
         whatsapp: WhatsAppOptions | None = None,
         messenger: MessengerOptions | None = None,
         viber: ViberOptions | None = None,
         sms: SmsOptions | None = None,
+        mms: MmsOptions | None = None,
         failover: Sequence[Fallback] | None = None,
     ) -> Awaitable[Plan]:
         """Answer the user on their channel, from the address they wrote to.
@@ -189,7 +192,10 @@ class Context(Generic[DataT]):
         :class:`~botkit.channels.errors.ChannelRuleError` (such as ``WindowClosed``) for a
         message the channel would refuse, and otherwise returns the :class:`Plan` -- what will
         be sent, and in words what was changed to fit the channel. Nothing is sent before the
-        turn commits.
+        turn commits. ``webhook_url`` sends this message's statuses there instead of to the
+        application's status URL (a pydantic ``ValidationError`` naming it, at once, for what
+        is no ``http(s)://`` URL); the options (``whatsapp``, ``messenger``, ``viber``,
+        ``sms``, ``mms``) apply on their own channel only.
 
         ``failover`` sends the message again on other channels when it is not delivered or
         read in time (a list of :class:`~botkit.failover.Fallback`; None takes the bot class's
@@ -211,10 +217,12 @@ class Context(Generic[DataT]):
             list_title=list_title,
             reply_to=reply_to,
             client_ref=client_ref,
+            webhook_url=webhook_url,
             whatsapp=whatsapp,
             messenger=messenger,
             viber=viber,
             sms=sms,
+            mms=mms,
         )
         offered = tuple(b for b in message.buttons if not b.id.startswith(_LINKS))
         _check_positions(offered)
@@ -227,7 +235,7 @@ class Context(Generic[DataT]):
             self.offered = offered or self.offered
             return self._track(self._queue_failover(steps), "ctx.reply(..., failover=...)")
         self.offered = offered or self.offered
-        return self._track(self._queue(message, self.facts), "ctx.reply(...)")
+        return self._track(self._reply(message), "ctx.reply(...)")
 
     def send(
         self,
@@ -237,10 +245,12 @@ class Context(Generic[DataT]):
         buttons: Choices | None = None,
         style: ChoiceStyle = "buttons",
         client_ref: str | None = None,
+        webhook_url: str | None = None,
         whatsapp: WhatsAppOptions | None = None,
         messenger: MessengerOptions | None = None,
         viber: ViberOptions | None = None,
         sms: SmsOptions | None = None,
+        mms: MmsOptions | None = None,
     ) -> Awaitable[Plan]:
         """Send to another user, from the bot's address on their channel (the address this
         event came to when the channel is the same). The channel's rules judge it by that
@@ -254,10 +264,12 @@ class Context(Generic[DataT]):
                 buttons=buttons,
                 style=style,
                 client_ref=client_ref,
+                webhook_url=webhook_url,
                 whatsapp=whatsapp,
                 messenger=messenger,
                 viber=viber,
                 sms=sms,
+                mms=mms,
             )
         own = self.facts.senders_on(to.channel)
         sender = (
@@ -281,10 +293,12 @@ class Context(Generic[DataT]):
             buttons=buttons,
             style=style,
             client_ref=client_ref,
+            webhook_url=webhook_url,
             whatsapp=whatsapp,
             messenger=messenger,
             viber=viber,
             sms=sms,
+            mms=mms,
         )
         return self._track(self._queue_to(message), "ctx.send(...)")
 
@@ -333,7 +347,7 @@ class Context(Generic[DataT]):
         return self.timers.pop(key, None) is not None
 
     async def _queue_failover(self, steps: Sequence[Step]) -> Plan:
-        plan = await self._queue(steps[0].message, self.facts)
+        plan = await self._reply(steps[0].message)
         timer = arm(steps, plan, self.facts.now)
         self.timers[timer.key] = timer
         return plan
@@ -342,8 +356,19 @@ class Context(Generic[DataT]):
         """Queue ``message`` to another user with the facts of that user's conversation."""
         known = await self._load(message.conversation_key) if self._load is not None else None
         last = known.last_inbound_at if known is not None else None
-        facts = replace(self.facts, last_inbound_at=last, user_has_written=last is not None)
+        facts = replace(
+            self.facts,
+            last_inbound_at=last,
+            user_has_written=last is not None,
+            bot_has_written=False,
+        )
         return await self._queue(message, facts)
+
+    async def _reply(self, message: Outbound) -> Plan:
+        plan = await self._queue(message, self.facts)
+        if plan.messages and not self.facts.bot_has_written:
+            self.facts = replace(self.facts, bot_has_written=True)
+        return plan
 
     async def _queue(self, message: Outbound, facts: Facts) -> Plan:
         plan = apply_rules(message, facts)
@@ -404,10 +429,12 @@ def _outbound(
     list_title: str | None = None,
     reply_to: str | None = None,
     client_ref: str | None,
+    webhook_url: str | None,
     whatsapp: WhatsAppOptions | None,
     messenger: MessengerOptions | None,
     viber: ViberOptions | None,
     sms: SmsOptions | None,
+    mms: MmsOptions | None,
 ) -> Outbound:
     return Outbound(
         channel=channel,
@@ -419,8 +446,10 @@ def _outbound(
         list_title=list_title,
         reply_to=reply_to,
         client_ref=client_ref,
+        webhook_url=webhook_url,
         whatsapp=whatsapp,
         messenger=messenger,
         viber=viber,
         sms=sms,
+        mms=mms,
     )

@@ -104,9 +104,16 @@ class ViberOptions(_Model):
     """Seconds, 30 to 259200."""
     action: ViberAction | None = None
     duration: int | None = None
-    """A video's length in seconds (1 to 600); the provider requires it for Viber video."""
+    """A video's length in seconds (1 to 600); the provider requires it, and the video's
+    ``thumb_url``, for a Viber video."""
     file_size: int | None = None
-    """A video's size in MB (1 to 200); the provider requires it for Viber video."""
+    """A video's size in MB (1 to 200); the provider requires it for a Viber video."""
+
+
+class MmsOptions(_Model):
+    ttl: int | None = None
+    """Seconds the provider keeps trying to deliver the message (300 to 259200; the provider's
+    default is 600)."""
 
 
 class SmsOptions(_Model):
@@ -123,6 +130,9 @@ class Outbound(_Model):
     ``id`` is botkit's own id for the message; it is sent as the provider's ``client_ref``
     unless the bot set one, so statuses and retries can be matched to it. ``reply_to`` quotes
     or reacts to the user's message with that provider id (WhatsApp ``context``).
+    ``webhook_url`` sends this message's statuses to that URL instead of the application's
+    status URL (the Messages API v1's ``webhook_url``; the SMS API's ``callback``, at most 100
+    characters there); it must be an ``http://`` or ``https://`` URL.
     """
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
@@ -136,10 +146,12 @@ class Outbound(_Model):
     """The label of the button that opens a list (``choice_style="list"``)."""
     reply_to: str | None = None
     client_ref: str | None = None
+    webhook_url: str | None = Field(None, pattern=r"^https?://[^\s]+$", max_length=2000)
     whatsapp: WhatsAppOptions | None = None
     messenger: MessengerOptions | None = None
     viber: ViberOptions | None = None
     sms: SmsOptions | None = None
+    mms: MmsOptions | None = None
 
     @property
     def effective_client_ref(self) -> str:

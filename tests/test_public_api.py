@@ -42,6 +42,7 @@ PUBLIC = [
     "InvalidTrigger",
     "Location",
     "MessengerOptions",
+    "MmsOptions",
     "MultiPart",
     "NotAwaited",
     "Notification",

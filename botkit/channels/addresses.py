@@ -29,8 +29,9 @@ TERRITORY_NAMES = {
     "KP": "North Korea",
     "SY": "Syria",
     CRIMEA: "Crimea",
+    "US": "the United States",
 }
-"""Names for the territories some channel does not serve."""
+"""Names for the territories some channel does not serve, or serves alone."""
 
 
 @functools.lru_cache(maxsize=65536)

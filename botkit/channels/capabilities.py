@@ -109,11 +109,18 @@ class Capability:
     user_writes_first: bool = False
     """The bot may write only to users who wrote to it first (Messenger)."""
     ttl_range: tuple[int, int] | None = None
-    """Accepted time to live of a message, in seconds (Viber's ``ttl``)."""
+    """Accepted time to live of a message, in seconds (Viber's and MMS's ``ttl``)."""
     file_name_limit: int | None = None
     """Longest file name (name and extension) of a file message."""
     unavailable_in: frozenset[str] = frozenset()
     """Territories (ISO 3166 codes, see :mod:`botkit.channels.addresses`) it does not serve."""
+    only_in: frozenset[str] = frozenset()
+    """When set, the only territories it serves: both the recipient's and the sender's number
+    must belong to one of them (MMS: the United States)."""
+    video_details: bool = False
+    """A video must state its duration, file size and thumbnail (Viber)."""
+    first_message_promotional: bool = True
+    """Whether the business's first message to a user may be promotional (Viber: no)."""
 
     def carries(self, kind: str, api_version: ApiVersion) -> bool:
         """True when the channel carries content of type ``kind`` on ``api_version``."""
@@ -200,15 +207,16 @@ MESSENGER = Capability(
 VIBER = Capability(
     channel=Channel.VIBER,
     name="Viber",
-    # v1 video needs viber_service duration and file_size, which ViberOptions cannot carry.
-    content=frozenset({"text", "image", "file"}),
+    # v1 video needs viber_service duration and file_size, and a thumbnail (video_details).
+    content=frozenset({"text", "image", "video", "file"}),
     content_v0_1=frozenset({"text", "image", "template"}),
     text_limit=1000,
     recipient=AddressKind.NUMBER,
     sender=AddressKind.ID,
     read_status=True,
-    # The specification states no caption limit; the message text limit is taken.
-    caption_limits={"image": 1000},
+    # The specification states no image caption limit; the message text limit is taken. The
+    # SDKs cap a video caption at 1000.
+    caption_limits={"image": 1000, "video": 1000},
     extensions={"image": _IMAGES, "file": _VIBER_FILES},
     choices=ChoiceSupport(
         link_button=True,
@@ -217,6 +225,8 @@ VIBER = Capability(
     ),
     ttl_range=(30, 259200),
     file_name_limit=25,
+    video_details=True,
+    first_message_promotional=False,
 )
 
 SMS = Capability(
@@ -250,6 +260,8 @@ MMS = Capability(
         "file": None,
         "contact": frozenset({".vcf"}),
     },
+    only_in=frozenset({"US"}),
+    ttl_range=(300, 259200),  # the SDKs' bounds of an MMS ttl
 )
 
 CAPABILITIES: Mapping[Channel, Capability] = MappingProxyType(

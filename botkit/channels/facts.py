@@ -41,6 +41,8 @@ class Facts:
       limit (100 on v1, 40 on v0.1) and, where v0.1 carries less, the content allowed.
     - ``senders``: the bot's own address (or addresses) per channel. When a channel has some, a
       message's ``sender`` must be one of them.
+    - ``bot_has_written``: the bot has already sent this user a message in this turn (a
+      handler's earlier reply), so the next is not its first.
     """
 
     now: float
@@ -50,6 +52,7 @@ class Facts:
     degrade: Literal["degrade", "refuse"] = "degrade"
     api_version: ApiVersion = "v1"
     senders: Mapping[Channel, str | Sequence[str]] = field(default_factory=dict)
+    bot_has_written: bool = False
 
     @property
     def wrote(self) -> bool:

@@ -1,4 +1,5 @@
-"""Step 6: lengths and ranges: client_ref, time to live, names, labels, and long texts."""
+"""Step 6: lengths and ranges: client_ref, time to live, video details, per-message webhook URLs,
+names, labels, and long texts."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from botkit.channels.errors import TooLong, UnsupportedOnChannel
 from botkit.channels.facts import Facts, Stage, derive, each_message
 from botkit.channels.text import split_text
 from botkit.channels.words import NOUNS, hours, shown
-from botkit.events import File, Image, Text
-from botkit.outbound import Outbound
+from botkit.events import Channel, File, Image, Text, Video
+from botkit.outbound import Outbound, ViberOptions
+from botkit.vonage.outbound import VIBER_VIDEO_MEGABYTES, VIBER_VIDEO_SECONDS
 
 
 @each_message
@@ -30,9 +32,10 @@ def check_client_ref(message: Outbound, facts: Facts) -> Stage:
 @each_message
 def check_ttl(message: Outbound, facts: Facts) -> Stage:
     """Raises ``TooLong`` for a time to live outside the channel's range (Viber: 30 to 259200
-    seconds)."""
+    seconds, ``viber.ttl``; MMS: 300 to 259200, ``mms.ttl``)."""
     cap = capability(message.channel)
-    ttl = message.viber.ttl if message.viber is not None else None
+    options = message.viber if cap.channel is Channel.VIBER else message.mms
+    ttl = options.ttl if options is not None and cap.channel in _TTL_OPTIONS else None
     if cap.ttl_range is None or ttl is None:
         return Stage([message])
     low, high = cap.ttl_range
@@ -40,8 +43,70 @@ def check_ttl(message: Outbound, facts: Facts) -> Stage:
         return Stage([message])
     raise TooLong(
         f"{cap.name} keeps a message for {low} to {high} seconds ({hours(high)}); "
-        f"ttl={ttl} is outside that range. Set viber.ttl within it.",
+        f"ttl={ttl} is outside that range. Set {_TTL_OPTIONS[cap.channel]}.ttl within it.",
         channel=cap.channel,
+    )
+
+
+_TTL_OPTIONS = {Channel.VIBER: "viber", Channel.MMS: "mms"}
+
+THUMB_URL_MAX = 1000
+
+
+@each_message
+def check_video_details(message: Outbound, facts: Facts) -> Stage:
+    """On a channel whose videos state their details (Viber), raises
+    ``UnsupportedOnChannel`` for a video without ``thumb_url``, ``viber.duration`` (seconds)
+    or ``viber.file_size`` (MB), and ``TooLong`` for a duration outside 1 to 600, a size
+    outside 1 to 200 or a thumbnail URL over 1000 characters."""
+    cap = capability(message.channel)
+    content = message.content
+    if not cap.video_details or not isinstance(content, Video):
+        return Stage([message])
+    options = message.viber or ViberOptions()
+    duration, size = options.duration, options.file_size
+    if duration is None or size is None or content.thumb_url is None:
+        given = {
+            "thumb_url": content.thumb_url,
+            "viber.duration": duration,
+            "viber.file_size": size,
+        }
+        missing = ", ".join(name for name, value in given.items() if value is None)
+        raise UnsupportedOnChannel(
+            f"{cap.name} takes a video only with its thumbnail, length and size: set {missing} "
+            "(the video's thumb_url, viber=ViberOptions(duration=seconds, "
+            "file_size=megabytes)).",
+            channel=cap.channel,
+        )
+    for name, value, (low, high), unit in (
+        ("viber.duration", duration, VIBER_VIDEO_SECONDS, "seconds"),
+        ("viber.file_size", size, VIBER_VIDEO_MEGABYTES, "MB"),
+    ):
+        if not low <= value <= high:
+            raise TooLong(
+                f"{cap.name} takes videos of {low} to {high} {unit}; {name}={value} is outside "
+                "that range.",
+                channel=cap.channel,
+            )
+    if len(content.thumb_url) > THUMB_URL_MAX:
+        raise TooLong(
+            f"{cap.name} takes a video thumb_url of up to {THUMB_URL_MAX} characters; this one "
+            f"has {len(content.thumb_url)}.",
+            channel=cap.channel,
+        )
+    return Stage([message])
+
+
+@each_message
+def check_webhook_url(message: Outbound, facts: Facts) -> Stage:
+    """Raises ``UnsupportedOnChannel`` for a per-message ``webhook_url`` on the Messages API
+    v0.1, which has none."""
+    if message.webhook_url is None or facts.api_version == "v1":
+        return Stage([message])
+    raise UnsupportedOnChannel(
+        f"The Messages API {facts.api_version} takes no per-message webhook_url: statuses go "
+        "to the application's status URL. Send without webhook_url, or use v1.",
+        channel=message.channel,
     )
 
 

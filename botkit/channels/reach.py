@@ -72,8 +72,12 @@ def normalise_addresses(message: Outbound, facts: Facts) -> Stage:
 @each_message
 def check_countries(message: Outbound, facts: Facts) -> Stage:
     """Raises ``CountryNotSupported`` when the recipient's or the sender's number belongs to a
-    territory the channel does not serve (WhatsApp: Crimea, Cuba, Iran, North Korea, Syria)."""
+    territory the channel does not serve (WhatsApp: Crimea, Cuba, Iran, North Korea, Syria),
+    or, on a channel that serves some territories only (MMS: the United States), to none of
+    them (a short code counts as its country code's: 5 digits after a 1 are American)."""
     cap = capability(message.channel)
+    if cap.only_in:
+        _check_only_in(message, cap)
     if not cap.unavailable_in:
         return Stage([message])
     if cap.recipient is AddressKind.NUMBER:
@@ -93,6 +97,23 @@ def check_countries(message: Outbound, facts: Facts) -> Stage:
                 channel=cap.channel,
             )
     return Stage([message])
+
+
+def _check_only_in(message: Outbound, cap: Capability) -> None:
+    served = " or ".join(sorted(TERRITORY_NAMES.get(t, t) for t in cap.only_in))
+    where = territory_of(message.to)
+    if where not in cap.only_in:
+        raise CountryNotSupported(
+            f"{cap.name} reaches numbers in {served} only, and the recipient {mask(message.to)} "
+            f"is not one. Reach this user on SMS or WhatsApp.",
+            channel=cap.channel,
+        )
+    if territory_of(message.sender) not in cap.only_in:
+        raise CountryNotSupported(
+            f"{cap.name} is sent from numbers in {served} only, and the bot's sender "
+            f"{message.sender} is not one. Send from a number or short code of {served}.",
+            channel=cap.channel,
+        )
 
 
 # --- 3. recipients who wrote first ---------------------------------------------------------------
@@ -120,6 +141,28 @@ def check_recipient_wrote_first(message: Outbound, facts: Facts) -> Stage:
             channel=cap.channel,
         )
     return Stage([message])
+
+
+@each_message
+def check_first_promotion(message: Outbound, facts: Facts) -> Stage:
+    """On channels where a business's first message to a user may not be promotional (Viber),
+    raises ``RecipientNotAllowed`` for a message with category ``promotion`` before the user
+    has written on this conversation (``Facts.wrote``) or the bot has sent them another
+    message (``Facts.bot_has_written``). botkit does not see what was sent before the user
+    wrote, so until then it takes the bot's first message in the turn as its first."""
+    cap = capability(message.channel)
+    options = message.viber
+    if cap.first_message_promotional or options is None or options.category != "promotion":
+        return Stage([message])
+    if facts.wrote or facts.bot_has_written:
+        return Stage([message])
+    raise RecipientNotAllowed(
+        f"{cap.name} lets a business's first message to a user be personal and informative, "
+        f"not promotional, and user '{mask(message.to)}' has neither written nor been sent "
+        'another message. Send a message with viber category="transaction" first (in this '
+        "turn, or wait until the user writes).",
+        channel=cap.channel,
+    )
 
 
 # --- 4. the customer-care window -----------------------------------------------------------------

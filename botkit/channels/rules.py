@@ -6,8 +6,9 @@ messages so far and the :class:`Facts` of the conversation and returns a
 into several, or none) and, in words, what it changed. A step that cannot make a message fit
 its channel raises a :class:`~botkit.channels.errors.ChannelRuleError` saying what was wrong and
 what to do. The steps live in :mod:`~botkit.channels.reach` (steps 1-4: addresses, countries,
-recipients, the customer-care window), :mod:`~botkit.channels.content` (step 5: content, media,
-captions, choices) and :mod:`~botkit.channels.limits` (step 6: lengths and ranges).
+recipients and first messages, the customer-care window), :mod:`~botkit.channels.content`
+(step 5: content, media, captions, choices) and :mod:`~botkit.channels.limits` (step 6:
+lengths and ranges).
 
 Every figure a step uses comes from :mod:`botkit.channels.capabilities`. Where a channel cannot
 carry something, ``Facts.degrade`` decides: ``"degrade"`` rewrites it into something the channel
@@ -36,10 +37,13 @@ from botkit.channels.limits import (
     check_file_name,
     check_list_label,
     check_ttl,
+    check_video_details,
+    check_webhook_url,
     split_long_texts,
 )
 from botkit.channels.reach import (
     check_countries,
+    check_first_promotion,
     check_message_tag,
     check_recipient_wrote_first,
     check_window,
@@ -74,6 +78,7 @@ RULES: tuple[Step, ...] = (
     normalise_addresses,
     check_countries,
     check_recipient_wrote_first,
+    check_first_promotion,
     check_window,
     check_message_tag,
     degrade_content,
@@ -82,6 +87,8 @@ RULES: tuple[Step, ...] = (
     offer_choices,
     check_client_ref,
     check_ttl,
+    check_video_details,
+    check_webhook_url,
     check_file_name,
     check_action_button,
     check_list_label,

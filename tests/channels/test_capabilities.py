@@ -102,8 +102,10 @@ def test_messenger() -> None:
 def test_viber() -> None:
     cap = capability(Channel.VIBER)
 
-    assert cap.content == {"text", "image", "file"}
+    assert cap.content == {"text", "image", "video", "file"}
     assert cap.content_v0_1 == {"text", "image", "template"}
+    assert cap.video_details
+    assert not cap.first_message_promotional
     assert cap.choices.link_button
     assert (cap.choices.buttons, cap.choices.list_rows) == (0, 0)
     assert cap.choices.link_button_title == 30
@@ -127,6 +129,8 @@ def test_sms_and_mms() -> None:
     assert mms.caption_limits["image"] == 2000
     assert mms.extensions["contact"] == frozenset({".vcf"})
     assert mms.content_v0_1 == {"image", "contact"}
+    assert mms.only_in == {"US"}
+    assert mms.ttl_range == (300, 259200)
 
 
 def test_caption_limits_depend_on_the_api_version() -> None:

@@ -105,6 +105,7 @@ def test_the_steps_run_in_the_documented_order() -> None:
         "normalise_addresses",
         "check_countries",
         "check_recipient_wrote_first",
+        "check_first_promotion",
         "check_window",
         "check_message_tag",
         "degrade_content",
@@ -113,6 +114,8 @@ def test_the_steps_run_in_the_documented_order() -> None:
         "offer_choices",
         "check_client_ref",
         "check_ttl",
+        "check_video_details",
+        "check_webhook_url",
         "check_file_name",
         "check_action_button",
         "check_list_label",
@@ -451,7 +454,8 @@ def test_stickers_and_reactions_off_whatsapp_are_dropped_with_a_note() -> None:
     assert apply_rules(reaction, facts()).messages == ()
     text = refused(UnsupportedOnChannel, sticker, facts(degrade="refuse"))
     assert text == (
-        "Viber cannot carry a sticker (it carries text, image and file on the Messages API v1). "
+        "Viber cannot carry a sticker (it carries text, image, video and file on the Messages API "
+        "v1). "
         'Send something it carries, or declare degrade="degrade" to send nothing (drop it) '
         "instead."
     )

@@ -30,12 +30,15 @@ __all__ = [
     "DEFAULT_LIST_BUTTON",
     "LIST_BUTTON_MAX",
     "LIST_ROWS_MAX",
+    "MMS_TTL_RANGE",
     "REPLY_BUTTONS_MAX",
     "ROW_DESCRIPTION_MAX",
     "ROW_ID_MAX",
     "ROW_TITLE_MAX",
     "VIBER_TTL_MAX",
     "VIBER_TTL_MIN",
+    "VIBER_VIDEO_MEGABYTES",
+    "VIBER_VIDEO_SECONDS",
     "MessagesApi",
     "UnsupportedContent",
     "check_length",
@@ -81,6 +84,11 @@ DEFAULT_LIST_BUTTON = "Choose"
 VIBER_TTL_MIN = 30
 VIBER_TTL_MAX = 259200
 """Seconds, on both Messages API versions."""
+VIBER_VIDEO_SECONDS = (1, 600)
+VIBER_VIDEO_MEGABYTES = (1, 200)
+"""The range of a Viber video's ``duration`` and ``file_size``."""
+MMS_TTL_RANGE = (300, 259200)
+"""Seconds, as the official SDKs bound an MMS ``ttl``."""
 
 
 def check_length(value: str, limit: int, what: str) -> None:

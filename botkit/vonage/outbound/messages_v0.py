@@ -81,8 +81,9 @@ def body(message: Outbound) -> dict[str, Any]:
     reply context, so ``reply_to`` is not sent; options for other channels are ignored.
 
     Raises :class:`~botkit.vonage.outbound.UnsupportedContent` for content or buttons the
-    channel cannot carry on v0.1, a Viber action button, and SMS options (ttl, entity_id,
-    content_id, an encoding other than ``auto``), which v0.1 has no field for;
+    channel cannot carry on v0.1, a Viber action button, a ``webhook_url``, an MMS ttl and SMS
+    options (ttl, entity_id, content_id, an encoding other than ``auto``), which v0.1 has no
+    field for;
     :class:`ValueError` for a client_ref over 40 characters, a Viber ttl outside
     30..259200 s and a Messenger ``message_tag`` without tag.
     """
@@ -105,6 +106,14 @@ def body(message: Outbound) -> dict[str, Any]:
 
 def _options(message: Outbound) -> dict[str, Any]:
     channel = message.channel
+    for what, given in (
+        ("a per-message webhook_url", message.webhook_url),
+        ("an MMS ttl", message.mms.ttl if message.mms else None),
+    ):
+        if given is not None and (what != "an MMS ttl" or channel is Channel.MMS):
+            raise UnsupportedContent(
+                API.name, channel, what, hint="v0.1 has no field for it: use the Messages API v1"
+            )
     if channel in (Channel.WHATSAPP, Channel.MESSENGER):
         return shared_options(message)
     if channel is Channel.VIBER and message.viber is not None:

@@ -2,7 +2,8 @@
 
 The body is the spec's (``messages-olympus.yml`` 1.4.0) where it covers a field, and the
 official SDKs' where the live API moved on after the public spec stopped: WhatsApp ``sticker``,
-``reaction`` and ``context``, the ``sms`` options object, ``ttl``, MMS ``text`` and ``file``.
+``reaction`` and ``context``, the ``sms`` options object, ``ttl`` (SMS and MMS),
+``webhook_url``, MMS ``text`` and ``file``.
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botkit.events import Channel, Image, Reaction, Sticker
-from botkit.outbound import Outbound
+from botkit.events import Channel, Image, Reaction, Sticker, Video
+from botkit.outbound import Outbound, ViberOptions
 from botkit.vonage.outbound import (
+    MMS_TTL_RANGE,
+    VIBER_VIDEO_MEGABYTES,
+    VIBER_VIDEO_SECONDS,
     MessagesApi,
     UnsupportedContent,
     check_length,
+    check_range,
     content_object,
     shared_options,
     viber_options,
@@ -50,7 +55,12 @@ CONTENT_FIELDS: Mapping[Channel, Mapping[str, tuple[str, ...]]] = {
         "video": ("url",),
         "file": ("url",),
     },
-    Channel.VIBER: {"text": (), "image": ("url", "caption"), "file": ("url", "name")},
+    Channel.VIBER: {
+        "text": (),
+        "image": ("url", "caption"),
+        "video": ("url", "caption", "thumb_url"),
+        "file": ("url", "name"),
+    },
 }
 """The content types each channel carries on v1, each with the fields of its wire object
 (none listed for text, template and custom, which have shapes of their own). A field a channel
@@ -59,10 +69,6 @@ does not list, such as a Messenger image's caption, is not sent."""
 CLIENT_REF_MAX = 100
 
 _WHY_NOT: Mapping[tuple[Channel, str], str] = {
-    (Channel.VIBER, "video"): (
-        "the API requires viber_service.duration and file_size, which ViberOptions has no "
-        "fields for"
-    ),
     (Channel.VIBER, "template"): "Viber templates are sent through the Messages API v0.1",
     (Channel.WHATSAPP, "contact"): (
         "WhatsApp takes contacts as a custom contacts object, not a vCard url"
@@ -85,9 +91,11 @@ def body(message: Outbound) -> dict[str, Any]:
     template's), ``client_ref`` (:attr:`~botkit.outbound.Outbound.effective_client_ref`),
     ``context {message_uuid}`` for ``reply_to`` on WhatsApp (other channels cannot quote, so
     it is left out there), and the options of the message's own channel when any is set:
-    ``whatsapp``, ``messenger {category, tag}``, ``viber_service {category, ttl, action}``,
-    ``sms {encoding_type, content_id, entity_id}`` with ``ttl`` (seconds) beside it. Options
-    for other channels are ignored. WhatsApp buttons become a ``custom`` interactive message
+    ``whatsapp``, ``messenger {category, tag}``, ``viber_service {category, ttl, action}``
+    (a video adds ``duration`` and ``file_size``, as strings), ``sms {encoding_type,
+    content_id, entity_id}`` with ``ttl`` (seconds) beside it, and an MMS ``ttl`` (seconds,
+    from :class:`~botkit.outbound.MmsOptions`). ``webhook_url`` when the message has one.
+    Options for other channels are ignored. WhatsApp buttons become a ``custom`` interactive message
     (:func:`~botkit.vonage.outbound.whatsapp_interactive`).
 
     Raises :class:`~botkit.vonage.outbound.UnsupportedContent` for content or buttons the
@@ -95,7 +103,9 @@ def body(message: Outbound) -> dict[str, Any]:
     :class:`ValueError` for a message the API refuses: a client_ref over 100 characters, a
     reaction without ``reply_to`` or a ``react`` without emoji, a sticker with both or neither
     of url and id, a Viber ttl outside 30..259200 s, a Viber action text over 30 characters or
-    on an image without caption, a Messenger ``message_tag`` without tag, an SMS ttl under 1.
+    on an image without caption, a Viber video without thumb_url, duration (1..600 s) or
+    file_size (1..200 MB), a Messenger ``message_tag`` without tag, an SMS ttl under 1, an MMS
+    ttl outside 300..259200 s.
     """
     API.check_client_ref(message)
     if message.buttons:
@@ -113,6 +123,8 @@ def body(message: Outbound) -> dict[str, Any]:
     }
     if message.reply_to and channel is Channel.WHATSAPP:
         wire["context"] = {"message_uuid": message.reply_to}
+    if message.webhook_url is not None:
+        wire["webhook_url"] = message.webhook_url
     wire.update(_options(message))
     return wire
 
@@ -143,11 +155,16 @@ def _options(message: Outbound) -> dict[str, Any]:
         return {"viber_service": viber} if viber else {}
     if channel is Channel.SMS:
         return _sms(message)
+    if channel is Channel.MMS and message.mms is not None and message.mms.ttl is not None:
+        check_range(message.mms.ttl, *MMS_TTL_RANGE, "an MMS ttl (seconds)")
+        return {"ttl": message.mms.ttl}
     return {}
 
 
 def _viber(message: Outbound) -> dict[str, Any]:
     viber = viber_options(message)
+    if isinstance(message.content, Video):
+        viber.update(_video_details(message.content, message.viber))
     action = message.viber.action if message.viber else None
     if action is not None:
         content = message.content
@@ -163,6 +180,21 @@ def _viber(message: Outbound) -> dict[str, Any]:
         check_length(action.text, _VIBER_ACTION_TEXT_MAX, "a Viber action button text")
         viber["action"] = {"url": action.url, "text": action.text}
     return viber
+
+
+def _video_details(video: Video, options: ViberOptions | None) -> dict[str, str]:
+    """``duration`` and ``file_size`` as the strings the API takes; :class:`ValueError` naming
+    what a Viber video lacks or has out of range."""
+    duration = options.duration if options else None
+    file_size = options.file_size if options else None
+    if duration is None or file_size is None or not video.thumb_url:
+        raise ValueError(
+            "a Viber video needs thumb_url, viber.duration and viber.file_size; "
+            f"got thumb_url={video.thumb_url!r}, duration={duration!r}, file_size={file_size!r}"
+        )
+    check_range(duration, *VIBER_VIDEO_SECONDS, "a Viber video's duration (seconds)")
+    check_range(file_size, *VIBER_VIDEO_MEGABYTES, "a Viber video's file_size (MB)")
+    return {"duration": str(duration), "file_size": str(file_size)}
 
 
 def _sms(message: Outbound) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from botkit.outbound import (
     Button,
     Custom,
     MessengerOptions,
+    MmsOptions,
     Outbound,
     OutboundContent,
     SmsOptions,
@@ -88,6 +89,8 @@ def outbound(channel: Channel, content: Any, **extra: Any) -> Outbound:
     to, sender = ADDRESSES[channel]
     if isinstance(content, Reaction):
         extra.setdefault("reply_to", REPLY_TO)
+    if isinstance(content, Video) and channel is Channel.VIBER:
+        extra.setdefault("viber", ViberOptions(duration=42, file_size=3))
     return Outbound(channel=channel, to=to, sender=sender, content=content, **extra)
 
 
@@ -202,6 +205,27 @@ VARIANTS = (
         },
         apis=("v1",),
     ),
+    Variant(
+        "video-options",
+        Channel.VIBER,
+        Video(url="https://example.com/tour.mp4", thumb_url="https://example.com/tour.jpg"),
+        {"viber": ViberOptions(category="transaction", ttl=3600, duration=600, file_size=200)},
+        apis=("v1",),
+    ),
+    Variant(
+        "webhook-url",
+        Channel.WHATSAPP,
+        Text(text="Tracked"),
+        {"webhook_url": "https://bot.example.com/webhooks/status?order=17"},
+        apis=("v1",),
+    ),
+    Variant(
+        "ttl-webhook-url",
+        Channel.MMS,
+        Image(url="https://example.com/cat.jpg", caption="A cat"),
+        {"mms": MmsOptions(ttl=300), "webhook_url": "https://bot.example.com/status"},
+        apis=("v1",),
+    ),
     Variant("client-ref", Channel.SMS, Text(text="Hi"), {"client_ref": "r" * 40}),
     Variant(
         "long-client-ref", Channel.WHATSAPP, Text(text="Hi"), {"client_ref": "r" * 100}, ("v1",)
@@ -289,6 +313,13 @@ V1_SDK_FIELDS: Mapping[tuple[str, str], Schema] = {
         "additionalProperties": False,
     },
     ("sms", "ttl"): _TTL_SECONDS,
+    # MMS ttl: py BaseMms.ttl (ge=300, le=259200), java MmsRequest.
+    ("mms", "ttl"): {"type": "integer", "minimum": 300, "maximum": 259200},
+    # Per-message status URL: py BaseMessage.webhook_url, node MessageParams, java.
+    **{
+        (channel, "webhook_url"): {"type": "string", "pattern": "^https?://"}
+        for channel in ("sms", "mms", "whatsapp", "messenger", "viber_service")
+    },
 }
 """v1 fields of the SDKs that the 1.4.0 spec does not declare, by wire channel and path."""
 
@@ -316,11 +347,7 @@ V0_DOC_TYPES: Mapping[tuple[str, str], Schema] = {
 }
 """v0.1 content types the provider documents but the 0.5.0 spec does not list."""
 
-V1_KNOWN_GAPS: Mapping[tuple[Channel, str], str] = {
-    # The spec (and every SDK) requires viber_service.duration and file_size with a Viber
-    # video; botkit's ViberOptions has no fields for them, so the builder refuses the video.
-    (Channel.VIBER, "video"): "duration and file_size",
-}
+V1_KNOWN_GAPS: Mapping[tuple[Channel, str], str] = {}
 """Types the v1 spec offers that botkit cannot build yet, with words the refusal must say."""
 
 INTERACTIVE = {

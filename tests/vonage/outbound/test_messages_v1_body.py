@@ -23,6 +23,7 @@ from botkit.outbound import (
     Button,
     Custom,
     MessengerOptions,
+    MmsOptions,
     Outbound,
     SmsOptions,
     Template,
@@ -528,8 +529,46 @@ def test_viber_template_points_to_v0_1() -> None:
 
 
 def test_viber_video_names_the_options_it_lacks() -> None:
-    with pytest.raises(UnsupportedContent, match=r"video to viber: .*duration and file_size"):
-        body(message(Channel.VIBER, Video(url="https://x.test/a.mp4", thumb_url="https://x.test")))
+    video = Video(url="https://x.test/a.mp4", thumb_url="https://x.test/a.jpg")
+    with pytest.raises(ValueError, match=r"needs thumb_url, viber.duration and viber.file_size"):
+        body(message(Channel.VIBER, video))
+    with pytest.raises(ValueError, match=r"thumb_url=None"):
+        body(
+            message(
+                Channel.VIBER,
+                Video(url="https://x.test/a.mp4"),
+                viber=ViberOptions(duration=5, file_size=1),
+            )
+        )
+    with pytest.raises(ValueError, match=r"duration \(seconds\) must be between 1 and 600"):
+        body(message(Channel.VIBER, video, viber=ViberOptions(duration=601, file_size=1)))
+
+
+def test_viber_video_sends_its_details_as_strings() -> None:
+    video = Video(url="https://x.test/a.mp4", thumb_url="https://x.test/a.jpg", caption="Tour")
+    sent = body(
+        message(Channel.VIBER, video, viber=ViberOptions(duration=42, file_size=3, ttl=600))
+    )
+
+    assert sent["video"] == {
+        "url": "https://x.test/a.mp4",
+        "caption": "Tour",
+        "thumb_url": "https://x.test/a.jpg",
+    }
+    assert sent["viber_service"] == {"ttl": 600, "duration": "42", "file_size": "3"}
+
+
+def test_webhook_url_and_mms_ttl_go_top_level() -> None:
+    image = Image(url="https://x.test/a.jpg")
+    sent = body(
+        message(
+            Channel.MMS, image, webhook_url="https://bot.test/status/1", mms=MmsOptions(ttl=600)
+        )
+    )
+
+    assert (sent["webhook_url"], sent["ttl"]) == ("https://bot.test/status/1", 600)
+    with pytest.raises(ValueError, match=r"an MMS ttl \(seconds\) must be between 300 and 259200"):
+        body(message(Channel.MMS, image, mms=MmsOptions(ttl=60)))
 
 
 def test_buttons_to_sms_are_unsupported() -> None:
