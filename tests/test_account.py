@@ -33,6 +33,7 @@ from tests.sandbox.harness import (
     API_KEY,
     API_SECRET,
     APPLICATION_ID,
+    MMS_BOT,
     WA_BOT,
     WA_USER,
     BotStandIn,
@@ -199,10 +200,11 @@ async def test_numbers_and_the_sms_api_url_on_a_number(account: Account) -> None
     assert (code, err) == (0, "")
     code, out, err = await account.run("numbers")
     assert (code, err) == (0, "")
-    assert out.strip() == (
+    assert out.strip().splitlines() == [
         f"{WA_BOT} (GB)  application {APPLICATION_ID}  "
-        "SMS API: https://bot.example.com/webhooks/sms/inbound"
-    )
+        "SMS API: https://bot.example.com/webhooks/sms/inbound",
+        f"{MMS_BOT} (US)  application {APPLICATION_ID}",
+    ]
 
 
 async def test_the_key_goes_where_the_settings_expect_it_and_never_over_a_file(

@@ -33,6 +33,7 @@ from tests.sandbox.harness import (
     API_KEY,
     API_SECRET,
     APPLICATION_ID,
+    MMS_BOT,
     SIGNATURE_SECRET,
     WA_BOT,
     WA_USER,
@@ -228,8 +229,9 @@ async def test_numbers_api_list_and_link_to_an_application(
         vonage_numbers.ListOwnedNumbersFilter(application_id=created.id),
     )
 
-    assert (count, next_page) == (1, None)
-    assert numbers[0].msisdn == WA_BOT
+    # The account owns the bot's British number and its American one, for MMS.
+    assert (count, next_page) == (2, None)
+    assert [(n.msisdn, n.country) for n in numbers] == [(WA_BOT, "GB"), (MMS_BOT, "US")]
     assert numbers[0].app_id == APPLICATION_ID
     assert status.error_code == "200"
     assert [(n.msisdn, n.app_id, n.mo_http_url) for n in linked] == [
