@@ -91,7 +91,7 @@ class Delivered:
         with the recipient's conversation when the message went to another user."""
         home = message.conversation_key
         kept = self.records if home == key else self.filed.setdefault(home, {})
-        kept[record.message_id] = record.model_dump_json()
+        kept.update(record.keys())
 
 
 class Delivery:
@@ -149,7 +149,9 @@ class Delivery:
                     break
                 self._refuse(done, entry, exc, _code(exc), _title(exc), conversation.key)
                 continue
-            record = DeliveryRecord.sent(message, receipt.message_id, self._clock())
+            record = DeliveryRecord.sent(
+                message, receipt.message_id, self._clock(), receipt.message_ids
+            )
             done.record(message, record, conversation.key)
             done.sent += 1
             SENDS.labels(channel=message.channel.value, outcome="sent").inc()

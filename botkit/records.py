@@ -5,6 +5,8 @@ Each message the provider accepted gets a record, stored with its conversation (
 ``client_ref``, the channel, a one-line summary of the content, and every status reported since.
 Statuses may arrive out of order; the record's :attr:`DeliveryRecord.status` never moves back
 (a late ``delivered`` does not undo ``read``), while :attr:`DeliveryRecord.history` keeps them all.
+A long SMS sent through the SMS API has an id per part: its one record keeps them all
+(:attr:`DeliveryRecord.parts`), and each part's receipt updates it (:func:`find_record`).
 
 When the inspector is on, each turn that ran a handler leaves a :class:`TurnRecord` among the
 same records, under :func:`turn_id` (``turn:<revision>``), kept as long as message records are:
@@ -15,7 +17,7 @@ kinds apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
@@ -38,12 +40,16 @@ if TYPE_CHECKING:
 
 
 class StatusEntry(BaseModel):
+    """One status the provider reported; ``part`` names the SMS part it is about, on the record
+    of a message sent in several parts."""
+
     model_config = ConfigDict(frozen=True)
 
     status: DeliveryStatus
     original: str
     at: float
     error: ProviderError | None = None
+    part: str | None = None
 
 
 class DeliveryRecord(BaseModel):
@@ -62,10 +68,16 @@ class DeliveryRecord(BaseModel):
     status: DeliveryStatus = DeliveryStatus.SUBMITTED
     error: ProviderError | None = None
     history: tuple[StatusEntry, ...] = ()
+    parts: tuple[str, ...] = ()
+    """The provider's id of every part of a long SMS sent through the SMS API (the first is
+    ``message_id``); empty for a message sent whole."""
 
     @classmethod
-    def sent(cls, message: Outbound, message_id: str, at: float) -> DeliveryRecord:
-        """The record of ``message``, just accepted by the provider as ``message_id``."""
+    def sent(
+        cls, message: Outbound, message_id: str, at: float, parts: Sequence[str] = ()
+    ) -> DeliveryRecord:
+        """The record of ``message``, just accepted by the provider as ``message_id`` (and, for
+        a long SMS, as the ids of its ``parts``, ``message_id`` first)."""
         return cls(
             id=message.id,
             message_id=message_id,
@@ -74,7 +86,17 @@ class DeliveryRecord(BaseModel):
             to=message.to,
             summary=summarise(message),
             sent_at=at,
+            parts=tuple(parts) if len(parts) > 1 else (),
         )
+
+    def keys(self) -> dict[str, str]:
+        """What the record is stored as: its JSON under ``message_id``, and under
+        :func:`part_key` of each other part the ``message_id``, so a status of any part finds
+        it (:func:`find_record`)."""
+        return {
+            self.message_id: self.model_dump_json(),
+            **{part_key(part): self.message_id for part in self.parts[1:]},
+        }
 
     @classmethod
     def refused(cls, message: Outbound, error: ProviderError, at: float) -> DeliveryRecord:
@@ -85,16 +107,26 @@ class DeliveryRecord(BaseModel):
 
     def with_status(self, event: Event) -> DeliveryRecord:
         """This record after the status ``event``: appended to the history; the current status
-        moves only forward (by :attr:`DeliveryStatus.rank`), and a final status stays."""
+        moves only forward (by :attr:`DeliveryStatus.rank`), and a final status stays.
+
+        On a message sent in parts, each part's statuses count for the whole (:meth:`whole`):
+        it is ``delivered`` once every part is, and failed as soon as one part failed."""
         assert event.status is not None
         entry = StatusEntry(
             status=event.status.status,
             original=event.status.original,
             at=event.timestamp.timestamp(),
             error=event.status.error,
+            part=event.message_id if self.parts else None,
         )
         if entry in self.history:
             return self
+        if self.parts:
+            history = (*self.history, entry)
+            status = self.whole(history)
+            failed = status in (DeliveryStatus.REJECTED, DeliveryStatus.UNDELIVERABLE)
+            error = self.error or (entry.error if failed else None)
+            return self.model_copy(update={"history": history, "status": status, "error": error})
         forward = entry.status.rank > self.status.rank or (
             entry.status.rank == self.status.rank and not self.status.is_final
         )
@@ -105,6 +137,23 @@ class DeliveryRecord(BaseModel):
                 "error": entry.error if forward and entry.error else self.error,
             }
         )
+
+    def whole(self, history: Sequence[StatusEntry]) -> DeliveryStatus:
+        """The status of a message sent in :attr:`parts`, from the statuses of its parts in
+        ``history``: the first failure (``rejected``, ``undeliverable``) of any part; else
+        the least advanced of the parts' statuses (``submitted`` while a part has none)."""
+        latest: dict[str, DeliveryStatus] = {}
+        for entry in history:
+            part = entry.part or self.message_id
+            before = latest.get(part)
+            if before is None or entry.status.rank >= before.rank:
+                latest[part] = entry.status
+        for status in latest.values():
+            if status in (DeliveryStatus.REJECTED, DeliveryStatus.UNDELIVERABLE):
+                return status
+        if any(part not in latest for part in self.parts):
+            return DeliveryStatus.SUBMITTED
+        return min(latest.values(), key=lambda status: status.rank)
 
     @classmethod
     def unknown(cls, event: Event) -> DeliveryRecord:
@@ -138,6 +187,28 @@ def summarise(message: Outbound, width: int = 80) -> str:
         text += " [" + " | ".join(b.title for b in message.buttons) + "]"
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+PART_PREFIX = "part:"
+
+
+def part_key(message_id: str) -> str:
+    """Where a later part's id of a long SMS points to its message's record."""
+    return f"{PART_PREFIX}{message_id}"
+
+
+def find_record(stored: Mapping[str, str], message_id: str) -> tuple[str, DeliveryRecord | None]:
+    """The key and the record that provider id ``message_id`` belongs to among a
+    conversation's ``stored`` records: its own, or the record of the message it is a part of;
+    ``(message_id, None)`` when there is none."""
+    text = stored.get(message_id)
+    if text is None:
+        whole = stored.get(part_key(message_id))
+        if whole is not None and whole in stored:
+            message_id, text = whole, stored[whole]
+    if text is None:
+        return message_id, None
+    return message_id, DeliveryRecord.model_validate_json(text)
 
 
 TURN_PREFIX = "turn:"
@@ -228,6 +299,8 @@ def read_records(
     sent: list[DeliveryRecord] = []
     turns: list[TurnRecord] = []
     for record_id, text in stored.items():
+        if record_id.startswith(PART_PREFIX):
+            continue
         if record_id.startswith(TURN_PREFIX):
             turns.append(TurnRecord.model_validate_json(text))
         else:

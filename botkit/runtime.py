@@ -53,7 +53,7 @@ from botkit.metrics import (
     TURNS,
     count_leases_of,
 )
-from botkit.records import DeliveryRecord, TurnRecord, turn_id
+from botkit.records import DeliveryRecord, TurnRecord, find_record, turn_id
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
 from botkit.timers import timer_event
 from botkit.vonage.transport import Transport
@@ -414,10 +414,8 @@ class Runtime:
         record made up for a message botkit has none of)."""
         if event.kind is not EventKind.STATUS or event.status is None:
             return None
-        stored = (await self.store.messages(key)).get(event.message_id)
-        if stored is None:
-            return DeliveryRecord.unknown(event)
-        return DeliveryRecord.model_validate_json(stored)
+        _, found = find_record(await self.store.messages(key), event.message_id)
+        return found if found is not None else DeliveryRecord.unknown(event)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """Wait until this process has no conversation in hand (for tests and shutdown)."""
@@ -534,7 +532,7 @@ def _status_update(record: DeliveryRecord | None, event: Event) -> dict[str, str
     if record is None:
         return {}
     after = record.with_status(event)
-    return {} if after is record else {event.message_id: after.model_dump_json()}
+    return {} if after is record else {record.message_id: after.model_dump_json()}
 
 
 def _drop(counts: dict[str, int], key: str) -> None:

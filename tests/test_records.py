@@ -10,7 +10,7 @@ from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookForma
 from botkit.events import ProviderError, StatusInfo
 from botkit.notifications import notification_event
 from botkit.outbound import Button, Outbound, Template
-from botkit.records import DeliveryRecord, describe, summarise
+from botkit.records import DeliveryRecord, describe, find_record, read_records, summarise
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -99,3 +99,81 @@ def test_an_event_is_described_by_its_name() -> None:
         now=T0.timestamp(),
     )
     assert describe(event) == "event order_shipped"
+
+
+# --- a long SMS: one record, a status per part -------------------------------------------------
+
+
+PARTS = ("P1", "P2", "P3")
+
+
+def part_status(part: str, value: str, minute: int) -> Event:
+    event = status(value, minute)
+    return event.model_copy(update={"message_id": part, "channel": Channel.SMS})
+
+
+def sent_in_parts() -> DeliveryRecord:
+    message = Outbound(
+        channel=Channel.SMS, to="447700900001", sender="Acme", content=Text(text="x" * 400)
+    )
+    return DeliveryRecord.sent(message, PARTS[0], T0.timestamp(), PARTS)
+
+
+def test_a_long_sms_is_stored_once_and_found_by_every_part() -> None:
+    record = sent_in_parts()
+
+    stored = record.keys()
+
+    assert record.parts == PARTS
+    assert set(stored) == {"P1", "part:P2", "part:P3"}
+    for part in PARTS:
+        assert find_record(stored, part) == ("P1", record)
+    assert find_record(stored, "P9") == ("P9", None)
+    assert read_records(stored) == ([record], [])
+
+
+def test_a_long_sms_is_delivered_once_every_part_is() -> None:
+    record = sent_in_parts()
+    for minute, part in enumerate(("P2", "P1")):
+        record = record.with_status(part_status(part, "delivered", minute))
+        assert record.status is DeliveryStatus.SUBMITTED
+
+    record = record.with_status(part_status("P3", "delivered", 5))
+
+    assert record.status is DeliveryStatus.DELIVERED
+    assert [(h.part, h.original) for h in record.history] == [
+        ("P2", "delivered"),
+        ("P1", "delivered"),
+        ("P3", "delivered"),
+    ]
+
+
+def test_a_long_sms_fails_when_one_part_fails() -> None:
+    record = sent_in_parts().with_status(part_status("P1", "delivered", 1))
+    failed = part_status("P2", "undeliverable", 2)
+    failed = failed.model_copy(
+        update={
+            "status": StatusInfo(
+                status=DeliveryStatus.UNDELIVERABLE,
+                original="failed",
+                error=ProviderError(code=1190, title="Absent Subscriber"),
+            )
+        }
+    )
+
+    record = record.with_status(failed).with_status(part_status("P3", "delivered", 3))
+
+    assert record.status is DeliveryStatus.UNDELIVERABLE
+    assert record.error is not None
+    assert record.error.code == 1190
+
+
+def test_a_message_in_one_part_keeps_no_parts() -> None:
+    message = Outbound(
+        channel=Channel.SMS, to="447700900001", sender="Acme", content=Text(text="hi")
+    )
+
+    record = DeliveryRecord.sent(message, "P1", T0.timestamp(), ("P1",))
+
+    assert record.parts == ()
+    assert record.keys() == {"P1": record.model_dump_json()}

@@ -10,11 +10,13 @@ import aiohttp
 import pytest
 
 from botkit.errors import ConfigError
-from botkit.events import Channel, Text
+from botkit.events import Channel, DeliveryStatus, Text
 from botkit.outbound import Outbound
+from botkit.records import DeliveryRecord, find_record, read_records
 from botkit.settings import load_settings
 from botkit.vonage.client import transport_from_settings
 from botkit.vonage.errors import SendError
+from botkit.vonage.inbound.sms_api import parse_sms_delivery_receipt
 from botkit.vonage.transport import Transport
 from tests.sandbox.conftest import MakeSandbox
 from tests.sandbox.harness import API_KEY, API_SECRET, SIGNATURE_SECRET, WA_USER, Harness
@@ -146,3 +148,26 @@ async def test_no_receipts_when_the_settings_ask_for_none(
 def test_malformed_sms_settings_are_named(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):
         load_settings({"BOTKIT_ENV": "test", variable: value})
+
+
+async def test_every_part_of_a_long_sms_updates_its_one_record(
+    make_sandbox: MakeSandbox, session: aiohttp.ClientSession
+) -> None:
+    harness = await make_sandbox(sms_dlr_url=None)
+    sender = transport(harness, session, VONAGE_SMS_CALLBACK_URL=harness.bot.url("/webhooks/dlr"))
+    message = sms("Your order " + "is on its way " * 30)
+
+    receipt = await sender.send(message)
+    stored = DeliveryRecord.sent(message, receipt.message_id, 0.0, receipt.message_ids).keys()
+
+    assert len(receipt.message_ids) == 3
+    receipts = await harness.bot.wait_for("/webhooks/dlr", 3)
+    for arrived in receipts:
+        event = parse_sms_delivery_receipt(arrived.json)
+        key, record = find_record(stored, event.message_id)
+        assert record is not None
+        stored[key] = record.with_status(event).model_dump_json()
+    (record,), _ = read_records(stored)
+    assert record.parts == receipt.message_ids
+    assert {entry.part for entry in record.history} == set(receipt.message_ids)
+    assert record.status is DeliveryStatus.DELIVERED
