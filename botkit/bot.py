@@ -249,7 +249,10 @@ class Bot(Generic[DataT]):
     - ``unclear_replies``: ``{"state": "text", "*": "text"}``: what the bot says to a message
       no handler takes, per state (``"*"``: in every state not listed). A fallback handler for
       the state comes first; ``unclear_replies[state]`` comes before a fallback handler of
-      every state, and ``unclear_replies["*"]`` after it.
+      every state, and ``unclear_replies["*"]`` after it;
+    - ``read_receipts``: ``True`` marks every WhatsApp message the bot is given read (the
+      user sees blue ticks) once its turn is committed, before the replies go; off by
+      default. A mark that fails is logged and never fails the turn.
 
     The data model is the type argument: ``Bot[Order]`` with a pydantic model ``Order`` (data
     validated on load and on save), or plain ``Bot`` for a JSON ``dict``.
@@ -267,6 +270,7 @@ class Bot(Generic[DataT]):
     timeouts: ClassVar[Mapping[str, Timeout]] = {}
     fallbacks: ClassVar[Mapping[Channel, Sequence[Fallback]]] = {}
     unclear_replies: ClassVar[Mapping[str, str]] = {}
+    read_receipts: ClassVar[bool] = False
 
     data_model: ClassVar[type[BaseModel] | None] = None
     machine: ClassVar[BotMachine]

@@ -391,6 +391,9 @@ def _settings(cls: Any, states: list[str], where: _Where) -> None:
             f"must be 'degrade' or 'refuse', got {cls.unsupported!r}",
         )
 
+    if not isinstance(cls.read_receipts, bool):
+        raise fail("read_receipts", f"must be True or False, got {cls.read_receipts!r}")
+
 
 def _timeouts(cls: Any, states: list[str], triggers: dict[str, set[str]], where: _Where) -> None:
     name = cls.__name__

@@ -56,7 +56,7 @@ from botkit.metrics import (
 from botkit.records import DeliveryRecord, TurnRecord, find_record, turn_id
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
 from botkit.timers import timer_event
-from botkit.vonage.transport import Transport
+from botkit.vonage.transport import SendError, Transport
 
 log = get_logger("botkit.runtime")
 
@@ -365,7 +365,24 @@ class Runtime:
         commit = Commit(outcome.conversation, messages, from_inbox)
         with STORE_SECONDS.labels(step="commit").time():
             await self.store.commit(lease, commit, now=self.clock.now())
+        if self.bot.read_receipts:
+            await self._mark_read(event)
         return await self._deliver(heartbeat, outcome.conversation)
+
+    async def _mark_read(self, event: Event) -> None:
+        """Mark the user's WhatsApp message read at the provider; a failure is logged only:
+        the turn is committed, and a missing blue tick is no reason to fail it."""
+        if event.kind is not EventKind.MESSAGE or event.channel is not Channel.WHATSAPP:
+            return
+        try:
+            await self.transport.mark_read(event.channel, event.message_id)
+        except SendError as exc:
+            log.warning(
+                "could not mark the user's message read",
+                error=str(exc),
+                message_id=event.message_id,
+                to=event.user,
+            )
 
     async def _deliver(self, heartbeat: _Heartbeat, conversation: Conversation) -> Claim | None:
         """Send the outbox (what may go now), then acknowledge what became of it."""

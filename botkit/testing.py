@@ -115,7 +115,9 @@ class Sent:
 
 class ProviderStandIn:
     """A real HTTP server on 127.0.0.1 answering ``POST /v1/messages`` like the provider: 202
-    and a ``message_uuid``. Every message it takes is kept in :attr:`sent`, in arrival order.
+    and a ``message_uuid``. Every message it takes is kept in :attr:`sent`, in arrival order;
+    the ids of the user's messages the bot marked read (``PATCH /v1/messages/{id}`` with
+    ``{"status": "read"}``, answered 200) are kept in :attr:`read`.
 
     It misbehaves on request: :meth:`go_down` makes it answer every send with an error status
     until :meth:`come_back` (the requests are kept in :attr:`failed`); :meth:`refuse` makes it
@@ -124,6 +126,7 @@ class ProviderStandIn:
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
+        self.read: list[str] = []
         self.failed: list[Sent] = []
         self._down: int | None = None
         self._refusals: dict[str, tuple[int, int]] = {}
@@ -131,6 +134,7 @@ class ProviderStandIn:
         self._arrived = asyncio.Event()
         app = web.Application()
         app.router.add_post("/v1/messages", self._send)
+        app.router.add_patch("/v1/messages/{message_uuid}", self._mark_read)
         self._server = TestServer(app, host="127.0.0.1")
 
     async def __aenter__(self) -> ProviderStandIn:
@@ -191,6 +195,15 @@ class ProviderStandIn:
                 await release.wait()
                 break
         return web.json_response({"message_uuid": message_uuid}, status=202)
+
+    async def _mark_read(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body != {"status": "read"}:
+            problem = {"title": "Invalid params", "invalid_parameters": [{"name": "status"}]}
+            return web.json_response(problem, status=422)
+        self.read.append(request.match_info["message_uuid"])
+        self._arrived.set()
+        return web.Response(status=200)
 
     async def wait_for(self, count: int, timeout: float = 5.0) -> list[Sent]:
         """Wait until at least ``count`` messages were taken; return all of them."""

@@ -213,6 +213,8 @@ def test_template_parameters_using_a_field_the_key_lacks_fail() -> None:
         ("senders", {"telegram": "bot"}, "'telegram' is not a channel"),
         ("senders", {Channel.SMS: 447700900000}, "the address for"),
         ("unsupported", "drop", "must be 'degrade' or 'refuse'"),
+        ("read_receipts", "yes", "must be True or False, got 'yes'"),
+        ("read_receipts", 1, "must be True or False, got 1"),
         ("templates", [Template(name="x")], "must be a dict of reply text -> Template"),
         ("transitions", "go", "must be a list or tuple of transitions"),
         ("initial", 3, "must be a state name or None"),

@@ -29,7 +29,8 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
+from urllib.parse import quote
 
 import aiohttp
 
@@ -150,6 +151,14 @@ class Transport(ABC):
         """Prepare ``message`` and deliver it."""
         return await self.deliver(self.prepare(message))
 
+    async def mark_read(self, channel: Channel, message_id: str) -> None:
+        """Tell the provider the bot has read the user's message ``message_id`` on
+        ``channel`` (WhatsApp's blue ticks). This default raises a non-retryable
+        :class:`SendError`: the transport cannot."""
+        error = SendError(f"{type(self).__name__} cannot mark messages read")
+        error.retryable = False
+        raise error
+
 
 class MessagesTransport(Transport):
     """``POST {base_url}/v1/messages`` or ``{base_url}/v0.1/messages`` with ``auth``'s headers.
@@ -178,6 +187,7 @@ class MessagesTransport(Transport):
             raise ConfigError(f"the Messages API versions are v1 and v0.1; got {version!r}")
         self.version = version
         self.url = f"{base_url.rstrip('/')}/{version}/messages"
+        self._read_url = f"{base_url.rstrip('/')}/v1/messages"
         self._session = session
         self._auth = auth
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -189,22 +199,7 @@ class MessagesTransport(Transport):
         return Prepared(message, str(payload["client_ref"]), payload)
 
     async def deliver(self, prepared: Prepared) -> SendReceipt:
-        refreshed = False
-        while True:
-            headers = await self._auth.headers()
-            answer = await _post(
-                self._session,
-                self.url,
-                json_body=prepared.payload,
-                headers=headers,
-                timeout=self._timeout,
-                subject=f"the Messages API {self.version}",
-            )
-            if answer.status == 401 and not refreshed:
-                await self._auth.refresh()
-                refreshed = True
-                continue
-            break
+        answer = await self._authorized("POST", self.url, prepared.payload)
         if not 200 <= answer.status < 300:
             raise from_response(answer.status, answer.headers, answer.text)
         uuid = json_object(answer.text).get("message_uuid")
@@ -214,6 +209,37 @@ class MessagesTransport(Transport):
                 "message_uuid; it is not sent again"
             )
         return SendReceipt(uuid, client_ref=prepared.client_ref, headers=answer.headers)
+
+    async def mark_read(self, channel: Channel, message_id: str) -> None:
+        """``PATCH {base_url}/v1/messages/{message_id}`` with ``{"status": "read"}`` (the
+        Messages API v1's, whatever version sends): the user's WhatsApp message shows read.
+        Raises :class:`~botkit.vonage.errors.UnsendableMessage` off WhatsApp and what
+        :func:`~botkit.vonage.errors.from_response` raises for an answer other than 2xx."""
+        if channel is not Channel.WHATSAPP:
+            raise UnsendableMessage(f"only WhatsApp messages can be marked read, not {channel}")
+        url = f"{self._read_url}/{quote(message_id, safe='')}"
+        answer = await self._authorized("PATCH", url, {"status": "read"})
+        if not 200 <= answer.status < 300:
+            raise from_response(answer.status, answer.headers, answer.text)
+
+    async def _authorized(self, method: str, url: str, body: Mapping[str, Any]) -> _Answer:
+        """``method`` ``url`` with ``body`` and ``auth``'s headers; after a 401, once more
+        with refreshed credentials."""
+        refreshed = False
+        while True:
+            answer = await _post(
+                self._session,
+                url,
+                method=method,
+                json_body=body,
+                headers=await self._auth.headers(),
+                timeout=self._timeout,
+                subject=f"the Messages API {self.version}",
+            )
+            if answer.status != 401 or refreshed:
+                return answer
+            await self._auth.refresh()
+            refreshed = True
 
 
 class SmsApiTransport(Transport):
@@ -335,6 +361,7 @@ class SmsApiTransport(Transport):
 
 
 Sleep = Callable[[float], Awaitable[object]]
+_T = TypeVar("_T")
 
 
 class RetryingTransport(Transport):
@@ -384,12 +411,21 @@ class RetryingTransport(Transport):
         return self.inner.prepare(message)
 
     async def deliver(self, prepared: Prepared) -> SendReceipt:
+        receipt, attempts = await self._retried(lambda: self.inner.deliver(prepared))
+        return replace(receipt, attempts=attempts)
+
+    async def mark_read(self, channel: Channel, message_id: str) -> None:
+        """The inner transport's, retried as a delivery is."""
+        await self._retried(lambda: self.inner.mark_read(channel, message_id))
+
+    async def _retried(self, attempt_once: Callable[[], Awaitable[_T]]) -> tuple[_T, int]:
+        """What ``attempt_once`` returns, and after how many attempts."""
         started = self._clock()
         attempt = 0
         while True:
             attempt += 1
             try:
-                receipt = await self.inner.deliver(prepared)
+                return await attempt_once(), attempt
             except SendError as exc:
                 exc.attempts = attempt
                 if not self._retryable(exc) or attempt >= self.attempts:
@@ -398,8 +434,6 @@ class RetryingTransport(Transport):
                 if self._clock() - started + delay > self.max_elapsed:
                     raise
                 await self._sleep(delay)
-                continue
-            return replace(receipt, attempts=attempt)
 
     def _retryable(self, exc: SendError) -> bool:
         if isinstance(exc, TimedOut) and not self.retry_timeouts:
@@ -436,6 +470,10 @@ class RateLimitedTransport(Transport):
         await self.limiter.observe_quota(receipt.headers, channel, sender)
         return receipt
 
+    async def mark_read(self, channel: Channel, message_id: str) -> None:
+        """The inner transport's, unpaced: a read mark is no message."""
+        await self.inner.mark_read(channel, message_id)
+
 
 class ChannelRouter(Transport):
     """Each channel through its own transport: ``routes[channel]``, else ``default``.
@@ -457,6 +495,9 @@ class ChannelRouter(Transport):
 
     async def deliver(self, prepared: Prepared) -> SendReceipt:
         return await self.route(prepared.message.channel).deliver(prepared)
+
+    async def mark_read(self, channel: Channel, message_id: str) -> None:
+        await self.route(channel).mark_read(channel, message_id)
 
 
 class UnconfiguredTransport(Transport):
@@ -519,10 +560,11 @@ async def _post(
     subject: str,
     json_body: Mapping[str, Any] | None = None,
     form: Mapping[str, Any] | None = None,
+    method: str = "POST",
 ) -> _Answer:
     try:
-        async with session.post(
-            url, json=json_body, data=form, headers=dict(headers), timeout=timeout
+        async with session.request(
+            method, url, json=json_body, data=form, headers=dict(headers), timeout=timeout
         ) as response:
             text = await response.text(errors="replace")
             lowered = {k.lower(): v for k, v in response.headers.items()}
