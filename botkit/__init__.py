@@ -3,13 +3,13 @@
 The names below are the public API; everything else is internal and may change. A bot needs
 nothing else: its class (:class:`Bot`, :data:`on`, :class:`Context`), what arrives
 (:class:`Event` and its content types), what it sends (:class:`Outbound`, :class:`Template`,
-the per-channel options), what the channel rules answer (:class:`Plan`, or a
-:class:`ChannelRuleError`), the clock, the app to run it in (:func:`create_app`), how the
-team's own systems reach it with proactive events (:class:`Notifier`), and state timeouts
-(:class:`Timeout`; timers are ``ctx.schedule`` and ``@on.timer``, their event content
-:class:`Timer`), and failover to another channel (:class:`Fallback` in
-``ctx.reply(..., failover=[...])``; its outcome, :class:`FailoverOutcome`, reaches
-``@on.failover``).
+the per-channel options, WhatsApp :class:`Contacts` and Messenger templates), what the channel
+rules answer (:class:`Plan`, or a :class:`ChannelRuleError`), the clock, the app to run it in
+(:func:`create_app`), how the team's own systems reach it with proactive events
+(:class:`Notifier`), and state timeouts (:class:`Timeout`; timers are ``ctx.schedule`` and
+``@on.timer``, their event content :class:`Timer`), and failover to another channel
+(:class:`Fallback` in ``ctx.reply(..., failover=[...])``; its outcome,
+:class:`FailoverOutcome`, reaches ``@on.failover``).
 Test helpers are in :mod:`botkit.testing`.
 """
 
@@ -68,9 +68,14 @@ from botkit.machine import InvalidTrigger
 from botkit.notifications import Notified, Notifier
 from botkit.outbound import (
     Button,
+    ButtonTemplate,
     Choices,
     ChoiceStyle,
+    ContactCard,
+    Contacts,
     Custom,
+    GenericElement,
+    GenericTemplate,
     MessengerOptions,
     MmsOptions,
     Outbound,
@@ -92,6 +97,7 @@ __all__ = [
     "BotkitError",
     "Button",
     "ButtonReply",
+    "ButtonTemplate",
     "Channel",
     "ChannelRuleError",
     "ChoiceStyle",
@@ -99,6 +105,8 @@ __all__ = [
     "Clock",
     "ConfigError",
     "Contact",
+    "ContactCard",
+    "Contacts",
     "Content",
     "Context",
     "CountryNotSupported",
@@ -110,6 +118,8 @@ __all__ = [
     "FailoverStep",
     "Fallback",
     "File",
+    "GenericElement",
+    "GenericTemplate",
     "Image",
     "InboundTemplate",
     "InvalidAddress",

@@ -224,7 +224,7 @@ class Context(Generic[DataT]):
             sms=sms,
             mms=mms,
         )
-        offered = tuple(b for b in message.buttons if not b.id.startswith(_LINKS))
+        offered = tuple(b for b in message.buttons if not b.is_link)
         _check_positions(offered)
         if failover is None:
             failover = self._bot.fallbacks.get(message.channel, ())
@@ -398,10 +398,6 @@ class Context(Generic[DataT]):
                 f"{first.what} at {first.where} was never awaited, so it did nothing; "
                 f"write 'await {first.what}'"
             )
-
-
-_LINKS = ("https://", "http://")
-"""A button whose id is a link opens it (Viber): it is no choice to pick by typing."""
 
 
 def _check_positions(choices: tuple[Button, ...]) -> None:

@@ -2,7 +2,9 @@
 
 The content vocabulary is the inbound one where it fits (:class:`~botkit.events.Text`,
 :class:`~botkit.events.Image`, ...) plus what only a bot sends: :class:`Template`,
-:class:`Custom` and choices (:class:`Button`) offered as buttons, a list or quick replies.
+:class:`Custom`, WhatsApp :class:`Contacts` cards, Messenger's :class:`GenericTemplate` and
+:class:`ButtonTemplate`, and choices (:class:`Button`) offered as buttons, a list or quick
+replies.
 
 Outbound messages are written to the conversation's outbox as part of a turn's atomic commit
 and sent after it, so they are plain, serialisable values.
@@ -55,6 +57,81 @@ class Custom(_Model):
     payload: dict[str, Any]
 
 
+class Button(_Model):
+    """A choice offered with a message: ``id`` comes back in the user's ``ButtonReply``."""
+
+    id: str
+    title: str
+    description: str | None = None
+
+    @property
+    def is_link(self) -> bool:
+        """True when ``id`` is a web address: the button opens it rather than answer (a
+        Viber action button, a Messenger ``web_url`` button)."""
+        return self.id.startswith(("https://", "http://"))
+
+
+class ContactCard(_Model):
+    """One person or business in a :class:`Contacts` message.
+
+    ``name`` is the name as shown; ``first_name`` (``name`` when neither it nor ``last_name``
+    is given, as WhatsApp wants one of them) and ``last_name`` complete it. ``phones`` are
+    numbers as people write them (``+44 20 7946 0000``), ``emails``, ``urls``, ``company`` and
+    ``birthday`` (``YYYY-MM-DD``) are shown on the card when given.
+    """
+
+    name: str = Field(min_length=1)
+    first_name: str | None = None
+    last_name: str | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    company: str | None = None
+    birthday: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Contacts(_Model):
+    """Contact cards a user can save with one tap (WhatsApp's contacts message): 1 to 257
+    :class:`ContactCard`. Sent as the provider's ``custom`` contacts object on WhatsApp; other
+    channels get the cards as text (or refuse them under ``unsupported = "refuse"``). A vCard
+    file by URL is :class:`~botkit.events.Contact` instead (MMS)."""
+
+    type: Literal["contacts"] = "contacts"
+    cards: tuple[ContactCard, ...] = Field(min_length=1, max_length=257)
+
+
+class GenericElement(_Model):
+    """One card of a :class:`GenericTemplate`: ``title`` (up to 80 characters), ``subtitle``
+    (80), an ``image_url``, the ``url`` a tap on the card opens, and up to 3 ``buttons``: a
+    button whose id is a link opens it, any other sends its id back (a postback)."""
+
+    title: str = Field(min_length=1, max_length=80)
+    subtitle: str | None = Field(None, max_length=80)
+    image_url: str | None = None
+    url: str | None = None
+    buttons: tuple[Button, ...] = Field((), max_length=3)
+
+
+class GenericTemplate(_Model):
+    """Messenger's generic template: a carousel of 1 to 10 :class:`GenericElement` cards.
+    Carried on Messenger over the Messages API v0.1 (as a custom object); elsewhere it goes as
+    text, its postback buttons as the channel's choices."""
+
+    type: Literal["generic_template"] = "generic_template"
+    elements: tuple[GenericElement, ...] = Field(min_length=1, max_length=10)
+
+
+class ButtonTemplate(_Model):
+    """Messenger's button template: ``text`` (up to 640 characters) with 1 to 3 ``buttons``; a
+    button whose id is a link opens it, any other sends its id back. Carried on Messenger over
+    the Messages API v0.1; elsewhere it is the text with the buttons as the channel's
+    choices."""
+
+    type: Literal["button_template"] = "button_template"
+    text: str = Field(min_length=1, max_length=640)
+    buttons: tuple[Button, ...] = Field(min_length=1, max_length=3)
+
+
 OutboundContent = Annotated[
     Text
     | Image
@@ -66,18 +143,13 @@ OutboundContent = Annotated[
     | Sticker
     | Reaction
     | Template
-    | Custom,
+    | Custom
+    | Contacts
+    | GenericTemplate
+    | ButtonTemplate,
     Field(discriminator="type"),
 ]
 """Everything a bot can send, told apart by ``type``."""
-
-
-class Button(_Model):
-    """A choice offered with a message: ``id`` comes back in the user's ``ButtonReply``."""
-
-    id: str
-    title: str
-    description: str | None = None
 
 
 ChoiceStyle = Literal["buttons", "list", "quick_replies"]

@@ -33,7 +33,7 @@ from botkit.events import (
     ProviderError,
     Text,
 )
-from botkit.outbound import Custom, Outbound, Template
+from botkit.outbound import ButtonTemplate, Contacts, Custom, GenericTemplate, Outbound, Template
 
 if TYPE_CHECKING:
     from botkit.bot import TurnOutcome
@@ -180,6 +180,12 @@ def summarise(message: Outbound, width: int = 80) -> str:
         text = f"template {content.name}({', '.join(content.parameters)})"
     elif isinstance(content, Custom):
         text = f"custom {content.payload.get('type', 'object')}"
+    elif isinstance(content, Contacts):
+        text = "contacts " + ", ".join(card.name for card in content.cards)
+    elif isinstance(content, ButtonTemplate):
+        text = content.text
+    elif isinstance(content, GenericTemplate):
+        text = "cards " + " | ".join(element.title for element in content.elements)
     else:
         detail = getattr(content, "caption", None) or getattr(content, "url", None) or ""
         text = f"{content.type} {detail}".strip()

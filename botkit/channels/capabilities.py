@@ -146,12 +146,14 @@ _VIBER_FILES = frozenset(
 WHATSAPP = Capability(
     channel=Channel.WHATSAPP,
     name="WhatsApp",
-    # sticker and reaction are in the SDKs only. Contacts would go as a custom object.
+    # sticker and reaction are in the SDKs only. Contacts go as a custom object.
     content=frozenset(
         {"text", "image", "audio", "video", "file", "location", "sticker", "reaction"}
-        | {"template", "custom"}
+        | {"template", "custom", "contacts"}
     ),
-    content_v0_1=frozenset({"text", "image", "audio", "video", "file", "template", "custom"}),
+    content_v0_1=frozenset(
+        {"text", "image", "audio", "video", "file", "template", "custom", "contacts"}
+    ),
     text_limit=4096,
     recipient=AddressKind.NUMBER,
     sender=AddressKind.NUMBER,
@@ -189,7 +191,10 @@ MESSENGER = Capability(
     channel=Channel.MESSENGER,
     name="Messenger",
     content=frozenset({"text", "image", "audio", "video", "file"}),
-    content_v0_1=frozenset({"text", "image", "audio", "video", "file"}),
+    # Templates go as custom objects, which v1 has none of for Messenger.
+    content_v0_1=frozenset(
+        {"text", "image", "audio", "video", "file", "generic_template", "button_template"}
+    ),
     text_limit=640,
     recipient=AddressKind.ID,
     sender=AddressKind.ID,

@@ -15,7 +15,19 @@ from botkit.channels.errors import TooLong, UnsupportedOnChannel
 from botkit.channels.facts import Facts, Media, Stage, derive, each_message
 from botkit.channels.words import NOUNS, carried, shown
 from botkit.events import File, Image, Location, Text
-from botkit.outbound import Button, Custom, Outbound, Template, ViberAction, ViberOptions
+from botkit.outbound import (
+    Button,
+    ButtonTemplate,
+    ContactCard,
+    Contacts,
+    Custom,
+    GenericElement,
+    GenericTemplate,
+    Outbound,
+    Template,
+    ViberAction,
+    ViberOptions,
+)
 
 
 @each_message
@@ -54,8 +66,17 @@ def degrade_content(message: Outbound, facts: Facts) -> Stage:
         if not message.buttons:
             return Stage([], (f"{cap.name} cannot carry {NOUNS[kind]}: it was not sent",))
         text = ""
+    update: dict[str, object] = {"content": Text(text=text)}
+    if isinstance(content, GenericTemplate | ButtonTemplate):
+        if message.buttons:
+            raise UnsupportedOnChannel(
+                f"{cap.name} cannot add choices to {NOUNS[kind]}: give the template its own "
+                "buttons.",
+                channel=cap.channel,
+            )
+        update["buttons"] = _replies(_template_buttons(content))
     return Stage(
-        [message.model_copy(update={"content": Text(text=text)})],
+        [message.model_copy(update=update)],
         (f"{cap.name} cannot carry {NOUNS[kind]}: sent {_DEGRADED_AS[kind]} instead",),
     )
 
@@ -69,6 +90,9 @@ _DEGRADED_AS = {
     "location": "a text with a map link",
     "sticker": "nothing (drop it)",
     "reaction": "nothing (drop it)",
+    "contacts": "the cards as text",
+    "generic_template": "its cards as text, its links in the text and its other buttons as choices",
+    "button_template": "its text, its links in the text and its other buttons as choices",
 }
 
 
@@ -88,6 +112,12 @@ def _cannot_carry(cap: Capability, kind: str, version: ApiVersion) -> str:
 
 
 def _as_text(content: object) -> str | None:
+    if isinstance(content, Contacts):
+        return "\n\n".join(_card_lines(card) for card in content.cards)
+    if isinstance(content, ButtonTemplate):
+        return "\n".join([content.text, *_link_lines(content.buttons)])
+    if isinstance(content, GenericTemplate):
+        return "\n\n".join(_element_lines(element) for element in content.elements)
     if isinstance(content, Location):
         lines = [content.name, content.address, map_link(content.lat, content.long)]
         return "\n".join(line for line in lines if line)
@@ -97,6 +127,31 @@ def _as_text(content: object) -> str | None:
             label = content.name
         return "\n".join(line for line in (label, content.url) if line)
     return None
+
+
+def _card_lines(card: ContactCard) -> str:
+    lines = [card.name, card.company, *card.phones, *card.emails, *card.urls]
+    return "\n".join(line for line in lines if line)
+
+
+def _element_lines(element: GenericElement) -> str:
+    lines = [element.title, element.subtitle, element.url, *_link_lines(element.buttons)]
+    return "\n".join(line for line in lines if line)
+
+
+def _link_lines(buttons: tuple[Button, ...]) -> list[str]:
+    return [f"{button.title}: {button.id}" for button in buttons if button.is_link]
+
+
+def _template_buttons(content: GenericTemplate | ButtonTemplate) -> tuple[Button, ...]:
+    if isinstance(content, ButtonTemplate):
+        return content.buttons
+    return tuple(button for element in content.elements for button in element.buttons)
+
+
+def _replies(buttons: tuple[Button, ...]) -> tuple[Button, ...]:
+    """The buttons that send their id back (the links went into the text)."""
+    return tuple(button for button in buttons if not button.is_link)
 
 
 def map_link(lat: float, long: float) -> str:
@@ -194,12 +249,12 @@ def offer_choices(message: Outbound, facts: Facts) -> Stage:
     buttons = message.buttons
     if not buttons:
         return Stage([message])
-    if isinstance(message.content, Template | Custom):
-        where = (
-            "an approved template carries its own buttons"
-            if isinstance(message.content, Template)
-            else "put them in the custom object"
-        )
+    if isinstance(message.content, Template | Custom | Contacts | GenericTemplate | ButtonTemplate):
+        where = {
+            "template": "an approved template carries its own buttons",
+            "custom": "put them in the custom object",
+            "contacts": "send the choices in a message of their own",
+        }.get(message.content.type, "give the template its own buttons")
         raise UnsupportedOnChannel(
             f"{cap.name} cannot add choices to {NOUNS[message.content.type]}: {where}.",
             channel=cap.channel,
@@ -292,9 +347,7 @@ def _fits_link_button(support: ChoiceSupport, message: Outbound) -> bool:
     if isinstance(content, Image) and not content.caption:
         return False  # Viber requires a caption on an image with an action button.
     button = message.buttons[0]
-    return button.id.startswith(("https://", "http://")) and _within(
-        support.link_button_title, [button.title]
-    )
+    return button.is_link and _within(support.link_button_title, [button.title])
 
 
 def _within(limit: int | None, values: Any) -> bool:

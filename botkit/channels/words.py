@@ -18,6 +18,9 @@ NOUNS = {
     "reaction": "a reaction",
     "template": "a template",
     "custom": "a custom object",
+    "contacts": "contact cards",
+    "generic_template": "a generic template",
+    "button_template": "a button template",
 }
 ORDER = list(NOUNS)
 

@@ -12,8 +12,10 @@ Two kinds:
   a location outside the globe, an MMS to or from a number outside the United States, and a
   Viber ``promotion`` as the first message the account sends a user.
 - :func:`delivery_refusal`: what the provider accepts (202) and then reports as a ``rejected``
-  status. WhatsApp refuses anything but a template once 24 hours have passed since the user's
-  last message (or when the user never wrote): error 1340 "Outside of the allowed window".
+  status. A custom object WhatsApp or Facebook would refuse (:func:`custom_object_fits`) is
+  rejected with 1020 "Invalid params". WhatsApp refuses anything but a template once 24 hours
+  have passed since the user's last message (or when the user never wrote): error 1340
+  "Outside of the allowed window".
   Messenger refuses a page-scoped id that never wrote to the page with 1300 "Not part of the
   provider network" (the id names no user of this page; Facebook answers "No matching user
   found") and, after 24 hours without a message from the user, anything not sent with
@@ -346,6 +348,7 @@ def provider_code(code: int) -> ProviderCode:
 
 OUTSIDE_WINDOW = 1340
 NOT_IN_NETWORK = 1300
+INVALID_PARAMS = 1020
 
 
 def delivery_refusal(
@@ -356,6 +359,8 @@ def delivery_refusal(
     ``last_inbound`` is when the user last wrote on this channel (sandbox clock), None if never.
     """
     open_window = last_inbound is not None and now - last_inbound < WINDOW_SECONDS
+    if submission.message_type == "custom" and not custom_object_fits(submission):
+        return provider_code(INVALID_PARAMS)
     if submission.channel is Channel.WHATSAPP:
         if submission.message_type != "template" and not open_window:
             return provider_code(OUTSIDE_WINDOW)
@@ -365,6 +370,79 @@ def delivery_refusal(
         if not open_window and submission.options.get("category") != "message_tag":
             return provider_code(OUTSIDE_WINDOW)
     return None
+
+
+def custom_object_fits(submission: Submission) -> bool:
+    """Whether WhatsApp or Facebook would take the custom object they are passed: WhatsApp's
+    contacts (1 to 257, each with ``name.formatted_name`` and a first or last name) and
+    Messenger's generic (1 to 10 elements with a title of up to 80 characters) and button
+    (text of up to 640 characters) templates, whose buttons are 1 to 3 ``web_url`` (with a
+    ``url``) or ``postback`` (with a ``payload`` of up to 1000 characters) buttons titled in up
+    to 20 characters. Other custom objects pass as they are."""
+    custom = submission.content.get("custom")
+    if not isinstance(custom, Mapping):
+        return False
+    if submission.channel is Channel.WHATSAPP and custom.get("type") == "contacts":
+        return _contacts_fit(custom.get("contacts"))
+    attachment = custom.get("attachment")
+    if (
+        submission.channel is Channel.MESSENGER
+        and isinstance(attachment, Mapping)
+        and attachment.get("type") == "template"
+    ):
+        return _template_fits(attachment.get("payload"))
+    return True
+
+
+def _contacts_fit(contacts: object) -> bool:
+    if not isinstance(contacts, list) or not 1 <= len(contacts) <= 257:
+        return False
+    for contact in contacts:
+        name = contact.get("name") if isinstance(contact, Mapping) else None
+        if not isinstance(name, Mapping) or not _filled(name.get("formatted_name"), 10_000):
+            return False
+        if not (_filled(name.get("first_name"), 10_000) or _filled(name.get("last_name"), 10_000)):
+            return False
+    return True
+
+
+def _template_fits(payload: object) -> bool:
+    if not isinstance(payload, Mapping):
+        return False
+    if payload.get("template_type") == "button":
+        return _filled(payload.get("text"), 640) and _buttons_fit(payload.get("buttons"), 1)
+    if payload.get("template_type") != "generic":
+        return True
+    elements = payload.get("elements")
+    if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+        return False
+    return all(
+        isinstance(element, Mapping)
+        and _filled(element.get("title"), 80)
+        and (element.get("subtitle") is None or _filled(element.get("subtitle"), 80))
+        and (element.get("buttons") is None or _buttons_fit(element.get("buttons"), 1))
+        for element in elements
+    )
+
+
+def _buttons_fit(buttons: object, least: int) -> bool:
+    if not isinstance(buttons, list) or not least <= len(buttons) <= 3:
+        return False
+    for button in buttons:
+        if not isinstance(button, Mapping) or not _filled(button.get("title"), 20):
+            return False
+        kind = button.get("type")
+        if kind == "web_url" and not _filled(button.get("url"), 2000):
+            return False
+        if kind == "postback" and not _filled(button.get("payload"), 1000):
+            return False
+        if kind not in ("web_url", "postback"):
+            return False
+    return True
+
+
+def _filled(value: object, most: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= most
 
 
 # --- SMS segmentation --------------------------------------------------------------------------

@@ -16,7 +16,18 @@ from botkit.channels import (
     apply_rules,
 )
 from botkit.events import Channel, Image, Text, Video
-from botkit.outbound import MmsOptions, Outbound, OutboundContent, ViberOptions
+from botkit.outbound import (
+    Button,
+    ButtonTemplate,
+    ContactCard,
+    Contacts,
+    GenericElement,
+    GenericTemplate,
+    MmsOptions,
+    Outbound,
+    OutboundContent,
+    ViberOptions,
+)
 
 NOW = 1_700_000_000.0
 US_USER, US_SHORT_CODE, US_NUMBER = "12015550123", "12345", "14155550100"
@@ -174,3 +185,104 @@ def test_a_webhook_url_goes_on_v1_and_is_refused_on_v0_1() -> None:
 def test_a_webhook_url_that_is_no_web_address_is_refused_naming_it(url: str) -> None:
     with pytest.raises(ValueError, match="webhook_url"):
         message(Channel.WHATSAPP, "Hi", webhook_url=url)
+
+
+# --- contact cards and Messenger templates ----------------------------------------------------
+
+CARDS = Contacts(
+    cards=(
+        ContactCard(name="Ann Lee", phones=("+44 20 7946 0000",), emails=("ann@example.com",)),
+        ContactCard(name="Front desk", company="Acme", phones=("+44 20 7946 0001",)),
+    )
+)
+BUTTONS = ButtonTemplate(
+    text="What next?",
+    buttons=(
+        Button(id="track", title="Track my order"),
+        Button(id="https://example.com/help", title="Help"),
+        Button(id="cancel", title="Cancel"),
+    ),
+)
+CAROUSEL = GenericTemplate(
+    elements=(
+        GenericElement(
+            title="Margherita",
+            subtitle="Tomato and basil",
+            buttons=(Button(id="order-1", title="Order"),),
+        ),
+        GenericElement(title="Diavola", url="https://example.com/diavola"),
+    )
+)
+MESSENGER = ("3214567890123456", "107083064136738")
+
+
+def messenger(content: OutboundContent) -> Outbound:
+    to, sender = MESSENGER
+    return Outbound(channel=Channel.MESSENGER, to=to, sender=sender, content=content)
+
+
+def test_contact_cards_go_as_they_are_on_whatsapp_and_as_text_elsewhere() -> None:
+    cards = message(Channel.WHATSAPP, CARDS)
+    assert apply_rules(cards, wrote()).messages == (cards,)
+
+    plan = apply_rules(message(Channel.VIBER, CARDS), wrote())
+
+    assert [m.content for m in plan.messages] == [
+        Text(
+            text="Ann Lee\n+44 20 7946 0000\nann@example.com\n\nFront desk\nAcme\n+44 20 7946 0001"
+        )
+    ]
+    assert plan.notes == ("Viber cannot carry contact cards: sent the cards as text instead",)
+    text = refusal(UnsupportedOnChannel, message(Channel.VIBER, CARDS), wrote(degrade="refuse"))
+    assert text.startswith("Viber cannot carry contact cards")
+
+
+def test_messenger_templates_go_as_they_are_on_v0_1() -> None:
+    for template in (BUTTONS, CAROUSEL):
+        sent = messenger(template)
+        assert apply_rules(sent, wrote(api_version="v0.1")).messages == (sent,)
+
+
+def test_a_button_template_on_v1_is_its_text_with_links_and_numbered_choices() -> None:
+    plan = apply_rules(messenger(BUTTONS), wrote())
+
+    (sent,) = plan.messages
+    assert sent.content == Text(
+        text="What next?\nHelp: https://example.com/help\n\n1. Track my order\n2. Cancel"
+    )
+    assert plan.numbered_choices == {"1": "track", "2": "cancel"}
+    assert plan.notes[0] == (
+        "Messenger cannot carry a button template: sent its text, its links in the text and its "
+        "other buttons as choices instead"
+    )
+
+
+def test_a_generic_template_on_whatsapp_is_text_with_reply_buttons() -> None:
+    (sent,) = apply_rules(message(Channel.WHATSAPP, CAROUSEL), wrote()).messages
+
+    assert sent.content == Text(
+        text="Margherita\nTomato and basil\n\nDiavola\nhttps://example.com/diavola"
+    )
+    assert [b.id for b in sent.buttons] == ["order-1"]
+
+
+def test_choices_beside_cards_or_templates_are_refused() -> None:
+    for content in (CARDS, BUTTONS):
+        outbound = message(Channel.WHATSAPP, content, buttons=(Button(id="a", title="A"),))
+        assert "cannot add choices to" in refusal(UnsupportedOnChannel, outbound, wrote())
+
+
+@pytest.mark.parametrize(
+    ("build", "named"),
+    [
+        (lambda: Contacts(cards=()), "cards"),
+        (lambda: ContactCard(name=""), "name"),
+        (lambda: ContactCard(name="Ann", birthday="1 April"), "birthday"),
+        (lambda: GenericTemplate(elements=()), "elements"),
+        (lambda: GenericElement(title="x" * 81), "title"),
+        (lambda: ButtonTemplate(text="Pick", buttons=()), "buttons"),
+    ],
+)
+def test_malformed_cards_and_templates_are_refused_naming_the_field(build: Any, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        build()

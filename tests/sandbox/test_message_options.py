@@ -9,9 +9,30 @@ from typing import Any
 import pytest
 
 from botkit.events import Channel, Image, Text, Video
-from botkit.outbound import MmsOptions, Outbound, OutboundContent, ViberOptions
+from botkit.outbound import (
+    Button,
+    ButtonTemplate,
+    ContactCard,
+    Contacts,
+    GenericElement,
+    GenericTemplate,
+    MmsOptions,
+    Outbound,
+    OutboundContent,
+    ViberOptions,
+)
+from botkit.vonage.outbound import messages_v0
 from botkit.vonage.outbound.messages_v1 import body
-from tests.sandbox.harness import MMS_BOT, US_USER, VIBER_SERVICE, WA_BOT, WA_USER, Harness
+from tests.sandbox.harness import (
+    MMS_BOT,
+    PAGE,
+    PSID,
+    US_USER,
+    VIBER_SERVICE,
+    WA_BOT,
+    WA_USER,
+    Harness,
+)
 
 VIDEO = Video(
     url="https://example.com/tour.mp4", thumb_url="https://example.com/tour.jpg", caption="Tour"
@@ -106,3 +127,94 @@ async def test_statuses_go_to_the_messages_own_webhook_url(harness: Harness) -> 
     assert not [
         r for r in harness.bot.at("/webhooks/status") if r.json.get("message_uuid") == message_uuid
     ]
+
+
+# --- contact cards and Messenger templates ----------------------------------------------------
+
+CARDS = Contacts(cards=(ContactCard(name="Ann Lee", phones=("+44 20 7946 0000",)),))
+CAROUSEL = GenericTemplate(
+    elements=(
+        GenericElement(
+            title="Margherita",
+            buttons=(Button(id="order-1", title="Order"), Button(id="https://e.com", title="Menu")),
+        ),
+    )
+)
+ASK = ButtonTemplate(text="What next?", buttons=(Button(id="track", title="Track my order"),))
+
+
+async def first_status(harness: Harness, message_uuid: str) -> dict[str, Any]:
+    received = await harness.statuses(message_uuid, 1)
+    status: dict[str, Any] = received[0].json
+    return status
+
+
+async def test_contact_cards_reach_a_whatsapp_user(harness: Harness) -> None:
+    await harness.user_says("whatsapp", WA_USER, {"text": "who do I call?"})
+
+    message_uuid = await harness.accepted(sent(Channel.WHATSAPP, CARDS))
+
+    assert (await first_status(harness, message_uuid))["status"] == "submitted"
+    custom = harness.sandbox.messages[message_uuid].content["custom"]
+    assert custom["contacts"][0]["name"] == {"formatted_name": "Ann Lee", "first_name": "Ann Lee"}
+
+
+@pytest.mark.parametrize("template", [CAROUSEL, ASK])
+async def test_messenger_templates_reach_a_user_over_v0_1(
+    harness: Harness, template: GenericTemplate | ButtonTemplate
+) -> None:
+    await harness.user_says("messenger", PSID, {"text": "menu?"})
+    outbound = Outbound(channel=Channel.MESSENGER, to=PSID, sender=PAGE, content=template)
+
+    message_uuid = await harness.accepted(messages_v0.body(outbound), api="v0.1")
+
+    assert (await first_status(harness, message_uuid))["status"] == "submitted"
+
+
+@pytest.mark.parametrize(
+    ("channel", "user", "custom"),
+    [
+        ("whatsapp", WA_USER, {"type": "contacts", "contacts": [{"name": {"first_name": "A"}}]}),
+        ("whatsapp", WA_USER, {"type": "contacts", "contacts": []}),
+        (
+            "messenger",
+            PSID,
+            {
+                "attachment": {
+                    "type": "template",
+                    "payload": {"template_type": "button", "text": "Pick", "buttons": []},
+                }
+            },
+        ),
+        (
+            "messenger",
+            PSID,
+            {
+                "attachment": {
+                    "type": "template",
+                    "payload": {"template_type": "generic", "elements": [{"title": "x" * 81}]},
+                }
+            },
+        ),
+    ],
+)
+async def test_custom_objects_the_platform_refuses_are_rejected(
+    harness: Harness, channel: str, user: str, custom: dict[str, Any]
+) -> None:
+    await harness.user_says(channel, user, {"text": "hi"})
+    sides = {
+        "whatsapp": ({"type": "whatsapp", "number": user}, {"type": "whatsapp", "number": WA_BOT}),
+        "messenger": ({"type": "messenger", "id": user}, {"type": "messenger", "id": PAGE}),
+    }
+    to, sender = sides[channel]
+    request = {
+        "to": to,
+        "from": sender,
+        "message": {"content": {"type": "custom", "custom": custom}},
+    }
+
+    message_uuid = await harness.accepted(request, api="v0.1")
+
+    status = await first_status(harness, message_uuid)
+    assert status["status"] == "rejected"
+    assert status["error"]["type"].endswith("#1020")

@@ -20,7 +20,16 @@ from typing import Any
 
 from botkit.errors import BotkitError
 from botkit.events import Channel, File, Image, Text, Video
-from botkit.outbound import Button, Custom, Outbound, OutboundContent, Template
+from botkit.outbound import (
+    Button,
+    ButtonTemplate,
+    Contacts,
+    Custom,
+    GenericTemplate,
+    Outbound,
+    OutboundContent,
+    Template,
+)
 from botkit.vonage.channel_names import MessagesVersion, wire_name
 
 __all__ = [
@@ -30,6 +39,8 @@ __all__ = [
     "DEFAULT_LIST_BUTTON",
     "LIST_BUTTON_MAX",
     "LIST_ROWS_MAX",
+    "MESSENGER_BUTTON_TITLE_MAX",
+    "MESSENGER_PAYLOAD_MAX",
     "MMS_TTL_RANGE",
     "REPLY_BUTTONS_MAX",
     "ROW_DESCRIPTION_MAX",
@@ -43,7 +54,9 @@ __all__ = [
     "UnsupportedContent",
     "check_length",
     "check_range",
+    "contacts_object",
     "content_object",
+    "messenger_template",
     "shared_options",
     "template_object",
     "viber_options",
@@ -175,13 +188,93 @@ class MessagesApi:
             return kind, {"template": template_object(content)}
         if isinstance(content, Custom):
             return kind, {"custom": content.payload}
+        if isinstance(content, Contacts):
+            return kind, {"custom": contacts_object(content)}
+        if isinstance(content, GenericTemplate | ButtonTemplate):
+            return kind, {"custom": messenger_template(content)}
         return kind, {kind: content_object(content, fields)}
 
 
+_WIRE_TYPES = {
+    "contact": "vcard",
+    "contacts": "custom",
+    "generic_template": "custom",
+    "button_template": "custom",
+}
+
+
 def wire_type(content: OutboundContent) -> str:
-    """The content's type as both versions name it: a Contact is a ``vcard``."""
+    """The content's type as both versions name it: a Contact is a ``vcard``; contact cards
+    and Messenger templates are ``custom`` objects."""
     kind: str = content.type
-    return "vcard" if kind == "contact" else kind
+    return _WIRE_TYPES.get(kind, kind)
+
+
+def contacts_object(contacts: Contacts) -> dict[str, Any]:
+    """WhatsApp's contacts object, as ``custom`` carries it: ``{"type": "contacts",
+    "contacts": [{"name": {"formatted_name", "first_name"?, "last_name"?}, "phones"?:
+    [{"phone"}], "emails"?: [{"email"}], "urls"?: [{"url"}], "org"?: {"company"},
+    "birthday"?}]}``. A card without first or last name sends its name as ``first_name``:
+    WhatsApp wants one of them."""
+    cards = []
+    for card in contacts.cards:
+        name = {"formatted_name": card.name}
+        if card.first_name is None and card.last_name is None:
+            name["first_name"] = card.name
+        name.update(content_object(card, ("first_name", "last_name")))
+        wire: dict[str, Any] = {"name": name}
+        for field, key, values in (
+            ("phones", "phone", card.phones),
+            ("emails", "email", card.emails),
+            ("urls", "url", card.urls),
+        ):
+            if values:
+                wire[field] = [{key: value} for value in values]
+        if card.company:
+            wire["org"] = {"company": card.company}
+        if card.birthday:
+            wire["birthday"] = card.birthday
+        cards.append(wire)
+    return {"type": "contacts", "contacts": cards}
+
+
+MESSENGER_BUTTON_TITLE_MAX = 20
+MESSENGER_PAYLOAD_MAX = 1000
+
+
+def messenger_template(template: GenericTemplate | ButtonTemplate) -> dict[str, Any]:
+    """Facebook's template attachment, as ``custom`` carries it on Messenger: ``{"attachment":
+    {"type": "template", "payload": {"template_type": "generic", "elements": [{"title",
+    "subtitle"?, "image_url"?, "default_action"?: {"type": "web_url", "url"}, "buttons"?}]}}}``
+    or ``{"template_type": "button", "text", "buttons"}``. A button whose id is a link is a
+    ``web_url`` button opening it, any other a ``postback`` sending its id; :class:`ValueError`
+    for a title over 20 characters or a postback id over 1000."""
+    payload: dict[str, Any]
+    if isinstance(template, ButtonTemplate):
+        payload = {
+            "template_type": "button",
+            "text": template.text,
+            "buttons": [_messenger_button(b) for b in template.buttons],
+        }
+    else:
+        elements = []
+        for element in template.elements:
+            wire = {"title": element.title, **content_object(element, ("subtitle", "image_url"))}
+            if element.url:
+                wire["default_action"] = {"type": "web_url", "url": element.url}
+            if element.buttons:
+                wire["buttons"] = [_messenger_button(b) for b in element.buttons]
+            elements.append(wire)
+        payload = {"template_type": "generic", "elements": elements}
+    return {"attachment": {"type": "template", "payload": payload}}
+
+
+def _messenger_button(button: Button) -> dict[str, str]:
+    check_length(button.title, MESSENGER_BUTTON_TITLE_MAX, "a Messenger button title")
+    if button.is_link:
+        return {"type": "web_url", "url": button.id, "title": button.title}
+    check_length(button.id, MESSENGER_PAYLOAD_MAX, "a Messenger postback button id")
+    return {"type": "postback", "title": button.title, "payload": button.id}
 
 
 def template_object(template: Template) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The JSON body of ``POST /v0.1/messages``: addresses as objects, content nested in ``message``.
 
 The body follows the shipped spec (``messages-olympus.v0.yml`` 0.5.0). The one addition is
-``custom`` content on WhatsApp (and so WhatsApp's interactive buttons and lists), which the
-provider's custom-objects guide documents for v0.1 but the 0.5.0 spec does not list.
+``custom`` content on WhatsApp (and so WhatsApp's interactive buttons and lists, and contact
+cards) and Messenger (its templates), which the provider's custom-objects guide documents for
+v0.1 but the 0.5.0 spec does not list.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ CONTENT_FIELDS: Mapping[Channel, Mapping[str, tuple[str, ...]]] = {
         "audio": ("url",),
         "file": ("url", "caption"),
         "custom": (),
+        "contacts": (),
     },
     Channel.MESSENGER: {
         "text": (),
@@ -38,6 +40,8 @@ CONTENT_FIELDS: Mapping[Channel, Mapping[str, tuple[str, ...]]] = {
         "video": ("url",),
         "audio": ("url",),
         "file": ("url",),
+        "generic_template": (),
+        "button_template": (),
     },
     Channel.VIBER: {"text": (), "image": ("url",), "template": ()},
 }

@@ -45,6 +45,7 @@ CONTENT_FIELDS: Mapping[Channel, Mapping[str, tuple[str, ...]]] = {
         "location": ("lat", "long", "name", "address"),
         "template": (),
         "custom": (),
+        "contacts": (),
         "sticker": ("url", "id"),
         "reaction": ("action", "emoji"),
     },
@@ -68,11 +69,16 @@ does not list, such as a Messenger image's caption, is not sent."""
 
 CLIENT_REF_MAX = 100
 
+_TEMPLATES_V0 = (
+    "Messenger templates are custom objects, which only the Messages API v0.1 sends to Messenger"
+)
 _WHY_NOT: Mapping[tuple[Channel, str], str] = {
     (Channel.VIBER, "template"): "Viber templates are sent through the Messages API v0.1",
     (Channel.WHATSAPP, "contact"): (
-        "WhatsApp takes contacts as a custom contacts object, not a vCard url"
+        "WhatsApp takes contact cards as Contacts (a custom contacts object), not a vCard url"
     ),
+    (Channel.MESSENGER, "generic_template"): _TEMPLATES_V0,
+    (Channel.MESSENGER, "button_template"): _TEMPLATES_V0,
 }
 
 API = MessagesApi("v1", CLIENT_REF_MAX, CONTENT_FIELDS, _WHY_NOT)

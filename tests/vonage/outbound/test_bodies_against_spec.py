@@ -35,7 +35,12 @@ from botkit.events import (
 )
 from botkit.outbound import (
     Button,
+    ButtonTemplate,
+    ContactCard,
+    Contacts,
     Custom,
+    GenericElement,
+    GenericTemplate,
     MessengerOptions,
     MmsOptions,
     Outbound,
@@ -69,8 +74,63 @@ SAMPLES: tuple[Any, ...] = (
     Reaction(action="react", emoji="👍"),
     Template(name="acme:verify", parameters=("Ann", "1234")),
     Custom(payload={"type": "contacts", "contacts": [{"name": {"formatted_name": "Ann"}}]}),
+    Contacts(
+        cards=(
+            ContactCard(
+                name="Ann Lee",
+                first_name="Ann",
+                last_name="Lee",
+                phones=("+44 20 7946 0000",),
+                emails=("ann@example.com",),
+                urls=("https://example.com",),
+                company="Acme",
+                birthday="1990-04-01",
+            ),
+            ContactCard(name="Front desk", phones=("+44 20 7946 0001",)),
+        )
+    ),
+    GenericTemplate(
+        elements=(
+            GenericElement(
+                title="Margherita",
+                subtitle="Tomato, mozzarella, basil",
+                image_url="https://example.com/margherita.jpg",
+                url="https://example.com/menu#margherita",
+                buttons=(
+                    Button(id="order-margherita", title="Order"),
+                    Button(id="https://example.com/menu", title="Menu"),
+                ),
+            ),
+            GenericElement(title="Diavola"),
+        )
+    ),
+    ButtonTemplate(
+        text="What next?",
+        buttons=(
+            Button(id="track", title="Track my order"),
+            Button(id="https://example.com", title="Visit"),
+        ),
+    ),
 )
 """One of each content a bot can send."""
+
+OWN_CUSTOM = {
+    "custom": Channel.WHATSAPP,
+    "contacts": Channel.WHATSAPP,
+    "generic_template": Channel.MESSENGER,
+    "button_template": Channel.MESSENGER,
+}
+"""Content botkit sends as a custom object, to the one channel whose object it is (``Custom``
+passes WhatsApp's objects through)."""
+
+
+def carries(types: Mapping[str, Any], channel: Channel, kind: str) -> bool:
+    """Whether the spec branches ``types`` of ``channel`` take content of botkit type
+    ``kind``."""
+    if kind in OWN_CUSTOM and OWN_CUSTOM[kind] is not channel:
+        return False
+    return WIRE_TYPE.get(kind, kind) in types
+
 
 ADDRESSES: Mapping[Channel, tuple[str, str]] = {
     Channel.WHATSAPP: ("447700900000", "447700900001"),
@@ -82,7 +142,12 @@ ADDRESSES: Mapping[Channel, tuple[str, str]] = {
 """``to`` and ``sender`` per channel: Messenger uses ids, Viber's sender is the service id."""
 
 REPLY_TO = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
-WIRE_TYPE = {"contact": "vcard"}
+WIRE_TYPE = {
+    "contact": "vcard",
+    "contacts": "custom",
+    "generic_template": "custom",
+    "button_template": "custom",
+}
 
 
 def outbound(channel: Channel, content: Any, **extra: Any) -> Outbound:
@@ -323,27 +388,31 @@ V1_SDK_FIELDS: Mapping[tuple[str, str], Schema] = {
 }
 """v1 fields of the SDKs that the 1.4.0 spec does not declare, by wire channel and path."""
 
+_V0_CUSTOM: Schema = {
+    "properties": {
+        "message": {
+            "type": "object",
+            "required": ["content"],
+            "properties": {
+                "content": {
+                    "type": "object",
+                    "required": ["type", "custom"],
+                    "properties": {
+                        "type": {"enum": ["custom"]},
+                        "custom": {"type": "object"},
+                    },
+                }
+            },
+        }
+    }
+}
+
 V0_DOC_TYPES: Mapping[tuple[str, str], Schema] = {
     # Custom objects on v0.1: doc:messages/concepts/custom-objects.md (and spec 0.3.9), not
-    # in the 0.5.0 spec. WhatsApp's interactive buttons and lists travel this way.
-    ("whatsapp", "custom"): {
-        "properties": {
-            "message": {
-                "type": "object",
-                "required": ["content"],
-                "properties": {
-                    "content": {
-                        "type": "object",
-                        "required": ["type", "custom"],
-                        "properties": {
-                            "type": {"enum": ["custom"]},
-                            "custom": {"type": "object"},
-                        },
-                    }
-                },
-            }
-        }
-    },
+    # in the 0.5.0 spec. WhatsApp's interactive buttons, lists and contact cards travel this
+    # way, and Messenger's templates (doc:messages/code-snippets/messenger/send-template).
+    ("messenger", "custom"): _V0_CUSTOM,
+    ("whatsapp", "custom"): _V0_CUSTOM,
 }
 """v0.1 content types the provider documents but the 0.5.0 spec does not list."""
 
@@ -651,8 +720,10 @@ def carried_cases() -> Iterator[Any]:
         for channel in Channel:
             types = offered(api, channel)
             for sample in SAMPLES:
-                wire_type = WIRE_TYPE.get(sample.type, sample.type)
-                if wire_type in types and (api, channel, sample.type) not in _GAP_KEYS:
+                if (
+                    carries(types, channel, sample.type)
+                    and (api, channel, sample.type) not in _GAP_KEYS
+                ):
                     yield _param(Case(api, outbound(channel, sample)), sample.type)
         for variant in VARIANTS:
             if api in variant.apis:
@@ -733,9 +804,8 @@ def refused_cases() -> Iterator[Any]:
         for channel in Channel:
             types = offered(api, channel)
             for sample in SAMPLES:
-                wire_type = WIRE_TYPE.get(sample.type, sample.type)
                 gap = V1_KNOWN_GAPS.get((channel, sample.type)) if api == "v1" else None
-                if wire_type not in types or gap:
+                if not carries(types, channel, sample.type) or gap:
                     case = Case(api, outbound(channel, sample))
                     words = (channel.value, sample.type, *([gap] if gap else []))
                     label = f"{api}-{channel.value}-{sample.type}"
@@ -838,3 +908,175 @@ def test_sms_api_refuses_everything_but_text_with_words(sample: Any) -> None:
 def test_sms_api_refuses_other_channels_with_words(channel: Channel) -> None:
     with pytest.raises(UnsupportedContent, match=rf"to {channel.value}"):
         sms_api.params(outbound(channel, Text(text="Hi")), api_key=API_KEY, api_secret="s3cr3t")
+
+
+# --- custom objects botkit builds --------------------------------------------------------------
+
+_TEXT = {"type": "string", "minLength": 1}
+
+
+def _listed(key: str) -> Schema:
+    return {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "type": "object",
+            "required": [key],
+            "properties": {key: _TEXT, "type": {"type": "string"}},
+            "additionalProperties": False,
+        },
+    }
+
+
+CONTACTS: Schema = {
+    "type": "object",
+    "required": ["type", "contacts"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "contacts"},
+        "contacts": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 257,
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {
+                        "type": "object",
+                        "required": ["formatted_name"],
+                        "anyOf": [{"required": ["first_name"]}, {"required": ["last_name"]}],
+                        "additionalProperties": False,
+                        "properties": {
+                            "formatted_name": _TEXT,
+                            "first_name": _TEXT,
+                            "last_name": _TEXT,
+                        },
+                    },
+                    "phones": _listed("phone"),
+                    "emails": _listed("email"),
+                    "urls": _listed("url"),
+                    "org": {
+                        "type": "object",
+                        "properties": {"company": _TEXT},
+                        "additionalProperties": False,
+                    },
+                    "birthday": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                },
+            },
+        },
+    },
+}
+"""WhatsApp's contacts message (Cloud API reference): ``formatted_name`` and one more name part
+required, the rest optional."""
+
+_FB_BUTTONS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 3,
+    "items": {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["type", "url", "title"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"const": "web_url"},
+                    "url": {"type": "string", "pattern": "^https?://"},
+                    "title": {"type": "string", "minLength": 1, "maxLength": 20},
+                },
+            },
+            {
+                "type": "object",
+                "required": ["type", "payload", "title"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"const": "postback"},
+                    "payload": {"type": "string", "minLength": 1, "maxLength": 1000},
+                    "title": {"type": "string", "minLength": 1, "maxLength": 20},
+                },
+            },
+        ]
+    },
+}
+
+MESSENGER_TEMPLATE: Schema = {
+    "type": "object",
+    "required": ["attachment"],
+    "additionalProperties": False,
+    "properties": {
+        "attachment": {
+            "type": "object",
+            "required": ["type", "payload"],
+            "properties": {
+                "type": {"const": "template"},
+                "payload": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["template_type", "elements"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "template_type": {"const": "generic"},
+                                "elements": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "maxItems": 10,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["title"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "title": {"type": "string", "maxLength": 80},
+                                            "subtitle": {"type": "string", "maxLength": 80},
+                                            "image_url": {"type": "string"},
+                                            "default_action": {
+                                                "type": "object",
+                                                "required": ["type", "url"],
+                                                "properties": {"type": {"const": "web_url"}},
+                                            },
+                                            "buttons": _FB_BUTTONS,
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                        {
+                            "type": "object",
+                            "required": ["template_type", "text", "buttons"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "template_type": {"const": "button"},
+                                "text": {"type": "string", "minLength": 1, "maxLength": 640},
+                                "buttons": _FB_BUTTONS,
+                            },
+                        },
+                    ]
+                },
+            },
+        }
+    },
+}
+"""Messenger's generic and button templates (Messenger Platform reference)."""
+
+OWN_SCHEMAS = {
+    "contacts": CONTACTS,
+    "generic_template": MESSENGER_TEMPLATE,
+    "button_template": MESSENGER_TEMPLATE,
+}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, id=param.id)
+        for param in CARRIED
+        for case in param.values
+        if case.message.content.type in OWN_SCHEMAS
+    ],
+)
+def test_contact_cards_and_messenger_templates_keep_their_platforms_rules(case: Case) -> None:
+    body = case.body()
+    payload = body["custom"] if case.api == "v1" else body["message"]["content"]["custom"]
+    jsonschema.validate(payload, OWN_SCHEMAS[case.message.content.type])
