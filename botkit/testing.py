@@ -48,7 +48,7 @@ DEFAULT_BOT_ADDRESS = {
     Channel.MESSENGER: "botkit-page",
     Channel.VIBER: "botkit-viber",
     Channel.SMS: "447700900000",
-    Channel.MMS: "447700900000",
+    Channel.MMS: "14155550100",
 }
 
 

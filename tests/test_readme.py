@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from botkit import Bot, Channel, OffsetClock, create_app
-from botkit.testing import Chat, ProviderStandIn
+from botkit.testing import BotChats, Chat, ProviderStandIn
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 DAY = 24 * 3600
 
 
-def readme_bot(marker: str = "Template(") -> type[Bot[Any]]:
+def readme_bot(marker: str = 'name="pizza_feedback"') -> type[Bot[Any]]:
     """The bot class of the README's example whose code holds ``marker`` (by default the
     template example), created from the README's own text."""
     text = README.read_text()
@@ -74,3 +74,34 @@ async def test_the_readme_timer_bot_reminds_and_times_out(
     (reminder,) = await chat.advance(60)
     assert reminder.text == "A reminder about your basket."
     assert bot.timeouts["address"].duration.total_seconds() == 30 * 60
+
+
+async def test_the_readme_front_desk_sends_cards_and_its_template_as_the_channel_allows(
+    bot_chat: BotChats,
+) -> None:
+    desk = readme_bot("class FrontDesk")
+    whatsapp = await bot_chat(desk, channel="whatsapp")
+    viber = await bot_chat(desk, channel="viber", user="447700900002")
+
+    (cards,) = await whatsapp.say("call")
+    (help_text,) = await viber.say("help")
+
+    assert cards.body["custom"]["contacts"][0]["phones"] == [{"phone": "+44 20 7946 0000"}]
+    assert help_text.text == (
+        "What do you need?\nFAQ: https://acme.example/faq\n\n1. Track my order"
+    )
+
+
+async def test_the_readme_shop_sends_a_viber_video_and_a_tracked_mms(bot_chat: BotChats) -> None:
+    shop = readme_bot("mms=MmsOptions(")
+    viber = await bot_chat(shop, channel="viber")
+    mms = await bot_chat(shop, channel="mms", user="12015550123")
+
+    (video,) = await viber.say("tour")
+    (receipt,) = await mms.say("receipt")
+
+    assert video.body["viber_service"] == {"duration": "42", "file_size": "3"}
+    assert (receipt.body["ttl"], receipt.body["webhook_url"]) == (
+        3600,
+        "https://shop.example.com/webhooks/receipts",
+    )
