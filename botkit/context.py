@@ -194,8 +194,9 @@ class Context(Generic[DataT]):
         be sent, and in words what was changed to fit the channel. Nothing is sent before the
         turn commits. ``webhook_url`` sends this message's statuses there instead of to the
         application's status URL (a pydantic ``ValidationError`` naming it, at once, for what
-        is no ``http(s)://`` URL); the options (``whatsapp``, ``messenger``, ``viber``,
-        ``sms``, ``mms``) apply on their own channel only.
+        is no ``http(s)://`` URL; a ``ValueError`` with ``failover``, which needs the
+        statuses); the options (``whatsapp``, ``messenger``, ``viber``, ``sms``, ``mms``)
+        apply on their own channel only.
 
         ``failover`` sends the message again on other channels when it is not delivered or
         read in time (a list of :class:`~botkit.failover.Fallback`; None takes the bot class's
@@ -228,6 +229,11 @@ class Context(Generic[DataT]):
         _check_positions(offered)
         if failover is None:
             failover = self._bot.fallbacks.get(message.channel, ())
+        if failover and webhook_url is not None:
+            raise ValueError(
+                "webhook_url sends this message's statuses away from the bot, and failover "
+                "needs them to know whether it was delivered or read: give one or the other"
+            )
         if failover:
             home = self.event.conversation_key
             assert home is not None

@@ -203,18 +203,14 @@ def part_key(message_id: str) -> str:
     return f"{PART_PREFIX}{message_id}"
 
 
-def find_record(stored: Mapping[str, str], message_id: str) -> tuple[str, DeliveryRecord | None]:
-    """The key and the record that provider id ``message_id`` belongs to among a
-    conversation's ``stored`` records: its own, or the record of the message it is a part of;
-    ``(message_id, None)`` when there is none."""
+def find_record(stored: Mapping[str, str], message_id: str) -> DeliveryRecord | None:
+    """The record that provider id ``message_id`` belongs to among a conversation's
+    ``stored`` records (stored under its ``message_id``): its own, or the record of the
+    message it is a part of; None when there is none."""
     text = stored.get(message_id)
     if text is None:
-        whole = stored.get(part_key(message_id))
-        if whole is not None and whole in stored:
-            message_id, text = whole, stored[whole]
-    if text is None:
-        return message_id, None
-    return message_id, DeliveryRecord.model_validate_json(text)
+        text = stored.get(stored.get(part_key(message_id), ""))
+    return None if text is None else DeliveryRecord.model_validate_json(text)
 
 
 TURN_PREFIX = "turn:"

@@ -431,7 +431,7 @@ class Runtime:
         record made up for a message botkit has none of)."""
         if event.kind is not EventKind.STATUS or event.status is None:
             return None
-        _, found = find_record(await self.store.messages(key), event.message_id)
+        found = find_record(await self.store.messages(key), event.message_id)
         return found if found is not None else DeliveryRecord.unknown(event)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:

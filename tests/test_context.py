@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from pydantic import ValidationError
 
-from botkit import Bot, Channel, Context, RecipientNotAllowed, User, ViberOptions, on
+from botkit import Bot, Channel, Context, Fallback, RecipientNotAllowed, User, ViberOptions, on
 from botkit.testing import BotChats
 
 
@@ -86,4 +88,23 @@ async def test_a_reply_with_a_status_url_that_is_no_url_fails_naming_it(
     chat = await bot_chat(BadUrl, channel="whatsapp")
 
     with pytest.raises(ValidationError, match="webhook_url"):
+        await chat.say("where is it?")
+
+
+class TrackedFailover(Bot):
+    @on.text()
+    async def tracked(self, ctx: Context) -> None:
+        await ctx.reply(
+            "On its way",
+            webhook_url="https://bot.example.com/status",
+            failover=[Fallback(Channel.SMS, when="delivered", within=timedelta(minutes=5))],
+        )
+
+
+async def test_a_status_url_of_its_own_and_failover_are_refused_together(
+    bot_chat: BotChats,
+) -> None:
+    chat = await bot_chat(TrackedFailover, channel="whatsapp")
+
+    with pytest.raises(ValueError, match="webhook_url sends this message's statuses away"):
         await chat.say("where is it?")

@@ -127,8 +127,8 @@ def test_a_long_sms_is_stored_once_and_found_by_every_part() -> None:
     assert record.parts == PARTS
     assert set(stored) == {"P1", "part:P2", "part:P3"}
     for part in PARTS:
-        assert find_record(stored, part) == ("P1", record)
-    assert find_record(stored, "P9") == ("P9", None)
+        assert find_record(stored, part) == record
+    assert find_record(stored, "P9") is None
     assert read_records(stored) == ([record], [])
 
 

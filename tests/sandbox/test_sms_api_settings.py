@@ -164,9 +164,9 @@ async def test_every_part_of_a_long_sms_updates_its_one_record(
     receipts = await harness.bot.wait_for("/webhooks/dlr", 3)
     for arrived in receipts:
         event = parse_sms_delivery_receipt(arrived.json)
-        key, record = find_record(stored, event.message_id)
+        record = find_record(stored, event.message_id)
         assert record is not None
-        stored[key] = record.with_status(event).model_dump_json()
+        stored[record.message_id] = record.with_status(event).model_dump_json()
     (record,), _ = read_records(stored)
     assert record.parts == receipt.message_ids
     assert {entry.part for entry in record.history} == set(receipt.message_ids)
