@@ -254,9 +254,13 @@ class Store(abc.ABC):
         limit: int = 100,
         skip: Collection[str] = (),
         now: float | None = None,
+        most: int | None = None,
     ) -> list[Claim]:
         """Find conversations whose work nobody is doing (their holder died, or a hand-over
-        was missed) and take their leases for ``owner``, at most ``limit``. Conversations in
+        was missed) and take their leases for ``owner``: look at up to ``limit`` due
+        conversations and claim at most ``most`` of them (default ``limit``); those with
+        work beyond that stay due now, for the caller's next sweep (a caller with few workers
+        free still clears many marks a sweep). Conversations in
         ``skip`` (the caller is still working on them, say through a store outage that let
         their lease expire, or an accept of the caller's is in flight) are left alone and
         looked at again a lease later. ``skip`` is read when each claim is made, so a live
@@ -271,8 +275,17 @@ class Store(abc.ABC):
         their first timer).
 
         The cost of a sweep grows with ``limit``, never with the number of conversations or
-        timers pending: the due index is read from its earliest mark.
+        timers pending: the due index is read from its earliest mark (and, on a store shared
+        by processes, partly from its most recently due end, so a holder that just died is
+        not kept waiting behind a backlog).
         """
+
+    @abc.abstractmethod
+    async def next_due(self) -> float | None:
+        """The earliest mark in the due index (the bot's clock, Unix seconds), None when
+        nothing is marked: a sweep before then finds nothing. Marks are written by other
+        processes too (their accepts, releases, timers), so a caller that sleeps until then
+        should look again now and then. Costs the same however many marks there are."""
 
     @abc.abstractmethod
     async def load(self, key: str) -> Conversation | None:

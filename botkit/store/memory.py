@@ -129,6 +129,13 @@ class _DueIndex:
             heapq.heappush(heap, item)
         return found
 
+    def earliest(self) -> float | None:
+        """The earliest mark, None when there is none."""
+        heap = self._heap
+        while heap and self.marks.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # a mark moved or forgotten since it was pushed
+        return heap[0][0] if heap else None
+
     def clear(self) -> None:
         self.marks.clear()
         self._heap.clear()
@@ -358,11 +365,12 @@ class MemoryStore(Store):
         limit: int = 100,
         skip: Collection[str] = (),
         now: float | None = None,
+        most: int | None = None,
     ) -> list[Claim]:
         """Claim due conversations with work and a free lease (or one of ``owner``'s, not in
-        ``skip``), look again later at leased ones (due ``grace_seconds`` after their lease
-        expires, or at their first timer if earlier), make idle ones due at their first timer
-        and forget idle ones without timers."""
+        ``skip``), at most ``most`` (the others stay due), look again later at leased ones (due
+        ``grace_seconds`` after their lease expires, or at their first timer if earlier), make
+        idle ones due at their first timer and forget idle ones without timers."""
         clock = self._now()
         bot_now = self._bot(now)
         after_lease = bot_now + self.lease_seconds + self.grace_seconds
@@ -382,6 +390,8 @@ class MemoryStore(Store):
                     again = min(again, first)
                 self._due.set(key, again)
             elif slot.has_work(bot_now):
+                if most is not None and len(claims) >= most:
+                    continue  # stays due: the caller's next sweep
                 claims.append(self._take(key, slot, owner, clock))
                 self._due.set(key, after_lease)
             else:
@@ -401,6 +411,11 @@ class MemoryStore(Store):
         for key, slot in list(self._slots.items()):
             slot.settle(now)
             self._tidy(key, slot)
+
+    async def next_due(self) -> float | None:
+        """The earliest mark in the due index, None when nothing is marked."""
+        self._now()
+        return self._due.earliest()
 
     async def load(self, key: str) -> Conversation | None:
         """The committed conversation with its outbox, None when there is none or it expired."""

@@ -408,3 +408,22 @@ async def test_a_cluster_node_in_the_url_makes_a_store_of_the_whole_cluster(
     assert refused
     assert all(isinstance(r, StoreUnavailable) for r in refused), refused
     assert "could not route the command in the cluster" in str(refused[0])
+
+
+async def test_a_dead_holders_conversation_is_taken_over_ahead_of_a_backlog(
+    stores: list[RedisStore], redis_server: RedisServer, redis_prefix: str, raw: Redis
+) -> None:
+    """The sweep reads the most recently due end of the index as well as the earliest: a
+    backlog of older marks does not keep a conversation whose holder just died waiting."""
+    store = make(stores, redis_server.url, redis_prefix, lease_seconds=0.3, grace_seconds=0.05)
+    past = time.time() - 3600
+    backlog = [f"sms:447700900000:4477009{n:05d}" for n in range(100)]
+    for key in backlog:  # work nobody has taken yet, due an hour ago
+        await store.accept(key, event(f"m-{key}", "old"), owner=None, now=past)
+    dead = (await store.accept(KEY, event("m1", "e1"), owner="died")).claim
+    assert dead is not None
+    await until_redis_time(raw, 0.45)  # past the dead holder's lease and its grace
+    claims = await store.sweep(owner="b", limit=20)
+    assert len(claims) == 20
+    assert KEY in {claim.lease.key for claim in claims}
+    assert await store.next_due() == round(past * 1000) / 1000, "the backlog is left, in order"

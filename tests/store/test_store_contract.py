@@ -457,6 +457,24 @@ async def test_sweep_claims_at_most_limit(backend: Backend) -> None:
     assert sorted(c.lease.key for c in first + second) == sorted(keys)
 
 
+async def test_next_due_is_the_earliest_mark(backend: Backend) -> None:
+    store = backend.make()
+    assert await store.next_due() is None
+    await with_timers(store, pending("later", T0 + 600))
+    assert await store.next_due() == T0 + LEASE + GRACE, "the accept's mark, in case it died"
+    assert await store.sweep(owner="b", now=T0 + LEASE + GRACE) == []
+    assert await store.next_due() == T0 + 600
+    await store.accept("k2", event("m2", "e2"), owner=None, now=T0 + 5)
+    assert await store.next_due() == T0 + 5, "a mark written since counts at once"
+    (taken,) = await store.sweep(owner="b", now=T0 + 5)
+    assert await drain(store, taken) == ["e2"]
+    await store.sweep(owner="b", now=T0 + LEASE + GRACE + 6)  # forgets the idle "k2"
+    assert await store.next_due() == T0 + 600
+    await fire(store, (await store.sweep(owner="b", now=T0 + 600))[0], T0 + 600)
+    assert await store.sweep(owner="b", now=T0 + 601) == []
+    assert await store.next_due() is None, "nothing pending: nothing marked"
+
+
 # --- records -------------------------------------------------------------------------------------
 
 

@@ -117,12 +117,17 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'WITHSCORES', 'LIMI
 """
 
 HINTS: Final = """
--- KEYS: hints, the single index of earlier versions. ARGV: at, limit.
--- Reply {hints due at that time with their scores, earliest first; up to limit old marks}.
-return {
-  redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2]),
-  redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
-}
+-- KEYS: hints, the single index of earlier versions. ARGV: at, limit, newest (optional).
+-- Reply {hints due at that time with their scores, earliest first, then the newest most
+-- recently due (a holder that just died is not kept behind a backlog); up to limit old marks}.
+local hints = redis.call(
+  'ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+if tonumber(ARGV[3] or '0') > 0 then
+  local recent = redis.call(
+    'ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', 0, ARGV[3])
+  for i = 1, #recent do hints[#hints + 1] = recent[i] end
+end
+return {hints, redis.call('ZRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')}
 """
 
 HINT: Final = """
@@ -208,11 +213,13 @@ class DueIndex:
         replies = await run([(self._set, self.bucket(s), ["0", *by_slot[s]]) for s in slots])
         await self.publish(run, zip(slots, replies, strict=True))
 
-    async def read(self, run: Run, at: int, limit: int) -> Found:
+    async def read(self, run: Run, at: int, limit: int, newest: int = 0) -> Found:
         """The marks due at ``at`` (bot clock, ms) in the buckets of the due hints and the next
-        :data:`ROUNDS` buckets in turn: about ``limit`` in all, at least 8 per bucket."""
+        :data:`ROUNDS` buckets in turn: about ``limit`` in all, at least 8 per bucket; the
+        buckets of the ``newest`` most recently due hints too."""
         found = Found()
-        ((hints, old),) = await run([(self._hints, [self.hints_key, self.old_key], [at, limit])])
+        keys = [self.hints_key, self.old_key]
+        ((hints, old),) = await run([(self._hints, keys, [at, limit, newest])])
         found.hints = hints[0::2]
         found.old = [(m, int(float(s))) for m, s in zip(old[0::2], old[1::2], strict=True)]
         found.hinted = {int(h.split(":", 1)[0]) for h in found.hints}

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Final, Literal, TypedDict, Unpack
 from urllib.parse import unquote
 
 from redis import exceptions as rx
@@ -62,6 +62,11 @@ from botkit.store.redis import scripts
 from botkit.store.redis.batcher import UNREACHABLE, Batcher, Traffic
 from botkit.store.redis.cluster import ClusterMode, cluster_client, is_cluster
 from botkit.store.redis.due import DueIndex, slot
+
+_NEWEST_SHARE: Final = 10
+"""A sweep reads this share of its batch (1/n) from the most recently due end of the index,
+the rest from the earliest: a holder that just died is taken over within about a lease
+whatever backlog is waiting, and the backlog still drains oldest first."""
 
 # --- keys ----------------------------------------------------------------------------------------
 
@@ -454,12 +459,16 @@ class RedisStore(Store):
         limit: int = 100,
         skip: Collection[str] = (),
         now: float | None = None,
+        most: int | None = None,
     ) -> list[Claim]:
-        """Read up to ``limit`` due conversations, try to claim each (but those in ``skip``),
+        """Read up to ``limit`` due conversations (a tenth of them from the most recently due
+        end, the rest from the earliest), try to claim each (but those in ``skip``),
         then on the due index: make claimed, skipped and still-leased ones due again after a
         lease (still-leased ones no later than their first timer), make idle ones due at their
         first timer, and forget idle ones without timers, unless an accept has marked them
-        since they were read.
+        since they were read. Claims beyond ``most`` are not handed out: they stay due now
+        under ``owner``'s lease, which ``owner``'s next sweep takes back at once (and anyone's
+        once it expires).
 
         Five round trips when something is due (the hints, the buckets they name, the claims,
         the buckets' new marks, the hints again), two otherwise, whatever ``limit``: each step
@@ -467,8 +476,11 @@ class RedisStore(Store):
         leases expire and a later sweep retakes them, and the hints read stay to be read again.
         """
         at = _at(now)
-        found = await self._index.read(self._run, at, limit)
-        marks = found.due()[:limit]
+        newest = max(1, limit // _NEWEST_SHARE) if limit > 1 else 0
+        found = await self._index.read(self._run, at, limit, newest)
+        due = found.due()
+        recent = due[len(due) - newest :] if newest and len(due) > limit else []
+        marks = recent + [m for m in due[: limit - len(recent)] if m not in recent]
         after_lease = at + self._lease_ms + self._grace_ms
         # ``skip`` is read here, in the same step as the claims are queued: nothing the
         # caller starts in between can be missed.
@@ -480,9 +492,11 @@ class RedisStore(Store):
         replies = await self._run(calls) if calls else []
         claims: list[Claim] = []
         for (member, score), reply in zip(kept, replies, strict=True):
-            if reply[0] == 2:
+            if reply[0] == 2 and (most is None or len(claims) < most):
                 claims.append(self._work(_untag(member), reply, 1))
                 ops.append(("t", member, after_lease, ""))
+            elif reply[0] == 2:
+                ops.append(("t", member, at, ""))
             elif reply[0] == 1:
                 again = at + max(int(reply[1]), 0) + self._grace_ms
                 if reply[2] is not None and int(reply[2]) > at:
@@ -494,6 +508,12 @@ class RedisStore(Store):
                 ops.append(("f", member, score, ""))
         await self._index.settle(self._run, found, ops)
         return claims
+
+    async def next_due(self) -> float | None:
+        """No later than the earliest mark of the due index (its earliest hint: one script),
+        None when nothing is marked."""
+        first = await self._index.first(self._run)
+        return first / 1000 if first is not None else None
 
     async def mark_due(self, marks: Mapping[str, float]) -> None:
         """Make each conversation of ``marks`` due at its time (the bot's clock, Unix seconds)
