@@ -22,7 +22,9 @@ it and waits for the outcome awaits :meth:`Runtime.clock_moved`.
 
 A heartbeat extends the lease while the worker runs; if the lease is lost (the process stalled
 past it and another took over), the worker is cancelled and its late commit is refused by the
-store. A periodic sweep takes over conversations whose holder died.
+store. The sweep takes over conversations whose holder died and fires what falls due: it claims
+a batch at a time, again at once while more is due (with a bound on what is in hand), else
+sleeps until the earliest mark of the store's due index or the next look.
 """
 
 from __future__ import annotations
@@ -184,14 +186,18 @@ class Runtime:
         senders: Mapping[Channel, str] | None = None,
         trace_turns: bool = False,
         retry: RetryPolicy | None = None,
-        sweep_batch: int = 500,
+        sweep_batch: int = 1000,
+        sweep_concurrency: int = 200,
     ) -> None:
         """``senders`` are the bot's own addresses from the settings; they override the bot
         class's ``senders`` channel by channel. With ``trace_turns``, every turn that was not
         an ignored status leaves a :class:`~botkit.records.TurnRecord` with its commit, for
         the inspector. ``retry`` says when replies that failed for a retryable reason are
-        tried again. A sweep claims up to ``sweep_batch`` due conversations at a time, and
-        sweeps again at once while it finds that many."""
+        tried again. A sweep looks at up to ``sweep_batch`` due conversations at a time
+        (claiming those with work nobody does) and sweeps again at once while more are due,
+        with at most ``sweep_concurrency`` conversations it claimed in hand; else it sleeps
+        until the earliest mark of the due index, looking again every ``sweep_interval``
+        seconds at most, for marks other processes write."""
         self.trace_turns = trace_turns
         self.bot = bot
         self.store = store
@@ -199,7 +205,12 @@ class Runtime:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sweep_interval = sweep_interval
         self.sweep_batch = sweep_batch
+        self.sweep_concurrency = sweep_concurrency
         self._woken = asyncio.Event()
+        self._freed = asyncio.Event()
+        """Set when a worker finishes: a sweep waiting for room may claim again."""
+        self._saturated = False
+        """The last sweep claimed as many as there was room for: more work may be due."""
         self.handler_timeout = handler_timeout
         self.clock = clock or SystemClock()
         if isinstance(self.clock, OffsetClock):
@@ -208,6 +219,8 @@ class Runtime:
         self.delivery = Delivery(transport, self.channels, retry, self.clock.now)
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
+        self._swept: set[asyncio.Task[None]] = set()
+        """The workers of conversations the sweep claimed."""
         self._in_hand: dict[str, int] = {}
         """Conversations this process's workers hold, with how many workers (one, normally)."""
         self._accepting: dict[str, int] = {}
@@ -263,7 +276,7 @@ class Runtime:
 
     # --- working -----------------------------------------------------------------------------
 
-    def _spawn(self, claim: Claim, asked: float) -> None:
+    def _spawn(self, claim: Claim, asked: float, *, swept: bool = False) -> None:
         key = claim.lease.key
         self._orphans.pop(key, None)
         task = asyncio.create_task(self._work(claim, asked), name=f"botkit:{key}")
@@ -271,6 +284,10 @@ class Runtime:
         self._in_hand[key] = self._in_hand.get(key, 0) + 1
         task.add_done_callback(self._workers.discard)
         task.add_done_callback(lambda _: _drop(self._in_hand, key))
+        if swept:
+            self._swept.add(task)
+            task.add_done_callback(self._swept.discard)
+            task.add_done_callback(lambda _: self._freed.set())
 
     def _orphaned(self, key: str) -> None:
         self._orphans[key] = time.monotonic() + self.store.lease_seconds
@@ -443,59 +460,100 @@ class Runtime:
     async def clock_moved(self, timeout: float = 10.0) -> None:
         """The app's clock was moved forward (a test or the sandbox jumped in time): do what
         became due, then return once this process has nothing in hand. It sweeps, works what it
-        claimed and sweeps again until a sweep finds nothing, so timers that fell due have
-        fired when this returns. While the store is unreachable it only waits for the
-        workers. Channel windows need nothing here: they are judged by the clock at each
-        turn."""
+        claimed and sweeps again until nothing is due and nothing is in hand, so timers that
+        fell due have fired when this returns. While the store is unreachable it only waits
+        for the workers. Channel windows need nothing here: they are judged by the clock at
+        each turn."""
         async with asyncio.timeout(timeout):
             while True:
                 await self.wait_idle(timeout)
                 try:
-                    claimed = await self._sweep_once()
+                    claimed = await self._sweep_once(self.sweep_concurrency)
+                    if claimed or self._workers:
+                        continue
+                    due = await self.store.next_due()
                 except StoreUnavailable as exc:
                     self.outage.failed(exc)
                     return  # nothing can be claimed now; the sweeper resumes it later
-                if not claimed and not self._workers:
+                if due is None or due > self.clock.now():
                     return
 
     # --- background --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the sweep that takes over conversations whose holder died."""
+        """Start the sweep that takes over conversations whose holder died and fires what
+        falls due."""
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="botkit:sweeper")
 
     def wake(self) -> None:
-        """Sweep now rather than at the next interval: the clock moved (timers may have
-        fallen due), or work is known to be waiting."""
+        """Sweep now rather than at the next look: the clock moved (timers may have fallen
+        due), or work is known to be waiting."""
         self._woken.set()
 
     async def _sweep_forever(self) -> None:
         while True:
-            pause = self.sweep_interval * random.uniform(0.8, 1.2)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), pause)
-            self._woken.clear()
             try:
                 await self._reclaim_orphans()
-                claimed = await self._sweep_once()
+                pause = await self._sweep_round()
             except StoreUnavailable as exc:
                 self.outage.failed(exc)
-                continue
-            self.outage.ok()
-            if claimed >= self.sweep_batch:
-                self.wake()  # more may be due: sweep again at once
+                pause = self.sweep_interval
+            else:
+                self.outage.ok()
+            if pause is None:
+                # Busy: claim more once half the room is free, or at the next look (a worker
+                # that finishes sets _freed; between the check and the wait none can finish).
+                until = time.monotonic() + self.sweep_interval
+                while self._room() < self.sweep_concurrency // 2 and time.monotonic() < until:
+                    self._freed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._freed.wait(), until - time.monotonic())
+            elif pause > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), pause)
+                self._woken.clear()
+            else:
+                await asyncio.sleep(0)  # a store that answers at once must not starve workers
 
-    async def _sweep_once(self) -> int:
-        """Claim up to a batch of conversations with work due and start working them; how
-        many were claimed."""
+    def _room(self) -> int:
+        """How many more conversations the sweep may claim now (those an accept took do not
+        count: the traffic bounds them, and a busy process must still take over)."""
+        return self.sweep_concurrency - len(self._swept)
+
+    async def _sweep_round(self) -> float | None:
+        """Claim what is due, as far as there is room; how long to wait before the next round:
+        0 when more is due now, None when more is due than there is room for (wait for
+        workers to finish)."""
+        room = self._room()
+        if room <= 0:
+            return None
+        # Full of work last time: look at no more than can be claimed, or most of a batch
+        # would be claimed and put back. Else a whole batch, most of it marks to clear.
+        claimed = await self._sweep_once(room, room if self._saturated else self.sweep_batch)
+        self._saturated = claimed >= room
+        due = await self.store.next_due()
+        # Other processes write marks too (accepts, hand-overs): look again within the interval.
+        look = self.sweep_interval * random.uniform(0.8, 1.2)
+        if due is None:
+            return look
+        wait = min(max(0.0, due - self.clock.now()), look)
+        return None if wait == 0 and self._saturated else wait
+
+    async def _sweep_once(self, most: int, limit: int | None = None) -> int:
+        """Look at a batch of due conversations (``limit``, default a whole batch), claim up to
+        ``most`` with work and start working them; how many were claimed."""
         asked = time.monotonic()
         claims = await self.store.sweep(
-            owner=self.owner, limit=self.sweep_batch, skip=self._busy, now=self.clock.now()
+            owner=self.owner,
+            limit=limit or self.sweep_batch,
+            skip=self._busy,
+            now=self.clock.now(),
+            most=most,
         )
         for claim in claims:
             log.info("took over a conversation", key=claim.lease.key)
             TAKEOVERS.labels(reason="expired").inc()
-            self._spawn(claim, asked)
+            self._spawn(claim, asked, swept=True)
         return len(claims)
 
     async def _reclaim_orphans(self) -> None:

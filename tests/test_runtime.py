@@ -355,3 +355,19 @@ async def store_lease_5(request: pytest.FixtureRequest, redis_prefix: str) -> As
 
 def replies_to(provider: ProviderStandIn, user: str) -> list[str]:
     return [s.text for s in provider.sent if s.to == user]
+
+
+async def test_the_sweep_works_due_conversations_together_within_its_bound(
+    store: Store, runtime_for: Any, provider: ProviderStandIn
+) -> None:
+    users = [f"4477009100{n:02d}" for n in range(12)]
+    for user in users:  # work nobody has taken (as a notifier leaves it): due at once
+        event = text("slow 0.3 x", user)
+        assert event.conversation_key is not None
+        await store.accept(event.conversation_key, event, owner=None)
+    LedgerBot.running = LedgerBot.most_running = 0
+    await runtime_for(sweep_concurrency=4)
+    await provider.wait_for(len(users), timeout=20)
+    assert sorted(s.to for s in provider.sent) == users
+    assert [s.text for s in provider.sent] == ["1:x"] * len(users)
+    assert 2 <= LedgerBot.most_running <= 4
