@@ -26,12 +26,9 @@ import asyncio
 import json
 import os
 import random
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -39,8 +36,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
-from redis import asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from botkit import Bot, Channel, Context, Event, EventKind, OffsetClock, Text, WebhookFormat, on
 from botkit.conversation import Conversation, PendingTimer
@@ -52,6 +47,10 @@ from botkit.store.redis.store import _tag
 from botkit.vonage.transport import Prepared, SendReceipt, Transport
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.own_redis import own_redis  # noqa: E402  (this file runs as a script)
+
 BOT = "447700900000"
 BATCH = 10_000
 
@@ -291,13 +290,6 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pending", type=int, default=1_000_000)
@@ -307,23 +299,8 @@ async def main() -> None:
     args = parser.parse_args()
     configure_logging(level="error")
 
-    workdir = Path(tempfile.mkdtemp(prefix="botkit-bench-timers-"))
-    port = _free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = aioredis.from_url(url, decode_responses=True)
     results: dict[str, Any] = {"pending": args.pending, "turns": args.turns}
-    try:
-        for _ in range(100):
-            try:
-                await client.ping()
-                break
-            except (OSError, RedisConnectionError):
-                await asyncio.sleep(0.05)
+    async with own_redis("timers") as (url, client, workdir):
         store = RedisStore.from_url(url, prefix="cpu")
         transport = Counted()
         runtime = Runtime(TimedBot(), store, transport, clock=OffsetClock(), sweep_interval=0.2)
@@ -360,11 +337,6 @@ async def main() -> None:
         }
         await client.flushall()
         results["two_processes"] = await due_together(url, client, args.due, workdir)
-    finally:
-        await client.aclose()
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(results, indent=2))
 
 
