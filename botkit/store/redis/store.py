@@ -479,7 +479,7 @@ class RedisStore(Store):
         newest = max(1, limit // _NEWEST_SHARE) if limit > 1 else 0
         found = await self._index.read(self._run, at, limit, newest)
         due = found.due()
-        recent = due[len(due) - newest :] if newest and len(due) > limit else []
+        recent = due[len(due) - newest :][::-1] if newest else []
         marks = recent + [m for m in due[: limit - len(recent)] if m not in recent]
         after_lease = at + self._lease_ms + self._grace_ms
         # ``skip`` is read here, in the same step as the claims are queued: nothing the
