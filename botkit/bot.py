@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -438,13 +439,8 @@ class Bot(Generic[DataT]):
             return turn.outcome(before, saved, outcome="ignored")
         ctx = self._context(turn, before, data)
         name = f"timeout of {state!r}"
-        try:
-            await ctx.trigger(timeout.trigger)
-            ctx.check_awaited()
-        except Exception as exc:
-            ctx.check_awaited_quietly()
-            return self._failed(turn, before, saved, name, exc)
-        return _done(turn, ctx, self.dump_data(ctx.data), "handled", name, before, self.timeouts)
+        act = partial(ctx.trigger, timeout.trigger)
+        return await self._run(turn, ctx, act, "handled", name, before, saved)
 
     def channel_setup(
         self, *, api_version: ApiVersion = "v1", senders: Mapping[Channel, str] | None = None
@@ -491,17 +487,32 @@ class Bot(Generic[DataT]):
             return turn.outcome(state, saved, outcome="ignored")
         ctx = self._context(turn, state, self._load(state, saved, self.version).data)
         ctx.reason = reason
-        name = "unclear_replies" if isinstance(found, str) else found.name
+        act: Callable[[], Awaitable[object]]
+        if isinstance(found, str):
+            act, name = partial(ctx.reply, found), "unclear_replies"
+        else:
+            act, name = partial(found.run, self, ctx), found.name
+        return await self._run(turn, ctx, act, "fallback", name, state, saved)
+
+    async def _run(
+        self,
+        turn: _Attempt,
+        ctx: Context[Any],
+        act: Callable[[], Awaitable[object]],
+        outcome: Outcome,
+        name: str,
+        state: str,
+        saved: str,
+    ) -> TurnOutcome:
+        """Run ``act`` (what ``name`` does in ``ctx``); the turn's ``outcome``, or the
+        failed one when it raised or left an effect unawaited."""
         try:
-            if isinstance(found, str):
-                await ctx.reply(found)
-            else:
-                await found.run(self, ctx)
+            await act()
             ctx.check_awaited()
         except Exception as exc:
             ctx.check_awaited_quietly()
             return self._failed(turn, state, saved, name, exc)
-        return _done(turn, ctx, self.dump_data(ctx.data), "fallback", name, state, self.timeouts)
+        return _done(turn, ctx, self.dump_data(ctx.data), outcome, name, state, self.timeouts)
 
     def _failed(
         self, turn: _Attempt, state: str, saved: str, handler: str | None, exc: BaseException

@@ -277,16 +277,11 @@ class MultiPart(_Model):
     parts: tuple[Image | Audio | Video | File | Contact | Text, ...]
 
 
+SharedContent = Text | Image | Audio | Video | File | Location | Contact | Sticker | Reaction
+"""What both the user and the bot may send (the bot's own kinds are in ``OutboundContent``)."""
+
 Content = Annotated[
-    Text
-    | Image
-    | Audio
-    | Video
-    | File
-    | Location
-    | Contact
-    | Sticker
-    | Reaction
+    SharedContent
     | ButtonReply
     | Order
     | InboundTemplate

@@ -18,16 +18,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from botkit.events import (
-    Audio,
     Channel,
-    Contact,
-    File,
-    Image,
-    Location,
-    Reaction,
-    Sticker,
-    Text,
-    Video,
+    SharedContent,
 )
 
 
@@ -133,20 +125,7 @@ class ButtonTemplate(_Model):
 
 
 OutboundContent = Annotated[
-    Text
-    | Image
-    | Audio
-    | Video
-    | File
-    | Location
-    | Contact
-    | Sticker
-    | Reaction
-    | Template
-    | Custom
-    | Contacts
-    | GenericTemplate
-    | ButtonTemplate,
+    SharedContent | Template | Custom | Contacts | GenericTemplate | ButtonTemplate,
     Field(discriminator="type"),
 ]
 """Everything a bot can send, told apart by ``type``."""

@@ -121,15 +121,7 @@ def v1_problem(
 
     ``invalid_parameters`` is included only when given.
     """
-    type_url, title = _v1_examples(name)
-    body: dict[str, Any] = {
-        "type": type_url,
-        "title": title,
-        "detail": detail,
-        "instance": new_instance(),
-    }
-    if invalid_parameters:
-        body["invalid_parameters"] = [p.as_json() for p in invalid_parameters]
+    body = _problem(*_v1_examples(name), detail, invalid_parameters)
     return ProblemAnswer(_V1_STATUS[name], body, dict(headers or {}))
 
 
@@ -204,7 +196,14 @@ def application_problem(
 ) -> ProblemAnswer:
     """An Application API v2 error, shaped by the examples in its spec (all but
     ``InvalidPayloadError`` are the provider's common errors, which any API answers)."""
-    type_url, title = _application_examples(name)
+    body = _problem(*_application_examples(name), detail, invalid_parameters)
+    return ProblemAnswer(_APPLICATION_STATUS[name], body)
+
+
+def _problem(
+    type_url: str, title: str, detail: str, invalid_parameters: Sequence[InvalidParameter]
+) -> dict[str, Any]:
+    """An RFC 7807 body as the provider's APIs write it (``invalid_parameters`` when given)."""
     body: dict[str, Any] = {
         "type": type_url,
         "title": title,
@@ -213,7 +212,7 @@ def application_problem(
     }
     if invalid_parameters:
         body["invalid_parameters"] = [p.as_json() for p in invalid_parameters]
-    return ProblemAnswer(_APPLICATION_STATUS[name], body)
+    return body
 
 
 def not_found(what: str) -> ProblemAnswer:
