@@ -15,6 +15,7 @@ Two behaviours of the stock ``AsyncMachine`` are changed on purpose:
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any
@@ -45,7 +46,13 @@ class TurnModel:
     def __init__(self, state: str, bot: Any, ctx: Any) -> None:
         self.state = state
         self.bot = bot
-        self.ctx = ctx
+        # The context owns this model; a strong reference back would make a cycle that only
+        # the garbage collector frees, for every event.
+        self._ctx = weakref.ref(ctx)
+
+    @property
+    def ctx(self) -> Any:
+        return self._ctx()
 
     def __getattr__(self, name: str) -> Callable[[Any], Any]:
         method = getattr(self.bot, name)

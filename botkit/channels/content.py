@@ -31,7 +31,7 @@ from botkit.outbound import (
 
 
 @each_message
-def degrade_content(message: Outbound, facts: Facts) -> Stage:
+def degrade_content(message: Outbound, facts: Facts) -> Stage | None:
     """Rewrites content the channel does not carry on the API version: media and contact cards
     become a text with the caption and the link; a location becomes a text with its name,
     address and a map link; a sticker or a reaction is dropped. Content that has no such
@@ -49,7 +49,7 @@ def degrade_content(message: Outbound, facts: Facts) -> Stage:
                 "the provider id of the user's message.",
                 channel=cap.channel,
             )
-        return Stage([message])
+        return None
     if kind not in _DEGRADED_AS or not cap.carries("text", version):
         raise UnsupportedOnChannel(
             _cannot_carry(cap, kind, version) + " Send something it carries.",
@@ -164,7 +164,7 @@ def _coordinate(value: float) -> str:
 
 
 @each_message
-def check_media_urls(message: Outbound, facts: Facts) -> Stage:
+def check_media_urls(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``UnsupportedOnChannel`` for media whose URL (or a file's name) ends in an
     extension the channel does not accept for that type. URLs without an extension pass."""
     cap = capability(message.channel)
@@ -172,11 +172,11 @@ def check_media_urls(message: Outbound, facts: Facts) -> Stage:
     url = getattr(content, "url", None)
     accepted = cap.extensions.get(content.type)
     if not isinstance(url, str) or accepted is None:
-        return Stage([message])
+        return None
     name = content.name if isinstance(content, File) and content.name else url
     extension = _extension(name)
     if extension is None or extension in accepted:
-        return Stage([message])
+        return None
     raise UnsupportedOnChannel(
         f"{cap.name} does not accept {extension} for {NOUNS[content.type]} (it accepts "
         f"{', '.join(sorted(accepted))}): {url}. Convert the file to one of these.",
@@ -193,7 +193,7 @@ def _extension(url_or_name: str) -> str | None:
 
 
 @each_message
-def fit_captions(message: Outbound, facts: Facts) -> Stage:
+def fit_captions(message: Outbound, facts: Facts) -> Stage | None:
     """A caption the channel does not show with this media, or one over its caption limit, is
     sent as a text right after the media (which then carries the choices, if any). Under
     ``degrade="refuse"`` it raises ``UnsupportedOnChannel`` or ``TooLong``.
@@ -202,12 +202,12 @@ def fit_captions(message: Outbound, facts: Facts) -> Stage:
     cap = capability(message.channel)
     content = message.content
     if not isinstance(content, Media) or content.caption is None:
-        return Stage([message])
+        return None
     kind = content.type
     limit = cap.caption_limit(kind, facts.api_version)
     length = len(content.caption)
     if limit is not None and length <= limit:
-        return Stage([message])
+        return None
     can_follow = cap.carries("text", facts.api_version)
     if facts.degrade == "refuse" or not can_follow:
         advice = (
@@ -238,7 +238,7 @@ def fit_captions(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def offer_choices(message: Outbound, facts: Facts) -> Stage:
+def offer_choices(message: Outbound, facts: Facts) -> Stage | None:
     """Keeps choices the channel shows natively (WhatsApp: up to 3 buttons, else a list of up
     to 10 rows; Viber: one button opening a URL, as its action button). Other choices become
     numbered options ("1. Small") appended to the text, or sent as a text after other content;
@@ -248,7 +248,7 @@ def offer_choices(message: Outbound, facts: Facts) -> Stage:
     cap = capability(message.channel)
     buttons = message.buttons
     if not buttons:
-        return Stage([message])
+        return None
     if isinstance(message.content, Template | Custom | Contacts | GenericTemplate | ButtonTemplate):
         where = {
             "template": "an approved template carries its own buttons",

@@ -109,22 +109,31 @@ class Stage:
     numbered_choices: Mapping[str, str] = field(default_factory=dict)
 
 
-Step = Callable[[list[Outbound], Facts], Stage]
-"""One rule: the messages so far and the facts in, the messages to pass on out (or raise)."""
+Step = Callable[[list[Outbound], Facts], Stage | None]
+"""One rule: the messages so far and the facts in, the messages to pass on out (or raise);
+None when it passes them on unchanged (most messages on most steps: nothing is built then)."""
 
-MessageRule = Callable[[Outbound, Facts], Stage]
+MessageRule = Callable[[Outbound, Facts], Stage | None]
 
 
 def each_message(rule: MessageRule) -> Step:
-    """A step that applies ``rule`` to every message and passes on what it returns, in order."""
+    """A step that applies ``rule`` to every message and passes on what it returns, in order
+    (None: the messages unchanged)."""
 
     @functools.wraps(rule)
-    def step(messages: list[Outbound], facts: Facts) -> Stage:
+    def step(messages: list[Outbound], facts: Facts) -> Stage | None:
+        if len(messages) == 1:
+            return rule(messages[0], facts)
+        stages = [rule(message, facts) for message in messages]
+        if all(stage is None for stage in stages):
+            return None
         passed: list[Outbound] = []
         notes: list[str] = []
         choices: dict[str, str] = {}
-        for message in messages:
-            stage = rule(message, facts)
+        for message, stage in zip(messages, stages, strict=True):
+            if stage is None:
+                passed.append(message)
+                continue
             passed.extend(stage.messages)
             notes.extend(stage.notes)
             choices.update(stage.numbered_choices)

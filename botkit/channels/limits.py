@@ -14,13 +14,13 @@ from botkit.vonage.outbound import VIBER_VIDEO_MEGABYTES, VIBER_VIDEO_SECONDS
 
 
 @each_message
-def check_client_ref(message: Outbound, facts: Facts) -> Stage:
+def check_client_ref(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``TooLong`` when the ``client_ref`` sent (the message id when none is set) is
     over the API version's limit: 100 characters on v1, 40 on v0.1."""
     ref = message.effective_client_ref
     limit = facts.client_ref_limit
     if len(ref) <= limit:
-        return Stage([message])
+        return None
     what = "client_ref" if message.client_ref is not None else "message id (sent as client_ref)"
     raise TooLong(
         f"The {what} '{ref[:24]}...' has {len(ref)} characters; the Messages API "
@@ -30,17 +30,17 @@ def check_client_ref(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def check_ttl(message: Outbound, facts: Facts) -> Stage:
+def check_ttl(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``TooLong`` for a time to live outside the channel's range (Viber: 30 to 259200
     seconds, ``viber.ttl``; MMS: 300 to 259200, ``mms.ttl``)."""
     cap = capability(message.channel)
     options = message.viber if cap.channel is Channel.VIBER else message.mms
     ttl = options.ttl if options is not None and cap.channel in _TTL_OPTIONS else None
     if cap.ttl_range is None or ttl is None:
-        return Stage([message])
+        return None
     low, high = cap.ttl_range
     if low <= ttl <= high:
-        return Stage([message])
+        return None
     raise TooLong(
         f"{cap.name} keeps a message for {low} to {high} seconds ({hours(high)}); "
         f"ttl={ttl} is outside that range. Set {_TTL_OPTIONS[cap.channel]}.ttl within it.",
@@ -111,15 +111,15 @@ def check_webhook_url(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def check_file_name(message: Outbound, facts: Facts) -> Stage:
+def check_file_name(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``TooLong`` for a file name over the channel's limit (Viber: 25 characters)."""
     cap = capability(message.channel)
     content = message.content
     limit = cap.file_name_limit
     if not isinstance(content, File) or not content.name or not limit:
-        return Stage([message])
+        return None
     if len(content.name) <= limit:
-        return Stage([message])
+        return None
     raise TooLong(
         f"{cap.name} allows file names of up to {limit} characters, extension included; "
         f"'{content.name}' has {len(content.name)}. Use a shorter name.",
@@ -128,7 +128,7 @@ def check_file_name(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def check_action_button(message: Outbound, facts: Facts) -> Stage:
+def check_action_button(message: Outbound, facts: Facts) -> Stage | None:
     """Checks an action button the bot set itself (Viber options ``action``): it needs the
     Messages API v1 and a text or a captioned image (else ``UnsupportedOnChannel``), and a text
     of at most 30 characters (else ``TooLong``)."""
@@ -136,7 +136,7 @@ def check_action_button(message: Outbound, facts: Facts) -> Stage:
     support = cap.choices
     action = message.viber.action if message.viber is not None else None
     if not support.link_button or action is None:
-        return Stage([message])
+        return None
     content = message.content
     if (
         facts.api_version != "v1"
@@ -155,20 +155,20 @@ def check_action_button(message: Outbound, facts: Facts) -> Stage:
             f"{len(action.text)}. Shorten the button text.",
             channel=cap.channel,
         )
-    return Stage([message])
+    return None
 
 
 @each_message
-def check_list_label(message: Outbound, facts: Facts) -> Stage:
+def check_list_label(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``TooLong`` for a ``list_title`` (the label of the button that opens a list) over
     the channel's limit (WhatsApp: 20 characters)."""
     cap = capability(message.channel)
     limit = cap.choices.list_label
     label = message.list_title
     if not message.buttons or message.choice_style != "list" or not label or not limit:
-        return Stage([message])
+        return None
     if len(label) <= limit:
-        return Stage([message])
+        return None
     raise TooLong(
         f"{cap.name} shows a list button label of up to {limit} characters; list_title "
         f"'{label}' has {len(label)}. Shorten it.",
@@ -177,21 +177,21 @@ def check_list_label(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def split_long_texts(message: Outbound, facts: Facts) -> Stage:
+def split_long_texts(message: Outbound, facts: Facts) -> Stage | None:
     """Splits a text over the channel's limit into several texts, in order, at word boundaries
     (see :func:`~botkit.channels.text.split_text`). The first part keeps ``reply_to``; the last
     keeps the choices, and fits the limit of a message with choices (WhatsApp: 1024)."""
     cap = capability(message.channel)
     content = message.content
     if not isinstance(content, Text):
-        return Stage([message])
+        return None
     limit = cap.text_limit
     parts = [content.text] if limit is None else split_text(content.text, limit)
     body_limit = cap.choices.body_limit
     if message.buttons and body_limit is not None and len(parts[-1]) > body_limit:
         parts[-1:] = split_text(parts[-1], body_limit)
     if len(parts) == 1:
-        return Stage([message])
+        return None
     last = len(parts)
     split = [
         derive(

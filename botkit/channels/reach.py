@@ -32,7 +32,7 @@ from botkit.outbound import Custom, Outbound, Template, WhatsAppOptions
 
 
 @each_message
-def normalise_addresses(message: Outbound, facts: Facts) -> Stage:
+def normalise_addresses(message: Outbound, facts: Facts) -> Stage | None:
     """Writes ``to`` and ``sender`` as the channel's addresses: numbers as E.164 digits without
     ``+``, ``00``, spaces or dashes; ids as given. Raises ``InvalidAddress`` for an address that
     is none, and for a ``sender`` that is not one of the bot's own (``Facts.senders``)."""
@@ -59,7 +59,7 @@ def normalise_addresses(message: Outbound, facts: Facts) -> Stage:
             channel=cap.channel,
         )
     if (to, sender) == (message.to, message.sender):
-        return Stage([message])
+        return None
     return Stage(
         [message.model_copy(update={"to": to, "sender": sender})],
         (f"{cap.name} addresses written as the API expects: to {mask(to)}, from {sender}",),
@@ -70,7 +70,7 @@ def normalise_addresses(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def check_countries(message: Outbound, facts: Facts) -> Stage:
+def check_countries(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``CountryNotSupported`` when the recipient's or the sender's number belongs to a
     territory the channel does not serve (WhatsApp: Crimea, Cuba, Iran, North Korea, Syria),
     or, on a channel that serves some territories only (MMS: the United States), to none of
@@ -79,7 +79,7 @@ def check_countries(message: Outbound, facts: Facts) -> Stage:
     if cap.only_in:
         _check_only_in(message, cap)
     if not cap.unavailable_in:
-        return Stage([message])
+        return None
     if cap.recipient is AddressKind.NUMBER:
         where = territory_of(message.to)
         if where in cap.unavailable_in:
@@ -96,7 +96,7 @@ def check_countries(message: Outbound, facts: Facts) -> Stage:
                 f"number {message.sender} is. Send from a number of another country.",
                 channel=cap.channel,
             )
-    return Stage([message])
+    return None
 
 
 def _check_only_in(message: Outbound, cap: Capability) -> None:
@@ -120,12 +120,12 @@ def _check_only_in(message: Outbound, cap: Capability) -> None:
 
 
 @each_message
-def check_recipient_wrote_first(message: Outbound, facts: Facts) -> Stage:
+def check_recipient_wrote_first(message: Outbound, facts: Facts) -> Stage | None:
     """On channels where users write first (Messenger), raises ``RecipientNotAllowed`` for a
     recipient written as a phone number, and for one who has not written (``Facts.wrote``)."""
     cap = capability(message.channel)
     if not cap.user_writes_first:
-        return Stage([message])
+        return None
     if looks_like_number(message.to):
         raise RecipientNotAllowed(
             f"{cap.name} addresses users by their page-scoped id (PSID), not by phone number, "
@@ -140,7 +140,7 @@ def check_recipient_wrote_first(message: Outbound, facts: Facts) -> Stage:
             "message, or reach them on another channel.",
             channel=cap.channel,
         )
-    return Stage([message])
+    return None
 
 
 @each_message
@@ -169,7 +169,7 @@ def check_first_promotion(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def check_window(message: Outbound, facts: Facts) -> Stage:
+def check_window(message: Outbound, facts: Facts) -> Stage | None:
     """Lets free-form messages through only within the channel's window after the user's last
     message. Outside it, on WhatsApp, templates pass and any other message is replaced by the
     template the bot maps it to (same id and client_ref); on Messenger, messages pass with
@@ -177,14 +177,14 @@ def check_window(message: Outbound, facts: Facts) -> Stage:
     cap = capability(message.channel)
     window = cap.window
     if window is None:
-        return Stage([message])
+        return None
     elapsed = None if facts.last_inbound_at is None else facts.now - facts.last_inbound_at
     if elapsed is not None and elapsed < window.seconds:
-        return Stage([message])
+        return None
     since = "the user has not written" if elapsed is None else f"last: {hours(elapsed)} ago"
     if window.outside == "template":
         if _is_template(message):
-            return Stage([message])
+            return None
         text = _text_of(message)
         template = None if text is None else match_template(text, facts.templates)
         if template is None:
@@ -197,7 +197,7 @@ def check_window(message: Outbound, facts: Facts) -> Stage:
         return _as_template(message, template, cap, since)
     options = message.messenger
     if options is not None and options.category == "message_tag" and options.tag:
-        return Stage([message])
+        return None
     raise WindowClosed(
         f"{cap.name} allows messages only within {hours(window.seconds)} of the user's last "
         f"message ({since}). Outside it, send with messenger options "
@@ -208,14 +208,14 @@ def check_window(message: Outbound, facts: Facts) -> Stage:
 
 
 @each_message
-def check_message_tag(message: Outbound, facts: Facts) -> Stage:
+def check_message_tag(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``UnsupportedOnChannel`` for Messenger category ``message_tag`` without a tag."""
     cap = capability(message.channel)
     options = message.messenger
     if cap.window is None or cap.window.outside != "message_tag" or options is None:
-        return Stage([message])
+        return None
     if options.category != "message_tag" or options.tag:
-        return Stage([message])
+        return None
     raise UnsupportedOnChannel(
         f'{cap.name} needs a tag with category="message_tag": set messenger options tag '
         "(such as CONFIRMED_EVENT_UPDATE, POST_PURCHASE_UPDATE, ACCOUNT_UPDATE or HUMAN_AGENT), "

@@ -2,8 +2,9 @@
 
 :func:`apply_rules` runs :data:`RULES`, a list of plain steps, in order. Each step takes the
 messages so far and the :class:`Facts` of the conversation and returns a
-:class:`~botkit.channels.facts.Stage`: the messages it passes on (the same, rewritten, split
-into several, or none) and, in words, what it changed. A step that cannot make a message fit
+:class:`~botkit.channels.facts.Stage`: the messages it passes on (rewritten, split into
+several, or none) and, in words, what it changed; or None when it passes them on unchanged,
+so that a message no rule touches costs no new object. A step that cannot make a message fit
 its channel raises a :class:`~botkit.channels.errors.ChannelRuleError` saying what was wrong and
 what to do. The steps live in :mod:`~botkit.channels.reach` (steps 1-4: addresses, countries,
 recipients and first messages, the customer-care window), :mod:`~botkit.channels.content`
@@ -108,6 +109,8 @@ def apply_rules(message: Outbound, facts: Facts, rules: Sequence[Step] = RULES) 
     try:
         for rule in rules:
             stage = rule(messages, facts)
+            if stage is None:
+                continue
             messages = stage.messages
             notes.extend(stage.notes)
             numbered.update(stage.numbered_choices)
