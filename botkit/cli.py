@@ -20,6 +20,7 @@ from botkit.account import add_commands as add_vonage_commands
 from botkit.connections import run_server
 from botkit.devserver import DevServer
 from botkit.errors import ConfigError, InvalidPayload
+from botkit.eventloop import loop_kind
 from botkit.events import Channel
 from botkit.log import configure_logging, get_logger
 from botkit.notifications import Notifier
@@ -41,7 +42,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.port is not None:
         settings = settings.model_copy(update={"port": args.port})
     configure_logging(
-        level=settings.log_level, fmt=settings.effective_log_format, mask=settings.log_mask_numbers
+        level=settings.log_level,
+        fmt=settings.effective_log_format,
+        mask=settings.log_mask_numbers,
+        cache_loggers=True,
     )
     bot_class = load_bot_class(args.bot)
     app = create_app(settings, bot_class())
@@ -53,6 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
             url=f"http://{settings.host}:{settings.port}",
             env=settings.env,
             vonage_api_url=settings.vonage_api_url,
+            event_loop=loop_kind(asyncio.get_running_loop()),
         )
 
     run_server(app, settings, drain=lambda: drain(app), serving=serving)

@@ -26,9 +26,11 @@ import resource
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from aiohttp import web
 
+from botkit.eventloop import LoopLag, freeze_start_up, new_event_loop
 from botkit.log import get_logger
 from botkit.metrics import CONNECTIONS_OPEN, CONNECTIONS_REFUSED, CONNECTIONS_TIMED_OUT
 from botkit.settings import Settings
@@ -130,8 +132,8 @@ class _Guarded(asyncio.Protocol):
         self._lingers = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport, though uvloop's does not subclass asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
         loop = asyncio.get_running_loop()
         if self.guard.open >= self.guard.max_connections:
             self.guard._note_refusal()
@@ -230,8 +232,12 @@ def run_server(
     """Serve ``app`` on the settings' host and port until SIGINT or SIGTERM; then, while the
     server still answers, await ``drain`` (webhooks get 503 meanwhile); then clean up (the
     app's cleanup contexts run). ``serving`` is called once the port accepts connections
-    (``botkit serve`` logs it then: tests wait for that line)."""
-    loop = asyncio.new_event_loop()
+    (``botkit serve`` logs it then: tests wait for that line).
+
+    The loop is uvloop's unless ``BOTKIT_UVLOOP=false`` or it is not installed; once the app
+    has started, what start-up built is frozen out of the garbage collector's work and the
+    loop's lag is measured (see :mod:`botkit.eventloop`)."""
+    loop = new_event_loop(settings.uvloop)
     asyncio.set_event_loop(loop)
     main = loop.create_task(_serve(app, settings, drain, serving))
     try:
@@ -268,13 +274,17 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)
+    lag = LoopLag()
     try:
         await GuardedSite(runner, settings.host, settings.port, guard).start()
+        freeze_start_up()
+        lag.start()
         serving()
         await stop.wait()
         if drain is not None:
             await drain()
     finally:
+        lag.stop()
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(number)
         await runner.cleanup()

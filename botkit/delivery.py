@@ -170,7 +170,10 @@ class Delivery:
         if not entry.attempts or conversation.key != message.conversation_key:
             return message
         facts = self.channels.facts(conversation, None, self._clock())
-        (checked,) = check_window([message], facts).messages
+        stage = check_window([message], facts)
+        if stage is None:
+            return message
+        (checked,) = stage.messages
         return checked
 
     def _refuse(

@@ -97,12 +97,20 @@ class RepeatFilter(logging.Filter):
 
 
 def configure_logging(
-    *, level: str = "info", fmt: str = "console", mask: bool = True, stream: Any = None
+    *,
+    level: str = "info",
+    fmt: str = "console",
+    mask: bool = True,
+    stream: Any = None,
+    cache_loggers: bool = False,
 ) -> None:
     """Configure structlog and the standard library's logging (aiohttp, asyncio) alike.
 
     ``mask`` masks phone numbers; the words of the message being handled are hidden above
-    debug level whatever it says. Safe to call more than once; the last call wins.
+    debug level whatever it says. Safe to call more than once; the last call wins, except with
+    ``cache_loggers``: then each logger keeps the configuration in force when it first logs,
+    and skips rebuilding it on every line after (for a process that configures logging once,
+    as ``botkit serve`` does).
     """
     processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -122,7 +130,7 @@ def configure_logging(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache_loggers,
     )
     # aiohttp and asyncio log through the standard library: the same pipeline, the same mask.
     handler = logging.StreamHandler(stream or sys.stdout)

@@ -78,6 +78,14 @@ CONNECTIONS_TIMED_OUT = Counter(
     registry=REGISTRY,
 )
 
+LOOP_LAG = Histogram(
+    "botkit_event_loop_lag_seconds",
+    "How late the event loop ran a callback due every 50 ms of `botkit serve`: the time "
+    "webhooks and turns waited behind other work (garbage collection pauses included).",
+    buckets=(0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    registry=REGISTRY,
+)
+
 # --- the bot's side ------------------------------------------------------------------------------
 
 REFUSALS = Counter(

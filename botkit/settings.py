@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         0.5, gt=0, le=60, validation_alias=AliasChoices("BOTKIT_SWEEP_SECONDS", "sweep_seconds")
     )
     """Seconds between looks for conversations to take over (a holder died or handed over)."""
+    uvloop: bool = Field(True, validation_alias=AliasChoices("BOTKIT_UVLOOP", "uvloop"))
+    """``BOTKIT_UVLOOP``: ``botkit serve`` runs on uvloop's event loop where it is installed
+    (Linux and macOS); false keeps asyncio's own."""
     send_retry_max_seconds: float = Field(
         900.0,
         gt=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -155,6 +156,20 @@ async def test_regex_groups_then_trigger_and_enter_callback_in_order() -> None:
     assert outcome.state == "asking"
     assert texts(outcome) == ["help with billing", "entered asking"]
     assert Ticket.model_validate_json(outcome.data).topic == "billing"
+
+
+async def test_a_turn_leaves_no_reference_cycle_for_the_garbage_collector() -> None:
+    bot = Desk()
+    await turn(bot, text("help billing"))  # first use fills the caches
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            outcome = await turn(bot, text("help billing"))
+            assert texts(outcome) == ["help with billing", "entered asking"]
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 async def test_exact_text_ignores_case_and_blanks_and_keeps_data() -> None:

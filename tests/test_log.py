@@ -88,6 +88,18 @@ def test_texts_show_at_debug_level_only() -> None:
     structlog.reset_defaults()
 
 
+def test_cached_loggers_hide_the_words_of_each_message_they_log() -> None:
+    stream = io.StringIO()
+    configure_logging(fmt="json", stream=stream, cache_loggers=True)
+    log = get_logger("cached")
+    for words in ("first secret", "second secret"):
+        with private([words]):
+            log.info("handled", detail=f"{NUMBER} said {words}")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["detail"] for line in lines] == ["44********01 said [redacted]"] * 2
+    structlog.reset_defaults()
+
+
 def test_standard_library_lines_are_masked_after_their_traceback_is_rendered() -> None:
     stream = _configured()
     try:

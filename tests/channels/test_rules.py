@@ -100,6 +100,13 @@ def test_a_message_that_fits_passes_unchanged() -> None:
     assert plan == Plan((outbound,), (), {}, None)
 
 
+def test_a_message_no_step_changes_makes_no_stage() -> None:
+    outbound = message()
+
+    assert [step([outbound], facts()) for step in RULES] == [None] * len(RULES)
+    assert only(apply_rules(outbound, facts())) is outbound
+
+
 def test_the_steps_run_in_the_documented_order() -> None:
     assert [step.__name__ for step in RULES] == [
         "normalise_addresses",
