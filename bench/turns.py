@@ -5,14 +5,21 @@ reply reaches the stand-in for the Messages API, where it is counted (not at the
 
 - botkit: ``botkit serve bench.turns:CountingEchoBot`` on Redis, in its own process;
 - baseline: a hand-written aiohttp app in its own process that does the least the same work
-  needs: GET the state, SET the state, POST the reply, then answer the webhook.
+  needs: GET the state, SET the state, POST the reply, then answer the webhook. It runs on
+  uvloop too when botkit does (``--no-uvloop`` turns it off for both).
 
 Both run against one fresh redis-server of the bench's own, alternating rounds in one run; the
-load generator and the stand-in share this process. Then, for botkit: Redis round trips and
-commands per turn, webhook acknowledgement latency p50/p99 at half the measured maximum rate,
-and Redis memory per idle conversation with 100,000 conversations stored.
+load generator and the stand-in share this process. Per round: turns per second, CPU seconds
+of the server's process per reply and of Redis per turn (from /proc and INFO). Then, at half of
+botkit's measured maximum rate: webhook acknowledgement latency p50/p99 of both, botkit's
+event-loop lag (its ``botkit_event_loop_lag_seconds`` histogram: the largest bucket reached),
+and CPU per turn of botkit and of Redis at that moderate load. Then Redis round trips and
+commands per turn. With ``--processes 1,2,3``, botkit's throughput and Redis CPU per turn with
+that many ``botkit serve`` processes sharing the Redis (users spread over them).
 
-Run: ``.venv/bin/python bench/turns.py [--rounds 5] [--turns 3000] [--conversations 100000]``
+Memory per conversation is measured by ``bench/memory.py``.
+
+Run: ``.venv/bin/python bench/turns.py [--rounds 5] [--turns 3000] [--processes 1,2,3]``
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 from redis import asyncio as aioredis
 
@@ -90,7 +98,11 @@ async def main(port, redis_url, provider):
     await asyncio.Event().wait()
 
 import asyncio
-asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+if sys.argv[4] == "uvloop":
+    import uvloop
+    uvloop.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
+else:
+    asyncio.run(main(int(sys.argv[1]), sys.argv[2], sys.argv[3]))
 """
 
 
@@ -149,16 +161,23 @@ async def _wait_up(url: str) -> None:
 
 
 async def closed_loop(
-    session: aiohttp.ClientSession, url: str, stand_in: StandIn, turns: int, users: int, tag: str
+    session: aiohttp.ClientSession,
+    urls: list[str],
+    stand_in: StandIn,
+    turns: int,
+    users: int,
+    tag: str,
 ) -> float:
-    """Send ``turns`` webhooks, ``users`` conversations in parallel (each user one at a time);
-    return turns per second, counted when the last reply reached the stand-in."""
+    """Send ``turns`` webhooks, ``users`` conversations in parallel (each user one at a time,
+    user i to ``urls[i % len(urls)]``); return turns per second, counted when the last reply
+    reached the stand-in."""
     stand_in.expect(turns)
     per_user = turns // users
     started = time.perf_counter()
 
     async def user(index: int) -> None:
         who = f"44{tag}{index:07d}"
+        url = urls[index % len(urls)]
         for n in range(per_user):
             async with session.post(
                 url + "/webhooks/inbound",
@@ -170,7 +189,7 @@ async def closed_loop(
                     raise RuntimeError(f"webhook answered {response.status}")
 
     await asyncio.gather(*(user(i) for i in range(users)))
-    await asyncio.wait_for(stand_in.done.wait(), 60)
+    await asyncio.wait_for(stand_in.done.wait(), 120)
     return per_user * users / (time.perf_counter() - started)
 
 
@@ -196,8 +215,66 @@ async def open_loop(
         latencies.append((time.perf_counter() - sent) * 1000)
 
     await asyncio.gather(*(one(n) for n in range(total)))
-    await asyncio.wait_for(stand_in.done.wait(), 60)
+    await asyncio.wait_for(stand_in.done.wait(), 120)
     return latencies
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes ``pids`` used so far (from /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK
+
+
+async def redis_cpu(client: aioredis.Redis) -> float:
+    """CPU seconds the Redis server used so far (its main thread and helpers)."""
+    info = await client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+class Meter:
+    """CPU of some processes and of Redis across a stretch of work."""
+
+    def __init__(self, pids: list[int], redis: aioredis.Redis) -> None:
+        self.pids, self.redis = pids, redis
+
+    async def __aenter__(self) -> Meter:
+        self._cpu, self._redis = cpu_seconds(self.pids), await redis_cpu(self.redis)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.cpu = cpu_seconds(self.pids) - self._cpu
+        self.redis_cpu = await redis_cpu(self.redis) - self._redis
+
+
+async def lag_buckets(session: aiohttp.ClientSession, metrics_url: str) -> dict[float, float]:
+    """botkit's ``botkit_event_loop_lag_seconds`` histogram: upper bound -> cumulative count."""
+    async with session.get(metrics_url) as response:
+        text = await response.text()
+    found: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "botkit_event_loop_lag_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_bucket"):
+                    found[float(sample.labels["le"])] = sample.value
+    return found
+
+
+def max_lag_bucket(before: dict[float, float], after: dict[float, float]) -> float:
+    """The smallest bucket bound that holds every lag measured between the two reads (nan
+    when the server keeps no such histogram)."""
+    if not after:
+        return float("nan")
+    total = after[float("inf")] - before[float("inf")]
+    for bound in sorted(after):
+        if after[bound] - before.get(bound, 0.0) >= total:
+            return bound
+    return float("inf")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -243,50 +320,24 @@ async def round_trips_per_turn(redis_url: str, turns: int) -> tuple[float, float
     return trips / turns, commands / turns
 
 
-async def memory_per_conversation(redis_url: str, conversations: int) -> tuple[float, float]:
-    """Store ``conversations`` idle conversations through the store's own operations; return
-    bytes each while their dedup entries live, and once the dedup window is over."""
-    from botkit.conversation import Conversation
-    from botkit.store.base import Commit
-    from botkit.store.redis import RedisStore
+def start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A fresh redis-server of the bench's own, without persistence."""
+    port = _free_port()
+    binary = shutil.which("redis-server") or "redis-server"
+    flags = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), *flags],
+        stdout=subprocess.DEVNULL,
+    )
+    return process, f"redis://127.0.0.1:{port}/0"
 
-    client = aioredis.from_url(redis_url)
-    await client.flushdb()
-    before = (await client.info("memory"))["used_memory"]
-    store = RedisStore.from_url(redis_url, prefix="mem", dedup_seconds=5.0)
-    bot = CountingEchoBot()
-    data = bot.dump_data(Turns(n=1))
-    semaphore = asyncio.Semaphore(64)
-    done = 0
 
-    async def one(n: int) -> None:
-        nonlocal done
-        async with semaphore:
-            key = f"whatsapp:447700900000:44{n:010d}"
-            accepted = await store.accept(key, hello(f"44{n:010d}"), owner="bench")
-            assert accepted.claim is not None
-            conversation = Conversation(
-                key, state="start", data=data, version=1, revision=1, last_inbound_at=time.time()
-            )
-            await store.commit(accepted.claim.lease, Commit(conversation))
-            await store.ack(accepted.claim.lease, 0)
-            done += 1
-            if done % 10000 == 0:
-                print(f"  stored {done:,} conversations", file=sys.stderr)
+def _ms(values: list[float]) -> str:
+    return f"p50 {percentile(values, 0.5):.2f} ms, p99 {percentile(values, 0.99):.2f} ms"
 
-    await asyncio.gather(*(one(n) for n in range(conversations)))
-    with_dedup = ((await client.info("memory"))["used_memory"] - before) / conversations
-    await asyncio.sleep(6)
-    # Expired keys are reclaimed lazily; touch them all the way Redis would over time.
-    async for key in client.scan_iter(match="mem:*", count=5000):
-        await client.exists(key)
-    async for key in client.scan_iter(match="mem:due:*", count=5000):  # the due index
-        await client.delete(key)
-    await client.delete("{mem:due}:hints")
-    idle = ((await client.info("memory"))["used_memory"] - before) / conversations
-    await store.close()
-    await client.aclose()
-    return with_dedup, idle
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 async def main() -> None:
@@ -294,30 +345,17 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--turns", type=int, default=3000)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=10.0, help="of the half-rate run")
+    parser.add_argument("--processes", default="1", help="botkit processes to measure, e.g. 1,2,3")
+    parser.add_argument("--no-uvloop", action="store_true", help="asyncio's loop for both")
     args = parser.parse_args()
+    counts = sorted({int(n) for n in args.processes.split(",")} | {1})
+    uvloop = not args.no_uvloop
     configure_logging(level="warning")
 
     workdir = Path(tempfile.mkdtemp(prefix="botkit-bench-"))
-    redis_port = _free_port()
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    binary = shutil.which("redis-server") or "redis-server"
-    redis_server = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(redis_port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    redis_server, redis_url = start_redis(workdir)
+    redis = aioredis.from_url(redis_url)
     stand_in = StandIn()
     app = web.Application()
     app.router.add_post("/v1/messages", stand_in.send)
@@ -329,7 +367,8 @@ async def main() -> None:
 
     processes: list[subprocess.Popen[bytes]] = []
     try:
-        bot_port, base_port = _free_port(), _free_port()
+        bot_ports = [_free_port() for _ in range(max(counts))]
+        metrics_port, base_port = _free_port(), _free_port()
         env = {
             **os.environ,
             "REDIS_URL": redis_url,
@@ -339,72 +378,112 @@ async def main() -> None:
             "BOTKIT_HOST": "127.0.0.1",
             "LOG_LEVEL": "warning",
             "BOTKIT_ENV": "production",
+            "BOTKIT_UVLOOP": "true" if uvloop else "false",
         }
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "botkit",
-                    "serve",
-                    "bench.turns:CountingEchoBot",
-                    "--port",
-                    str(bot_port),
-                ],
-                cwd=ROOT,
-                env=env,
+        bots = []
+        for n, port in enumerate(bot_ports):
+            extra = {"BOTKIT_METRICS_PORT": str(metrics_port)} if n == 0 else {}
+            command = ["-m", "botkit", "serve", "bench.turns:CountingEchoBot", "--port", str(port)]
+            bots.append(
+                subprocess.Popen([sys.executable, *command], cwd=ROOT, env={**env, **extra})
             )
+        processes += bots
+        loop_name = "uvloop" if uvloop else "asyncio"
+        baseline = subprocess.Popen(
+            [sys.executable, "-c", BASELINE, str(base_port), redis_url, provider, loop_name],
+            cwd=ROOT,
         )
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-c", BASELINE, str(base_port), redis_url, provider],
-                cwd=ROOT,
-            )
-        )
-        botkit_url, base_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{base_port}"
-        await asyncio.gather(_wait_up(botkit_url), _wait_up(base_url))
+        processes.append(baseline)
+        bot_urls = [f"http://127.0.0.1:{port}" for port in bot_ports]
+        base_url = f"http://127.0.0.1:{base_port}"
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        await asyncio.gather(*(_wait_up(url) for url in [*bot_urls, base_url]))
 
         connector = aiohttp.TCPConnector(limit=200)
         async with aiohttp.ClientSession(connector=connector) as session:
             # Warm both up, then alternate.
-            await closed_loop(session, botkit_url, stand_in, 500, args.users, "90")
-            await closed_loop(session, base_url, stand_in, 500, args.users, "91")
-            results: dict[str, list[float]] = {"botkit": [], "baseline": []}
+            await closed_loop(session, bot_urls, stand_in, 500, args.users, "90")
+            await closed_loop(session, [base_url], stand_in, 500, args.users, "91")
+            tps: dict[str, list[float]] = {"botkit": [], "baseline": []}
+            cpu: dict[str, list[float]] = {"botkit": [], "baseline": []}
+            rcpu: dict[str, list[float]] = {"botkit": [], "baseline": []}
             for r in range(args.rounds):
-                for name, url in (("botkit", botkit_url), ("baseline", base_url)):
-                    tps = await closed_loop(
-                        session, url, stand_in, args.turns, args.users, f"{r}{len(name)}"
+                for name, url, pid in (
+                    ("botkit", bot_urls[0], bots[0].pid),
+                    ("baseline", base_url, baseline.pid),
+                ):
+                    async with Meter([pid], redis) as meter:
+                        rate = await closed_loop(
+                            session, [url], stand_in, args.turns, args.users, f"{r}{len(name)}"
+                        )
+                    turns = args.turns // args.users * args.users
+                    tps[name].append(rate)
+                    cpu[name].append(meter.cpu / turns * 1e6)
+                    rcpu[name].append(meter.redis_cpu / turns * 1e6)
+                    print(
+                        f"  round {r + 1} {name:8} {rate:6.0f} turns/s, "
+                        f"{cpu[name][-1]:5.0f} us CPU per reply, "
+                        f"Redis {rcpu[name][-1]:4.0f} us per turn",
+                        file=sys.stderr,
                     )
-                    results[name].append(tps)
-                    print(f"  round {r + 1} {name:8} {tps:8.0f} turns/s", file=sys.stderr)
-            botkit_tps = statistics.median(results["botkit"])
-            base_tps = statistics.median(results["baseline"])
+            botkit_tps, base_tps = _median(tps["botkit"]), _median(tps["baseline"])
+            botkit_cpu, base_cpu = _median(cpu["botkit"]), _median(cpu["baseline"])
 
             half = botkit_tps / 2
-            latencies = await open_loop(session, botkit_url, stand_in, half, 10.0)
-            base_latencies = await open_loop(session, base_url, stand_in, half, 10.0)
+            lag_before = await lag_buckets(session, metrics_url)
+            async with Meter([bots[0].pid], redis) as moderate:
+                latencies = await open_loop(session, bot_urls[0], stand_in, half, args.seconds)
+            lag_after = await lag_buckets(session, metrics_url)
+            base_latencies = await open_loop(session, base_url, stand_in, half, args.seconds)
+            max_lag = max_lag_bucket(lag_before, lag_after)
+
+            scaled: dict[int, tuple[float, float]] = {}
+            for count in counts:
+                if count == 1:
+                    continue
+                async with Meter([b.pid for b in bots[:count]], redis) as meter:
+                    rate = await closed_loop(
+                        session, bot_urls[:count], stand_in, args.turns, args.users, f"8{count}"
+                    )
+                turns = args.turns // args.users * args.users
+                scaled[count] = (rate, meter.redis_cpu / turns * 1e6)
+                print(f"  {count} processes: {rate:.0f} turns/s", file=sys.stderr)
 
         trips, commands = await round_trips_per_turn(redis_url, 300)
-        with_dedup, idle = await memory_per_conversation(redis_url, args.conversations)
 
-        p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-        b50, b99 = percentile(base_latencies, 0.5), percentile(base_latencies, 0.99)
+        moderate_turns = int(half * args.seconds)
         report = [
-            f"turns/s, median of {args.rounds} rounds: botkit {botkit_tps:.0f}, "
-            f"baseline {base_tps:.0f}",
+            f"event loop: {loop_name} (botkit and baseline); medians of {args.rounds} rounds of "
+            f"{args.turns} turns, {args.users} users",
+            f"turns/s: botkit {botkit_tps:.0f}, baseline {base_tps:.0f}; "
             f"ratio botkit / baseline: {botkit_tps / base_tps:.2f}",
-            f"Redis per turn (botkit): {trips:.2f} round trips, {commands:.2f} commands",
-            f"webhook ack latency at {half:.0f}/s: botkit p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
-            f"baseline p50 {b50:.2f} ms, p99 {b99:.2f} ms",
-            f"Redis memory per conversation ({args.conversations:,} stored): "
-            f"{with_dedup:.0f} B while its dedup entries live, {idle:.0f} B idle",
+            f"CPU per reply: botkit {botkit_cpu:.0f} us, baseline {base_cpu:.0f} us; "
+            f"ratio {botkit_cpu / base_cpu:.2f}",
+            f"Redis CPU per turn at full load (batched): botkit {_median(rcpu['botkit']):.0f} us, "
+            f"baseline {_median(rcpu['baseline']):.0f} us",
+            f"at half of botkit's rate ({half:.0f}/s for {args.seconds:g} s): ack latency botkit "
+            f"{_ms(latencies)}; baseline {_ms(base_latencies)}",
+            f"  botkit max event-loop lag: <= {max_lag * 1000:g} ms (histogram bucket); "
+            f"CPU per reply {moderate.cpu / moderate_turns * 1e6:.0f} us; "
+            f"Redis CPU per turn {moderate.redis_cpu / moderate_turns * 1e6:.0f} us",
+            f"Redis per turn (botkit, one at a time): {trips:.2f} round trips, "
+            f"{commands:.2f} commands",
         ]
+        report.append(
+            f"1 process: {botkit_tps:.0f} turns/s, Redis {_median(rcpu['botkit']):.0f} us per turn"
+        )
+        for count, (rate, per_turn) in scaled.items():
+            report.append(
+                f"{count} processes: {rate:.0f} turns/s ({rate / count:.0f} per process), "
+                f"Redis {per_turn:.0f} us per turn"
+            )
         print("\n" + "\n".join(report))
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(10)
+            process.wait(30)
+        await redis.aclose()
         redis_server.terminate()
         redis_server.wait(10)
         await runner.cleanup()

@@ -131,9 +131,9 @@ class _Guarded(asyncio.Protocol):
         self._tail = b""
         self._lingers = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+    def connection_made(self, base: asyncio.BaseTransport) -> None:
         # A stream transport, though uvloop's does not subclass asyncio.Transport.
-        self.transport = cast(asyncio.Transport, transport)
+        self.transport = transport = cast(asyncio.Transport, base)
         loop = asyncio.get_running_loop()
         if self.guard.open >= self.guard.max_connections:
             self.guard._note_refusal()
