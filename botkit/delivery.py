@@ -32,7 +32,7 @@ from botkit.events import DeliveryStatus, Event, EventKind, ProviderError, Statu
 from botkit.log import get_logger
 from botkit.metrics import SENDS
 from botkit.outbound import Outbound
-from botkit.records import DeliveryRecord
+from botkit.records import DeliveryRecord, pack_record
 from botkit.vonage.errors import ProviderError as ProviderRefusal
 from botkit.vonage.errors import SendError
 from botkit.vonage.transport import Transport
@@ -91,7 +91,7 @@ class Delivered:
         with the recipient's conversation when the message went to another user."""
         home = message.conversation_key
         kept = self.records if home == key else self.filed.setdefault(home, {})
-        kept.update(record.keys())
+        kept.update(record.keys(home))
 
 
 class Delivery:

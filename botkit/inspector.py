@@ -166,7 +166,7 @@ async def list_conversations(request: web.Request) -> web.Response:
         for key in sorted(keys):
             record = await store.load(key)
             conversation = _conversation(key, record, bot)
-            sent, turns = read_records(await store.messages(key))
+            sent, turns = read_records(await store.messages(key), key)
             times = [m.sent_at for m in sent] + [t.at for t in turns]
             if record is not None and record.last_inbound_at is not None:
                 times.append(record.last_inbound_at)
@@ -190,7 +190,7 @@ async def show_conversation(request: web.Request) -> web.Response:
             {"error": "not_found", "message": f"no conversation {key!r}"}, status=404
         )
     conversation = _conversation(key, record, bot)
-    sent, turns = read_records(stored)
+    sent, turns = read_records(stored, key)
     conversation["messages"] = [m.model_dump(mode="json") for m in sent]
     timeline: list[tuple[float, int, dict[str, Any]]] = [
         (t.at, 0, {"entry": "turn", **t.model_dump(mode="json")}) for t in turns

@@ -13,12 +13,18 @@ same records, under :func:`turn_id` (``turn:<revision>``), kept as long as messa
 which event came in, which handler ran, the triggers fired, the state before and after, the
 channel rules' notes on its replies and the time it took. :func:`read_records` tells the two
 kinds apart.
+
+A message record is stored in a compact form (:func:`pack_record`): what its conversation
+already says (the channel, the user, the provider's id, which keys the record) is left out, as
+is every field at its default, so the record of a reply with a short text takes about 60 bytes
+and Redis keeps it in its compact encoding.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +40,7 @@ from botkit.events import (
     Text,
 )
 from botkit.outbound import ButtonTemplate, Contacts, Custom, GenericTemplate, Outbound, Template
+from botkit.failover import record_id as failover_record_id
 
 if TYPE_CHECKING:
     from botkit.bot import TurnOutcome
@@ -89,12 +96,12 @@ class DeliveryRecord(BaseModel):
             parts=tuple(parts) if len(parts) > 1 else (),
         )
 
-    def keys(self) -> dict[str, str]:
-        """What the record is stored as: its JSON under ``message_id``, and under
-        :func:`part_key` of each other part the ``message_id``, so a status of any part finds
-        it (:func:`find_record`)."""
+    def keys(self, key: str) -> dict[str, str]:
+        """What the record is stored as among the records of the conversation ``key``: its
+        :func:`pack_record` form under ``message_id``, and under :func:`part_key` of each other
+        part the ``message_id``, so a status of any part finds it (:func:`find_record`)."""
         return {
-            self.message_id: self.model_dump_json(),
+            self.message_id: pack_record(self, key),
             **{part_key(part): self.message_id for part in self.parts[1:]},
         }
 
@@ -171,6 +178,87 @@ class DeliveryRecord(BaseModel):
         )
 
 
+def pack_record(record: DeliveryRecord, key: str) -> str:
+    """``record`` as stored among the records of the conversation ``key``: a JSON array of
+    ``[id, sent_at, summary, status, client_ref, to, channel, error, history, parts]`` (``sent_at``
+    to the millisecond) where
+    ``client_ref`` is null when it is the id, ``to`` and ``channel`` null when they are the
+    conversation's, and the trailing items at their defaults are left out. The provider's
+    message id is not in it: it names the record. :func:`unpack_record` reads it back."""
+    channel, user = _channel_and_user(key)
+    items: list[Any] = [
+        record.id,
+        round(record.sent_at, 3),
+        record.summary,
+        record.status.value,
+        None if record.client_ref == record.id else record.client_ref,
+        None if record.to == user else record.to,
+        None if record.channel.value == channel else record.channel.value,
+        None if record.error is None else record.error.model_dump(exclude_none=True),
+        [_pack_status(entry) for entry in record.history],
+        list(record.parts),
+    ]
+    defaults: list[Any] = [DeliveryStatus.SUBMITTED.value, None, None, None, None, [], []]
+    while len(items) > 3 and items[-1] == defaults[len(items) - 4]:
+        items.pop()
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+
+
+def unpack_record(message_id: str, text: str, key: str) -> DeliveryRecord:
+    """The record stored as ``text`` under ``message_id`` among the records of the
+    conversation ``key``; records written whole (a JSON object) are read as they are."""
+    if text.startswith("{"):
+        return DeliveryRecord.model_validate_json(text)
+    channel, user = _channel_and_user(key)
+    items = json.loads(text)
+    items += [None] * (10 - len(items))
+    ident, sent_at, summary, status, client_ref, to, channel_name, error, history, parts = items
+    return DeliveryRecord(
+        id=ident,
+        message_id=message_id,
+        client_ref=ident if client_ref is None else client_ref,
+        channel=Channel(channel_name or channel),
+        to=user if to is None else to,
+        summary=summary,
+        sent_at=sent_at,
+        status=DeliveryStatus(status or DeliveryStatus.SUBMITTED),
+        error=None if error is None else ProviderError.model_validate(error),
+        history=tuple(_unpack_status(entry) for entry in history or ()),
+        parts=tuple(parts or ()),
+    )
+
+
+def _channel_and_user(key: str) -> tuple[str, str]:
+    """The channel and the user of the conversation ``key`` (``channel:bot:user``); empty
+    strings for a key of another form, whose records then keep them."""
+    channel, _, rest = key.partition(":")
+    _, _, user = rest.partition(":")
+    return (channel, user) if user else ("", "")
+
+
+def _pack_status(entry: StatusEntry) -> list[Any]:
+    packed: list[Any] = [entry.status.value, entry.original, entry.at]
+    error = None if entry.error is None else entry.error.model_dump(exclude_none=True)
+    if entry.part is not None:
+        packed += [error, entry.part]
+    elif error is not None:
+        packed.append(error)
+    return packed
+
+
+def _unpack_status(packed: list[Any]) -> StatusEntry:
+    status, original, at, *rest = packed
+    rest += [None] * (2 - len(rest))
+    error, part = rest
+    return StatusEntry(
+        status=DeliveryStatus(status),
+        original=original,
+        at=at,
+        error=None if error is None else ProviderError.model_validate(error),
+        part=part,
+    )
+
+
 def summarise(message: Outbound, width: int = 80) -> str:
     """One line saying what ``message`` carries, for logs and the inspector."""
     content = message.content
@@ -203,17 +291,19 @@ def part_key(message_id: str) -> str:
     return f"{PART_PREFIX}{message_id}"
 
 
-def find_record(stored: Mapping[str, str], message_id: str) -> DeliveryRecord | None:
-    """The record that provider id ``message_id`` belongs to among a conversation's
-    ``stored`` records (stored under its ``message_id``): its own, or the record of the
+def find_record(stored: Mapping[str, str], message_id: str, key: str) -> DeliveryRecord | None:
+    """The record that provider id ``message_id`` belongs to among the ``stored`` records of
+    the conversation ``key`` (stored under its ``message_id``): its own, or the record of the
     message it is a part of; None when there is none."""
     text = stored.get(message_id)
     if text is None:
-        text = stored.get(stored.get(part_key(message_id), ""))
-    return None if text is None else DeliveryRecord.model_validate_json(text)
+        message_id = stored.get(part_key(message_id), "")
+        text = stored.get(message_id)
+    return None if text is None else unpack_record(message_id, text, key)
 
 
 TURN_PREFIX = "turn:"
+_FAILOVERS = failover_record_id("")
 
 
 def turn_id(revision: int) -> str:
@@ -294,10 +384,10 @@ def describe(event: Event, width: int = 120) -> str:
 
 
 def read_records(
-    stored: Mapping[str, str],
+    stored: Mapping[str, str], key: str
 ) -> tuple[list[DeliveryRecord], list[TurnRecord]]:
-    """A conversation's stored records (:meth:`~botkit.store.base.Store.messages`) as the
-    messages sent, oldest first, and the turns, in revision order."""
+    """The stored records of the conversation ``key`` (:meth:`~botkit.store.base.Store.messages`)
+    as the messages sent, oldest first, and the turns, in revision order."""
     sent: list[DeliveryRecord] = []
     turns: list[TurnRecord] = []
     for record_id, text in stored.items():
@@ -305,8 +395,10 @@ def read_records(
             continue
         if record_id.startswith(TURN_PREFIX):
             turns.append(TurnRecord.model_validate_json(text))
+        elif record_id.startswith(_FAILOVERS):
+            continue  # :func:`botkit.failover.read_failovers` reads them
         else:
-            sent.append(DeliveryRecord.model_validate_json(text))
+            sent.append(unpack_record(record_id, text, key))
     sent.sort(key=lambda m: m.sent_at)
     turns.sort(key=lambda t: t.revision)
     return sent, turns

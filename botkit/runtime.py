@@ -55,7 +55,7 @@ from botkit.metrics import (
     TURNS,
     count_leases_of,
 )
-from botkit.records import DeliveryRecord, TurnRecord, find_record, turn_id
+from botkit.records import DeliveryRecord, TurnRecord, find_record, pack_record, turn_id
 from botkit.store.base import Claim, Commit, Lease, LeaseLost, Store, StoreUnavailable
 from botkit.timers import timer_event
 from botkit.vonage.transport import SendError, Transport
@@ -374,7 +374,7 @@ class Runtime:
         for observer in self._observers:
             observer(event, outcome)
         lease = heartbeat.lease
-        messages = {**outcome.records, **_status_update(record, event)}
+        messages = {**outcome.records, **_status_update(record, event, lease.key)}
         if self.trace_turns and (outcome.outcome != "ignored" or event.kind is EventKind.MESSAGE):
             before = conversation.state or type(self.bot).machine.initial
             trace = TurnRecord.of(outcome, event, before, began, seconds)
@@ -448,7 +448,7 @@ class Runtime:
         record made up for a message botkit has none of)."""
         if event.kind is not EventKind.STATUS or event.status is None:
             return None
-        found = find_record(await self.store.messages(key), event.message_id)
+        found = find_record(await self.store.messages(key), event.message_id, key)
         return found if found is not None else DeliveryRecord.unknown(event)
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
@@ -602,12 +602,12 @@ class Runtime:
             await asyncio.gather(*pending, return_exceptions=True)
 
 
-def _status_update(record: DeliveryRecord | None, event: Event) -> dict[str, str]:
+def _status_update(record: DeliveryRecord | None, event: Event, key: str) -> dict[str, str]:
     """The message record a status event changes, to commit with its turn."""
     if record is None:
         return {}
     after = record.with_status(event)
-    return {} if after is record else {record.message_id: after.model_dump_json()}
+    return {} if after is record else {record.message_id: pack_record(after, key)}
 
 
 def _drop(counts: dict[str, int], key: str) -> None:

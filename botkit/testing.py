@@ -532,7 +532,7 @@ class BotChat:
         """The records of the bot's messages to this user, oldest first, with the statuses
         reported for each (kept with this user's conversation, whichever turn sent them)."""
         stored = self._loop.run_now(self._world.runtime.store.messages(self._key))
-        return read_records(stored)[0]
+        return read_records(stored, self._key)[0]
 
     @property
     def _key(self) -> str:

@@ -10,9 +10,18 @@ from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookForma
 from botkit.events import ProviderError, StatusInfo
 from botkit.notifications import notification_event
 from botkit.outbound import Button, Outbound, Template
-from botkit.records import DeliveryRecord, describe, find_record, read_records, summarise
+from botkit.records import (
+    DeliveryRecord,
+    describe,
+    find_record,
+    pack_record,
+    read_records,
+    summarise,
+    unpack_record,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+KEY = "whatsapp:447700900000:447700900001"
 
 
 def status(value: str, minutes: int, code: int | None = None) -> Event:
@@ -122,14 +131,14 @@ def sent_in_parts() -> DeliveryRecord:
 def test_a_long_sms_is_stored_once_and_found_by_every_part() -> None:
     record = sent_in_parts()
 
-    stored = record.keys()
+    stored = record.keys(KEY)
 
     assert record.parts == PARTS
     assert set(stored) == {"P1", "part:P2", "part:P3"}
     for part in PARTS:
-        assert find_record(stored, part) == record
-    assert find_record(stored, "P9") is None
-    assert read_records(stored) == ([record], [])
+        assert find_record(stored, part, KEY) == record
+    assert find_record(stored, "P9", KEY) is None
+    assert read_records(stored, KEY) == ([record], [])
 
 
 def test_a_long_sms_is_delivered_once_every_part_is() -> None:
@@ -176,4 +185,27 @@ def test_a_message_in_one_part_keeps_no_parts() -> None:
     record = DeliveryRecord.sent(message, "P1", T0.timestamp(), ("P1",))
 
     assert record.parts == ()
-    assert record.keys() == {"P1": record.model_dump_json()}
+    assert record.keys(KEY) == {"P1": pack_record(record, KEY)}
+
+
+def test_a_reply_is_stored_with_only_what_its_conversation_does_not_say() -> None:
+    record = sent()
+
+    packed = pack_record(record, KEY)
+
+    assert packed == f'["{record.id}",{T0.timestamp()},"hi"]'
+    assert unpack_record("uuid-1", packed, KEY) == record
+
+
+def test_every_field_comes_back_from_the_stored_form() -> None:
+    record = sent().with_status(status("delivered", 1)).with_status(status("rejected", 2, 1340))
+    record = record.model_copy(update={"client_ref": "order-7", "to": "447700900002"})
+    for key in (KEY, "messenger:page:psid", "workflow:abc"):
+        assert unpack_record("uuid-1", pack_record(record, key), key) == record
+
+
+def test_records_written_whole_are_still_read() -> None:
+    record = sent().with_status(status("read", 1))
+
+    assert unpack_record("uuid-1", record.model_dump_json(), KEY) == record
+    assert read_records({"uuid-1": record.model_dump_json()}, KEY) == ([record], [])

@@ -15,7 +15,7 @@ import structlog
 from botkit import Channel, DeliveryStatus, Event, EventKind, Text, WebhookFormat
 from botkit.delivery import RetryPolicy
 from botkit.events import StatusInfo
-from botkit.records import DeliveryRecord
+from botkit.records import unpack_record
 from botkit.runtime import Runtime
 from botkit.store.base import Store, StoreUnavailable
 from botkit.store.memory import MemoryStore
@@ -176,7 +176,7 @@ async def test_statuses_update_the_message_record_and_never_regress(
     for value in ("submitted", "read", "delivered"):
         await runtime.accept(status(value))
     await runtime.wait_idle()
-    record = DeliveryRecord.model_validate_json((await store.messages(key))[message_id])
+    record = unpack_record(message_id, (await store.messages(key))[message_id], key)
     assert record.status is DeliveryStatus.READ
     assert [h.original for h in record.history] == ["submitted", "read", "delivered"]
     assert record.summary == "1:hello"
@@ -282,8 +282,9 @@ async def test_a_refused_reply_reaches_the_bot_as_a_status_and_blocks_nothing(
     await runtime.wait_idle()
     await provider.wait_for(2)
     assert [s.text for s in provider.sent] == ["2:next", "refused:1340"]
-    records = await store.messages("whatsapp:447700900000:447700900001")
-    refused = [DeliveryRecord.model_validate_json(r) for r in records.values()]
+    key = "whatsapp:447700900000:447700900001"
+    records = await store.messages(key)
+    refused = [unpack_record(id_, r, key) for id_, r in records.items()]
     rejected = [r for r in refused if r.status is DeliveryStatus.REJECTED]
     assert len(rejected) == 1
     assert rejected[0].summary == "1:doomed"

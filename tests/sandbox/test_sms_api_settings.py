@@ -12,7 +12,7 @@ import pytest
 from botkit.errors import ConfigError
 from botkit.events import Channel, DeliveryStatus, Text
 from botkit.outbound import Outbound
-from botkit.records import DeliveryRecord, find_record, read_records
+from botkit.records import DeliveryRecord, find_record, pack_record, read_records
 from botkit.settings import load_settings
 from botkit.vonage.client import transport_from_settings
 from botkit.vonage.errors import SendError
@@ -158,16 +158,17 @@ async def test_every_part_of_a_long_sms_updates_its_one_record(
     message = sms("Your order " + "is on its way " * 30)
 
     receipt = await sender.send(message)
-    stored = DeliveryRecord.sent(message, receipt.message_id, 0.0, receipt.message_ids).keys()
+    key = message.conversation_key
+    stored = DeliveryRecord.sent(message, receipt.message_id, 0.0, receipt.message_ids).keys(key)
 
     assert len(receipt.message_ids) == 3
     receipts = await harness.bot.wait_for("/webhooks/dlr", 3)
     for arrived in receipts:
         event = parse_sms_delivery_receipt(arrived.json)
-        record = find_record(stored, event.message_id)
+        record = find_record(stored, event.message_id, key)
         assert record is not None
-        stored[record.message_id] = record.with_status(event).model_dump_json()
-    (record,), _ = read_records(stored)
+        stored[record.message_id] = pack_record(record.with_status(event), key)
+    (record,), _ = read_records(stored, key)
     assert record.parts == receipt.message_ids
     assert {entry.part for entry in record.history} == set(receipt.message_ids)
     assert record.status is DeliveryStatus.DELIVERED
