@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -141,7 +142,7 @@ async def main() -> None:
             async with semaphore:
                 await one_turn(store, data, n)
             done += 1
-            if done % 100_000 == 0:
+            if done % 50_000 == 0:
                 took = time.monotonic() - started
                 print(f"  {done:,} conversations in {took:.0f} s", file=sys.stderr)
 
@@ -176,6 +177,7 @@ async def main() -> None:
         await client.aclose()
         redis_server.terminate()
         redis_server.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
