@@ -8,8 +8,10 @@ reply reaches the stand-in for the Messages API, where it is counted (not at the
   needs: GET the state, SET the state, POST the reply, then answer the webhook. It runs on
   uvloop too when botkit does (``--no-uvloop`` turns it off for both).
 
-Both run against one fresh redis-server of the bench's own, alternating rounds in one run; the
-load generator and the stand-in share this process. Per round: turns per second, CPU seconds
+Both run against one fresh redis-server of the bench's own, alternating rounds in one run with
+a third server, botkit logging as production does by default (``LOG_LEVEL=info``, JSON lines,
+every value masked), whose extra CPU per reply is what logging costs; the load generator and
+the stand-in share this process. Per round: turns per second, CPU seconds
 of the server's process per reply and of Redis per turn (from /proc and INFO). Then, at half of
 botkit's measured maximum rate: webhook acknowledgement latency p50/p99 of both, botkit's
 event-loop lag (its ``botkit_event_loop_lag_seconds`` histogram: the largest bucket reached),
@@ -388,6 +390,18 @@ async def main() -> None:
                 subprocess.Popen([sys.executable, *command], cwd=ROOT, env={**env, **extra})
             )
         processes += bots
+        # The same server logging as production does by default: a JSON line per webhook and
+        # per reply, every value masked (written to /dev/null).
+        logging_port = _free_port()
+        command = ["-m", "botkit", "serve", "bench.turns:CountingEchoBot", "--port"]
+        logged = subprocess.Popen(
+            [sys.executable, *command, str(logging_port)],
+            cwd=ROOT,
+            env={**env, "LOG_LEVEL": "info"},
+            stdout=subprocess.DEVNULL,
+        )
+        processes.append(logged)
+        logged_url = f"http://127.0.0.1:{logging_port}"
         loop_name = "uvloop" if uvloop else "asyncio"
         baseline = subprocess.Popen(
             [sys.executable, "-c", BASELINE, str(base_port), redis_url, provider, loop_name],
@@ -397,20 +411,23 @@ async def main() -> None:
         bot_urls = [f"http://127.0.0.1:{port}" for port in bot_ports]
         base_url = f"http://127.0.0.1:{base_port}"
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-        await asyncio.gather(*(_wait_up(url) for url in [*bot_urls, base_url]))
+        await asyncio.gather(*(_wait_up(url) for url in [*bot_urls, base_url, logged_url]))
 
         connector = aiohttp.TCPConnector(limit=200)
         async with aiohttp.ClientSession(connector=connector) as session:
             # Warm both up, then alternate.
             await closed_loop(session, bot_urls, stand_in, 500, args.users, "90")
             await closed_loop(session, [base_url], stand_in, 500, args.users, "91")
-            tps: dict[str, list[float]] = {"botkit": [], "baseline": []}
-            cpu: dict[str, list[float]] = {"botkit": [], "baseline": []}
-            rcpu: dict[str, list[float]] = {"botkit": [], "baseline": []}
+            await closed_loop(session, [logged_url], stand_in, 500, args.users, "92")
+            names = ("botkit", "baseline", "logging")
+            tps: dict[str, list[float]] = {name: [] for name in names}
+            cpu: dict[str, list[float]] = {name: [] for name in names}
+            rcpu: dict[str, list[float]] = {name: [] for name in names}
             for r in range(args.rounds):
                 for name, url, pid in (
                     ("botkit", bot_urls[0], bots[0].pid),
                     ("baseline", base_url, baseline.pid),
+                    ("logging", logged_url, logged.pid),
                 ):
                     async with Meter([pid], redis) as meter:
                         rate = await closed_loop(
@@ -459,6 +476,8 @@ async def main() -> None:
             f"ratio botkit / baseline: {botkit_tps / base_tps:.2f}",
             f"CPU per reply: botkit {botkit_cpu:.0f} us, baseline {base_cpu:.0f} us; "
             f"ratio {botkit_cpu / base_cpu:.2f}",
+            f"production logging (LOG_LEVEL=info, JSON): CPU per reply "
+            f"{_median(cpu['logging']):.0f} us, {_median(cpu['logging']) / botkit_cpu - 1:+.1%}",
             f"Redis CPU per turn at full load (batched): botkit {_median(rcpu['botkit']):.0f} us, "
             f"baseline {_median(rcpu['baseline']):.0f} us",
             f"at half of botkit's rate ({half:.0f}/s for {args.seconds:g} s): ack latency botkit "
