@@ -209,3 +209,10 @@ def test_records_written_whole_are_still_read() -> None:
 
     assert unpack_record("uuid-1", record.model_dump_json(), KEY) == record
     assert read_records({"uuid-1": record.model_dump_json()}, KEY) == ([record], [])
+
+
+def test_failover_records_are_left_to_their_own_reader() -> None:
+    record = sent()
+    stored = {"uuid-1": pack_record(record, KEY), "failover:uuid-1": '{"id": "uuid-1"}'}
+
+    assert read_records(stored, KEY) == ([record], [])
