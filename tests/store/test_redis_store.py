@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.crc import key_slot
 
 from botkit.conversation import Conversation
@@ -284,6 +285,20 @@ def test_rediss_checks_certificates_unless_told_not_to() -> None:
 def test_replies_are_parsed_by_hiredis() -> None:
     store = RedisStore.from_url("redis://redis.example:6379", cluster="false")
     assert "Hiredis" in type(store._pool.make_connection()._parser).__name__
+
+
+def test_commands_are_packed_by_hiredis_into_the_same_bytes() -> None:
+    command = ("EVALSHA", "a" * 40, 2, "bk:{k}:r", "bk:{k}:l", 30000, 1.5, "é", b"\x00")
+    for url, kind in (
+        ("redis://redis.example:6379", Connection),
+        ("rediss://redis.example:6380", SSLConnection),
+        ("unix:///tmp/redis.sock", UnixDomainSocketConnection),
+    ):
+        connection = RedisStore.from_url(url, cluster="false")._pool.make_connection()
+        assert isinstance(connection, kind)
+        assert type(connection).__name__ == f"Hiredis{kind.__name__}"
+        packed = b"".join(connection.pack_command(*command))
+        assert packed == b"".join(kind.pack_command(connection, *command))
 
 
 def test_tls_settings_cannot_hide_in_the_url() -> None:

@@ -38,7 +38,12 @@ from urllib.parse import unquote
 from redis import exceptions as rx
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
+from redis.asyncio.connection import (
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+    parse_url,
+)
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -62,6 +67,7 @@ from botkit.store.redis import scripts
 from botkit.store.redis.batcher import UNREACHABLE, Batcher, Traffic
 from botkit.store.redis.cluster import ClusterMode, cluster_client, is_cluster
 from botkit.store.redis.due import DueIndex, slot
+from botkit.store.redis.packing import hiredis_packing
 
 _NEWEST_SHARE: Final = 10
 """A sweep reads this share of its batch (1/n) from the most recently due end of the index,
@@ -249,6 +255,9 @@ class RedisStore(Store):
         )
         if is_cluster(url, cluster, connection):
             return cls(cluster_client(connection), **options)
+        connection["connection_class"] = hiredis_packing(
+            connection.get("connection_class", Connection)
+        )
         pool = BlockingConnectionPool(**connection)
         return cls(Redis(connection_pool=pool), **options)
 
