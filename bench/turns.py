@@ -17,11 +17,13 @@ botkit's measured maximum rate: webhook acknowledgement latency p50/p99 of both,
 event-loop lag (its ``botkit_event_loop_lag_seconds`` histogram: the largest bucket reached),
 and CPU per turn of botkit and of Redis at that moderate load. Then Redis round trips and
 commands per turn. With ``--processes 1,2,3``, botkit's throughput and Redis CPU per turn with
-that many ``botkit serve`` processes sharing the Redis (users spread over them).
+that many ``botkit serve`` processes sharing the Redis (users spread over them). With
+``--before DIR``, a checkout of an older botkit alternates with them too, in the same run.
 
 Memory per conversation is measured by ``bench/memory.py``.
 
-Run: ``.venv/bin/python bench/turns.py [--rounds 5] [--turns 3000] [--processes 1,2,3]``
+Run: ``.venv/bin/python bench/turns.py [--rounds 5] [--turns 3000] [--processes 1,2,3]
+[--before DIR] [--no-uvloop]``
 """
 
 from __future__ import annotations
@@ -350,6 +352,9 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="of the half-rate run")
     parser.add_argument("--processes", default="1", help="botkit processes to measure, e.g. 1,2,3")
     parser.add_argument("--no-uvloop", action="store_true", help="asyncio's loop for both")
+    parser.add_argument(
+        "--before", type=Path, help="a checkout of an older botkit, to measure in the same run"
+    )
     args = parser.parse_args()
     counts = sorted({int(n) for n in args.processes.split(",")} | {1})
     uvloop = not args.no_uvloop
@@ -411,27 +416,37 @@ async def main() -> None:
         bot_urls = [f"http://127.0.0.1:{port}" for port in bot_ports]
         base_url = f"http://127.0.0.1:{base_port}"
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-        await asyncio.gather(*(_wait_up(url) for url in [*bot_urls, base_url, logged_url]))
+        contenders = [
+            ("botkit", bot_urls[0], bots[0].pid),
+            ("baseline", base_url, baseline.pid),
+            ("logging", logged_url, logged.pid),
+        ]
+        if args.before is not None:
+            # Another checkout of botkit (an older commit), served the same way.
+            before_port = _free_port()
+            earlier = subprocess.Popen(
+                [sys.executable, *command, str(before_port)],
+                cwd=args.before,
+                env={**env, "PYTHONPATH": str(args.before)},
+            )
+            processes.append(earlier)
+            contenders.append(("before", f"http://127.0.0.1:{before_port}", earlier.pid))
+        await asyncio.gather(*(_wait_up(url) for url in [*bot_urls, *(c[1] for c in contenders)]))
 
         connector = aiohttp.TCPConnector(limit=200)
         async with aiohttp.ClientSession(connector=connector) as session:
-            # Warm both up, then alternate.
+            # Warm all up, then alternate.
             await closed_loop(session, bot_urls, stand_in, 500, args.users, "90")
-            await closed_loop(session, [base_url], stand_in, 500, args.users, "91")
-            await closed_loop(session, [logged_url], stand_in, 500, args.users, "92")
-            names = ("botkit", "baseline", "logging")
-            tps: dict[str, list[float]] = {name: [] for name in names}
-            cpu: dict[str, list[float]] = {name: [] for name in names}
-            rcpu: dict[str, list[float]] = {name: [] for name in names}
+            for index, (_, url, _) in enumerate(contenders):
+                await closed_loop(session, [url], stand_in, 500, args.users, f"9{index + 1}")
+            tps: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
+            cpu: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
+            rcpu: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
             for r in range(args.rounds):
-                for name, url, pid in (
-                    ("botkit", bot_urls[0], bots[0].pid),
-                    ("baseline", base_url, baseline.pid),
-                    ("logging", logged_url, logged.pid),
-                ):
+                for index, (name, url, pid) in enumerate(contenders):
                     async with Meter([pid], redis) as meter:
                         rate = await closed_loop(
-                            session, [url], stand_in, args.turns, args.users, f"{r}{len(name)}"
+                            session, [url], stand_in, args.turns, args.users, f"{r}{index}"
                         )
                     turns = args.turns // args.users * args.users
                     tps[name].append(rate)
@@ -476,6 +491,16 @@ async def main() -> None:
             f"ratio botkit / baseline: {botkit_tps / base_tps:.2f}",
             f"CPU per reply: botkit {botkit_cpu:.0f} us, baseline {base_cpu:.0f} us; "
             f"ratio {botkit_cpu / base_cpu:.2f}",
+            *(
+                [
+                    f"before (--before {args.before}): turns/s {_median(tps['before']):.0f}, "
+                    f"ratio to baseline {_median(tps['before']) / base_tps:.2f}; CPU per reply "
+                    f"{_median(cpu['before']):.0f} us, "
+                    f"ratio {_median(cpu['before']) / base_cpu:.2f}"
+                ]
+                if args.before is not None
+                else []
+            ),
             f"production logging (LOG_LEVEL=info, JSON): CPU per reply "
             f"{_median(cpu['logging']):.0f} us, {_median(cpu['logging']) / botkit_cpu - 1:+.1%}",
             f"Redis CPU per turn at full load (batched): botkit {_median(rcpu['botkit']):.0f} us, "
