@@ -39,6 +39,15 @@ async def test_a_bucket_is_one_hash_tagged_key_that_expires_when_idle(
     assert 170_000 < await client.pttl(key) <= 180_000  # the quota's reset, and a minute
 
 
+async def test_sends_on_a_channel_without_a_rate_do_not_queue_for_their_turn(
+    client: Redis, redis_prefix: str
+) -> None:
+    limiter = RedisLimiter(client, prefix=redis_prefix)
+    queue = limiter._turns.setdefault(limiter.key(Channel.WHATSAPP, "bot"), asyncio.Lock())
+    async with queue, asyncio.timeout(10):  # a caller holds the queue: no need to wait for it
+        await asyncio.gather(*(limiter.acquire(Channel.WHATSAPP, "bot") for _ in range(5)))
+
+
 async def test_an_unreachable_redis_paces_in_this_process_and_raises_nothing(
     redis_prefix: str,
 ) -> None:

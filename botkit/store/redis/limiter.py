@@ -145,7 +145,8 @@ class RedisLimiter(RateLimiter):
     ``rates``, ``default`` and ``burst`` are :class:`~botkit.ratelimit.ChannelLimiter`'s.
     Within one process, the callers waiting for one bucket wait in arrival order and one at a
     time asks Redis; a caller that finds the bucket empty sleeps until the next token is due
-    by the server's clock, then asks again (another process may have taken it).
+    by the server's clock, then asks again (another process may have taken it). On a channel
+    without a rate, callers ask at once, and queue so only while quota headers slow it.
 
     ``clock`` (Unix seconds) is the time the buckets go by; by default (None) the scripts read
     the Redis server's clock, so that processes with skewed clocks share one timeline. Tests
@@ -200,18 +201,31 @@ class RedisLimiter(RateLimiter):
     async def acquire(self, channel: Channel, sender: str = "") -> None:
         key = self.key(channel, sender)
         rate, burst = self._shape(channel)
+        if rate >= UNLIMITED:
+            # A channel without a rate waits only while quota headers slow it: callers need
+            # not queue to ask (under load they would wait a round trip each for nothing).
+            wait = await self._take_one(key, rate, burst, channel, sender)
+            if wait is None or wait <= 0:
+                return
         turn = self._turns.setdefault(key, asyncio.Lock())
         async with turn:
             while True:
-                try:
-                    wait = float(await self._take(keys=[key], args=[self._now(), rate, burst]))
-                except RedisError as exc:
-                    self._unreachable(exc)
-                    await self._fallback.acquire(channel, sender)
-                    return
-                if wait <= 0:
+                wait = await self._take_one(key, rate, burst, channel, sender)
+                if wait is None or wait <= 0:
                     return
                 await self._sleep(wait)
+
+    async def _take_one(
+        self, key: str, rate: float, burst: float, channel: Channel, sender: str
+    ) -> float | None:
+        """Take a token: 0 when taken, else the seconds until the next is due; None once the
+        fallback paced the send (Redis could not be reached)."""
+        try:
+            return float(await self._take(keys=[key], args=[self._now(), rate, burst]))
+        except RedisError as exc:
+            self._unreachable(exc)
+            await self._fallback.acquire(channel, sender)
+            return None
 
     async def observe_quota(
         self, headers: Mapping[str, str], channel: Channel, sender: str = ""
