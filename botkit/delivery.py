@@ -30,7 +30,7 @@ from botkit.channels.reach import check_window
 from botkit.conversation import Conversation, OutboxEntry
 from botkit.events import DeliveryStatus, Event, EventKind, ProviderError, StatusInfo, WebhookFormat
 from botkit.log import get_logger
-from botkit.metrics import SENDS
+from botkit.metrics import SENDS, child
 from botkit.outbound import Outbound
 from botkit.records import DeliveryRecord, pack_record
 from botkit.vonage.errors import ProviderError as ProviderRefusal
@@ -137,7 +137,7 @@ class Delivery:
                     pause = max(self.retry.delay(attempts), _asked_pause(exc))
                     done.retry = replace(entry, attempts=attempts, not_before=now + pause)
                     done.wait = pause
-                    SENDS.labels(channel=entry.message.channel.value, outcome="retrying").inc()
+                    child(SENDS, entry.message.channel.value, "retrying").inc()
                     log.warning(
                         "reply not sent yet: it waits at the head of the outbox",
                         error=str(exc),
@@ -154,7 +154,7 @@ class Delivery:
             )
             done.record(message, record, conversation.key)
             done.sent += 1
-            SENDS.labels(channel=message.channel.value, outcome="sent").inc()
+            child(SENDS, message.channel.value, "sent").inc()
             log.info(
                 "reply sent",
                 message_id=receipt.message_id,
@@ -191,7 +191,7 @@ class Delivery:
         done.record(message, DeliveryRecord.refused(message, refusal, now), key)
         done.events.append(_rejected(message, refusal, now))
         done.sent += 1
-        SENDS.labels(channel=message.channel.value, outcome="refused").inc()
+        child(SENDS, message.channel.value, "refused").inc()
         log.error(
             "reply refused: the bot gets a rejected status",
             error=str(error),

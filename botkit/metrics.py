@@ -11,9 +11,10 @@ it builds (tests build many; they read differences).
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -25,6 +26,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 # A ``_created`` twin of every series doubles the scrape for a time Prometheus does not use.
@@ -35,6 +37,17 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _SLOW = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+_Metric = TypeVar("_Metric", bound=MetricWrapperBase)
+
+
+@functools.cache
+def child(metric: _Metric, *values: str) -> _Metric:
+    """``metric.labels(*values)``, kept: the series of one set of label values without the lock
+    and the checks ``labels`` takes on every call (label values are few: routes, statuses,
+    channels, outcomes)."""
+    return metric.labels(*values)
+
 
 # --- webhooks and connections (the server) -------------------------------------------------------
 

@@ -53,6 +53,7 @@ from botkit.metrics import (
     TAKEOVERS,
     TURN_SECONDS,
     TURNS,
+    child,
     count_leases_of,
 )
 from botkit.records import DeliveryRecord, TurnRecord, find_record, pack_record, turn_id
@@ -256,7 +257,7 @@ class Runtime:
         asked = time.monotonic()
         self._accepting[key] = self._accepting.get(key, 0) + 1
         try:
-            with STORE_SECONDS.labels(step="accept").time():
+            with child(STORE_SECONDS, "accept").time():
                 accepted = await self.store.accept(
                     key, event, owner=self.owner, now=self.clock.now()
                 )
@@ -271,7 +272,7 @@ class Runtime:
         finally:
             _drop(self._accepting, key)
         if not accepted.duplicate:
-            EVENTS_ACCEPTED.labels(kind=event.kind.value).inc()
+            child(EVENTS_ACCEPTED, event.kind.value).inc()
         return not accepted.duplicate
 
     # --- working -----------------------------------------------------------------------------
@@ -361,7 +362,7 @@ class Runtime:
             error = TimeoutError(f"the handler ran longer than {self.handler_timeout} s")
             outcome = self.bot.failed_turn(event, conversation, error, facts)
         seconds = time.perf_counter() - started
-        TURNS.labels(outcome=outcome.outcome).inc()
+        child(TURNS, outcome.outcome).inc()
         TURN_SECONDS.observe(seconds)
         if outcome.outcome == "failed":
             log.error(
@@ -380,7 +381,7 @@ class Runtime:
             trace = TurnRecord.of(outcome, event, before, began, seconds)
             messages = {**messages, turn_id(trace.revision): trace.model_dump_json()}
         commit = Commit(outcome.conversation, messages, from_inbox)
-        with STORE_SECONDS.labels(step="commit").time():
+        with child(STORE_SECONDS, "commit").time():
             await self.store.commit(lease, commit, now=self.clock.now())
         if self.bot.read_receipts:
             await self._mark_read(event)
@@ -421,7 +422,7 @@ class Runtime:
             try:
                 for key, records in done.filed.items():
                     await self.store.file_messages(key, records)
-                with STORE_SECONDS.labels(step="ack").time():
+                with child(STORE_SECONDS, "ack").time():
                     claim = await self.store.ack(
                         lease,
                         done.sent,

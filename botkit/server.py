@@ -46,6 +46,7 @@ from botkit.metrics import (
     TIMERS_DUE,
     WEBHOOK_SECONDS,
     WEBHOOKS,
+    child,
     exposition,
 )
 from botkit.notifications import read_notification
@@ -528,8 +529,8 @@ async def _measure(request: web.Request, handler: _Handler) -> web.StreamRespons
         status = exc.status
         raise
     finally:
-        WEBHOOKS.labels(route=route, status=str(status)).inc()
-        WEBHOOK_SECONDS.labels(route=route).observe(time.perf_counter() - started)
+        child(WEBHOOKS, route, str(status)).inc()
+        child(WEBHOOK_SECONDS, route).observe(time.perf_counter() - started)
 
 
 @web.middleware

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from botkit import Channel, Notifier
 from botkit.channels import WindowClosed, apply_rules
 from botkit.channels.facts import Facts
-from botkit.metrics import REGISTRY
+from botkit.metrics import REGISTRY, SENDS, child
 from botkit.store.redis import RedisStore
 from botkit.testing import ProviderStandIn
 from tests.channels.test_rules import NOW, message
@@ -188,3 +188,9 @@ async def test_the_backlog_gauges_read_what_waits_in_the_store(
     assert found[one("botkit_inbox_depth")] == 3
     assert found[one("botkit_timers_due")] == 0
     assert provider.sent == [], "nobody handled them yet"
+
+
+def test_a_kept_series_is_the_one_its_labels_name() -> None:
+    kept = child(SENDS, "whatsapp", "sent")
+    assert kept is SENDS.labels(channel="whatsapp", outcome="sent")
+    assert child(SENDS, "whatsapp", "sent") is kept

@@ -3,6 +3,7 @@ Cluster of three masters."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
