@@ -99,7 +99,7 @@ async def census(client: aioredis.Redis) -> Counter[str]:
     kinds: Counter[str] = Counter()
     async for name in client.scan_iter(match=f"{PREFIX}:*", count=10000):
         text = name.decode()
-        kinds[text.rsplit(":", 1)[1] if "}:" in text else text.split("}")[0] + "}"] += 1
+        kinds[text.rsplit(":", 1)[1] if "}:" in text else text] += 1
     return kinds
 
 
