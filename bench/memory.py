@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import sys
 import tempfile
@@ -99,7 +100,9 @@ async def census(client: aioredis.Redis) -> Counter[str]:
     kinds: Counter[str] = Counter()
     async for name in client.scan_iter(count=10000):  # the bench's own Redis: every key
         text = name.decode()
-        kinds[text.rsplit(":", 1)[1] if "}:" in text else text] += 1
+        conversation = text.startswith(f"{PREFIX}:{{") and "}:" in text
+        # A conversation's key by its last part; others (the due index) by name, tags elided.
+        kinds[text.rsplit(":", 1)[1] if conversation else re.sub(r"\{[^}]*\}", "{}", text)] += 1
     return kinds
 
 
