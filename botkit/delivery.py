@@ -32,7 +32,7 @@ from botkit.events import DeliveryStatus, Event, EventKind, ProviderError, Statu
 from botkit.log import get_logger
 from botkit.metrics import SENDS, child
 from botkit.outbound import Outbound
-from botkit.records import DeliveryRecord, pack_record
+from botkit.records import DeliveryRecord
 from botkit.vonage.errors import ProviderError as ProviderRefusal
 from botkit.vonage.errors import SendError
 from botkit.vonage.transport import Transport

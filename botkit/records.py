@@ -39,8 +39,8 @@ from botkit.events import (
     ProviderError,
     Text,
 )
-from botkit.outbound import ButtonTemplate, Contacts, Custom, GenericTemplate, Outbound, Template
 from botkit.failover import record_id as failover_record_id
+from botkit.outbound import ButtonTemplate, Contacts, Custom, GenericTemplate, Outbound, Template
 
 if TYPE_CHECKING:
     from botkit.bot import TurnOutcome

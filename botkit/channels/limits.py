@@ -54,7 +54,7 @@ THUMB_URL_MAX = 1000
 
 
 @each_message
-def check_video_details(message: Outbound, facts: Facts) -> Stage:
+def check_video_details(message: Outbound, facts: Facts) -> Stage | None:
     """On a channel whose videos state their details (Viber), raises
     ``UnsupportedOnChannel`` for a video without ``thumb_url``, ``viber.duration`` (seconds)
     or ``viber.file_size`` (MB), and ``TooLong`` for a duration outside 1 to 600, a size
@@ -62,7 +62,7 @@ def check_video_details(message: Outbound, facts: Facts) -> Stage:
     cap = capability(message.channel)
     content = message.content
     if not cap.video_details or not isinstance(content, Video):
-        return Stage([message])
+        return None
     options = message.viber or ViberOptions()
     duration, size = options.duration, options.file_size
     if duration is None or size is None or content.thumb_url is None:
@@ -94,15 +94,15 @@ def check_video_details(message: Outbound, facts: Facts) -> Stage:
             f"has {len(content.thumb_url)}.",
             channel=cap.channel,
         )
-    return Stage([message])
+    return None
 
 
 @each_message
-def check_webhook_url(message: Outbound, facts: Facts) -> Stage:
+def check_webhook_url(message: Outbound, facts: Facts) -> Stage | None:
     """Raises ``UnsupportedOnChannel`` for a per-message ``webhook_url`` on the Messages API
     v0.1, which has none."""
     if message.webhook_url is None or facts.api_version == "v1":
-        return Stage([message])
+        return None
     raise UnsupportedOnChannel(
         f"The Messages API {facts.api_version} takes no per-message webhook_url: statuses go "
         "to the application's status URL. Send without webhook_url, or use v1.",

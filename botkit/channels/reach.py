@@ -144,7 +144,7 @@ def check_recipient_wrote_first(message: Outbound, facts: Facts) -> Stage | None
 
 
 @each_message
-def check_first_promotion(message: Outbound, facts: Facts) -> Stage:
+def check_first_promotion(message: Outbound, facts: Facts) -> Stage | None:
     """On channels where a business's first message to a user may not be promotional (Viber),
     raises ``RecipientNotAllowed`` for a message with category ``promotion`` before the user
     has written on this conversation (``Facts.wrote``) or the bot has sent them another
@@ -153,9 +153,9 @@ def check_first_promotion(message: Outbound, facts: Facts) -> Stage:
     cap = capability(message.channel)
     options = message.viber
     if cap.first_message_promotional or options is None or options.category != "promotion":
-        return Stage([message])
+        return None
     if facts.wrote or facts.bot_has_written:
-        return Stage([message])
+        return None
     raise RecipientNotAllowed(
         f"{cap.name} lets a business's first message to a user be personal and informative, "
         f"not promotional, and user '{mask(message.to)}' has neither written nor been sent "
