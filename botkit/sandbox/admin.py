@@ -16,6 +16,7 @@ Channels in paths are botkit's names (``whatsapp``, ``messenger``, ``viber``, ``
   "retry_after"?, "status"?, "code"?}`` (201); ``DELETE /_sandbox/faults[/{id}]``.
 - ``GET /_sandbox/conversations``; ``GET /_sandbox/conversations/{channel}/{user}``.
 - ``GET /_sandbox/messages/{message_uuid}``: one message with its statuses.
+- ``GET /_sandbox/workflows/{dispatch_uuid}``: one Dispatch workflow, its status and steps.
 - ``GET /_sandbox/events``: server-sent events, one journal event per ``data:`` line (JSON),
   with ``id: <seq>``. Only new events by default; ``?since=N`` or a ``Last-Event-ID`` header
   replays the kept events after ``N`` first. ``?channel=`` and ``&user=`` filter. A comment
@@ -199,6 +200,13 @@ async def message(request: web.Request) -> web.Response:
     return web.json_response(record.view())
 
 
+async def workflow(request: web.Request) -> web.Response:
+    found = request.app[SANDBOX].workflows.get(request.match_info["dispatch_uuid"])
+    if found is None:
+        raise _BadRequest("no such workflow", 404)
+    return web.json_response(found.view())
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     sandbox = request.app[SANDBOX]
     since = _since(request)
@@ -278,6 +286,7 @@ def admin_routes() -> list[web.RouteDef]:
         web.get("/_sandbox/conversations", conversations),
         web.get("/_sandbox/conversations/{channel}/{user}", conversation),
         web.get("/_sandbox/messages/{message_uuid}", message),
+        web.get("/_sandbox/workflows/{dispatch_uuid}", workflow),
         web.get("/_sandbox/events", events),
     ]
 

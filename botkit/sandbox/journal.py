@@ -26,10 +26,11 @@ from botkit.clock import Clock
 from botkit.events import Channel
 
 EventKind = Literal[
-    "inbound", "outbound", "status", "rejected", "fault", "clock", "webhook", "reload"
+    "inbound", "outbound", "status", "rejected", "fault", "clock", "webhook", "reload", "workflow"
 ]
 """``reload``: ``botkit dev`` reloaded the bot (``ok``), or kept the last good version (``error``)
-because the new one did not load."""
+because the new one did not load. ``workflow``: a Dispatch workflow was ``accepted``, went to
+its ``next step`` (with the ``reason``), or ``ended`` (with its ``status`` and final ``report``)."""
 
 SUBSCRIBER_BACKLOG = 10_000
 

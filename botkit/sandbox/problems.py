@@ -140,6 +140,20 @@ def v0_invalid_params(invalid_parameters: Sequence[InvalidParameter]) -> Problem
     )
 
 
+def dispatch_invalid_params(invalid_parameters: Sequence[InvalidParameter]) -> ProblemAnswer:
+    """The Dispatch API's answer to a body that does not validate: 400 in the v0.1 shape,
+    except that the Dispatch spec makes ``invalid_parameters`` one ``{name, reason}`` object: it
+    names the first violation, and ``detail`` lists every one."""
+    listed = "; ".join(f"`{p.name}` {p.reason}" for p in invalid_parameters)
+    answer = v0_invalid_params(invalid_parameters)
+    body = {
+        **answer.body,
+        "detail": f"{answer.body['detail'][:-1]}: {listed}",
+        "invalid_parameters": invalid_parameters[0].as_json(),
+    }
+    return ProblemAnswer(400, body)
+
+
 def throttled(retry_after: int) -> ProblemAnswer:
     """429 ``Rate Limit Hit`` with ``Retry-After`` in seconds."""
     return v1_problem(

@@ -19,6 +19,7 @@ Provider endpoints (what a bot talks to, in place of ``https://api.nexmo.com``):
   does not know, 422 naming ``status`` for another status and ``message_uuid`` for a message
   that is not an inbound WhatsApp message.
 - ``POST /sms/json``: :mod:`~botkit.sandbox.sms_api`.
+- ``POST /v0.1/dispatch``: :mod:`~botkit.sandbox.dispatch` (failover workflows).
 - ``/v2/applications``: :mod:`~botkit.sandbox.applications`.
 - ``GET /account/numbers``, ``POST /number/update``: :mod:`~botkit.sandbox.numbers`.
 - ``/kpn/...``: KPN's API Store reselling the Messages API, :mod:`~botkit.sandbox.gateway`.
@@ -42,13 +43,13 @@ from botkit.clock import OffsetClock
 from botkit.events import Channel
 from botkit.sandbox.admin import ADMIN_MIDDLEWARE, admin_routes
 from botkit.sandbox.applications import ACCOUNT, APPLICATIONS, application_routes
-from botkit.sandbox.auth import authenticate_messages
 from botkit.sandbox.config import (
     Delays,
     SandboxConfig,
     WebhookVersion,
     refuse_production,
 )
+from botkit.sandbox.dispatch import dispatch_routes
 from botkit.sandbox.gateway import GATEWAY, gateway_routes
 from botkit.sandbox.numbers import NUMBERS, number_routes
 from botkit.sandbox.problems import (
@@ -57,9 +58,7 @@ from botkit.sandbox.problems import (
     ProblemError,
     V1ErrorName,
     application_problem,
-    internal_error,
     not_found,
-    throttled,
     v0_invalid_params,
     v1_problem,
 )
@@ -72,7 +71,12 @@ from botkit.sandbox.rules import (
 from botkit.sandbox.schemas import SendApi, send_schemas
 from botkit.sandbox.sms_api import sms_routes
 from botkit.sandbox.state import SANDBOX, Sandbox
-from botkit.sandbox.submissions import V0_CHANNELS, V1_CHANNELS, Submission, from_v0, from_v1
+from botkit.sandbox.submissions import (
+    Submission,
+    addressee,
+    from_v0,
+    from_v1,
+)
 from botkit.vonage.signing import SmsSignatureMethod
 
 DEFAULT_PORT = 8700
@@ -124,22 +128,13 @@ async def _send(
     user: str | None = None
     try:
         if application_id is None:
-            application_id = authenticate_messages(
-                request.headers.get("Authorization"),
-                api_key=sandbox.config.api_key,
-                api_secret=sandbox.config.api_secret,
-                applications=sandbox.applications,
-            )
+            application_id = sandbox.caller(request.headers.get("Authorization"))
         body = _decode(raw, api)
-        channel, user = _addressee(body, api)
+        channel, user = addressee(body, api)
         submission = _submission(sandbox, body, api)
-        fault = sandbox.refusing_fault(submission.channel, submission.to)
-        if fault is not None:
-            answer = (
-                throttled(fault.retry_after)
-                if fault.kind == "throttle"
-                else internal_error(fault.status)
-            )
+        refusal = sandbox.refusing_answer(submission.channel, submission.to)
+        if refusal is not None:
+            answer, fault = refusal
             sandbox.record_rejection(api, answer, body, channel=channel, user=user, fault=fault)
             return answer.response()
     except ProblemError as refused:
@@ -163,20 +158,6 @@ def _decode(raw: bytes, api: SendApi) -> dict[str, Any]:
 def _invalid_json(api: SendApi, detail: str) -> ProblemAnswer:
     answer = v1_problem("ErrorInvalidJson", detail)
     return answer if api == "v1" else ProblemAnswer(400, answer.body)
-
-
-def _addressee(body: Mapping[str, Any], api: SendApi) -> tuple[Channel | None, str | None]:
-    """The conversation a (possibly invalid) body is about, for the log."""
-    if api == "v1":
-        channel = V1_CHANNELS.get(str(body.get("channel")))
-        to = body.get("to")
-    else:
-        to_side = _mapping(body.get("to"))
-        channel = V0_CHANNELS.get(str(to_side.get("type")))
-        to = to_side.get("number", to_side.get("id"))
-    if channel is None or not isinstance(to, str) or not to:
-        return None, None
-    return channel, to
 
 
 def _submission(sandbox: Sandbox, body: dict[str, Any], api: SendApi) -> Submission:
@@ -278,12 +259,7 @@ def _v1_refusal(found: list[tuple[Category, InvalidParameter]]) -> ProblemAnswer
 async def update_message(request: web.Request) -> web.Response:
     """``PATCH /v1/messages/{message_uuid}``: mark an inbound WhatsApp message read."""
     sandbox = request.app[SANDBOX]
-    authenticate_messages(
-        request.headers.get("Authorization"),
-        api_key=sandbox.config.api_key,
-        api_secret=sandbox.config.api_secret,
-        applications=sandbox.applications,
-    )
+    sandbox.caller(request.headers.get("Authorization"))
     body = _decode(await request.read(), "v1")
     message_uuid = request.match_info["message_uuid"]
     record = sandbox.messages.get(message_uuid)
@@ -394,6 +370,7 @@ def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
             web.post("/v0.1/messages", send_v0),
             web.patch("/v1/messages/{message_uuid}", update_message),
             *sms_routes(),
+            *dispatch_routes(),
             *application_routes(),
             *number_routes(),
             *gateway_routes(_send),

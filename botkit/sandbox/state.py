@@ -12,6 +12,10 @@ unless a channel rule refuses it (``rejected`` with the rule's error, instead of
 before the next one starts, so the bot sees them in order. A user reading
 (:meth:`Sandbox.user_reads`) turns ``delivered`` messages ``read``.
 
+A Dispatch workflow (:meth:`Sandbox.start_workflow`) sends its steps through the same life, one
+after the other, as :mod:`~botkit.sandbox.workflow` describes; their statuses are v0.1 statuses
+with ``_links.workflow``, and a final report closes the workflow.
+
 A user's message (:meth:`Sandbox.user_writes`) is recorded, opens the channel's 24-hour window
 and is posted to the ``inbound_url`` of the application its bot address is linked to; one
 conversation's messages are posted in the order they were written.
@@ -32,12 +36,13 @@ from aiohttp import web
 from botkit.clock import OffsetClock
 from botkit.events import Channel
 from botkit.sandbox.applications import Application, ApplicationBook
+from botkit.sandbox.auth import authenticate_messages
 from botkit.sandbox.config import SandboxConfig, WebhookVersion
 from botkit.sandbox.faults import DELAYING, REFUSING, Fault, FaultBook
 from botkit.sandbox.gateway import Gateway
 from botkit.sandbox.journal import Journal, iso_time
 from botkit.sandbox.numbers import NumberBook
-from botkit.sandbox.problems import ProblemAnswer
+from botkit.sandbox.problems import ProblemAnswer, internal_error, throttled
 from botkit.sandbox.rules import (
     READ_RECEIPT_CHANNELS,
     WINDOW_CHANNELS,
@@ -54,6 +59,8 @@ from botkit.sandbox.webhooks import (
     sms_dlr_params,
     status_payload,
 )
+from botkit.sandbox.workflow import SentStep, Step, StepOutcome, Workflow, final_report
+from botkit.sandbox.workflow import workflow_links as _workflow_links
 
 Direction = Literal["inbound", "outbound"]
 
@@ -103,6 +110,7 @@ class SandboxMessage:
     webhook_version: WebhookVersion | None = None
     application_id: str | None = None
     sms_message_ids: tuple[str, ...] = ()
+    workflow_id: str | None = None
     status: str | None = None
     statuses: list[dict[str, Any]] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
@@ -120,6 +128,7 @@ class SandboxMessage:
             "message": self.content,
             "api": self.api,
             "client_ref": self.client_ref,
+            "workflow_id": self.workflow_id,
             "status": self.status,
             "statuses": list(self.statuses),
         }
@@ -144,6 +153,8 @@ class Sandbox:
         self.applications = ApplicationBook(config)
         self.numbers = NumberBook(config, self.applications)
         self.messages: dict[str, SandboxMessage] = {}
+        self.workflows: dict[str, Workflow] = {}
+        self._workflow_tasks: dict[str, asyncio.Task[Any]] = {}
         self._conversations: dict[tuple[Channel, str], list[SandboxMessage]] = {}
         self._last_inbound: dict[tuple[Channel, str], float] = {}
         self._offline: dict[str, asyncio.Event] = {}
@@ -151,6 +162,7 @@ class Sandbox:
         self._inbound_order: dict[tuple[Channel, str], asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._sender: WebhookSender | None = None
+        clock.on_advance(self._clock_moved)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -188,12 +200,35 @@ class Sandbox:
             raise RuntimeError("the sandbox has not been started")
         return self._sender
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # --- sends ---------------------------------------------------------------------------------
+
+    def caller(self, authorization: str | None) -> str | None:
+        """Check the ``Authorization`` of a Messages or Dispatch API request; the application
+        id of a JWT, None for the account's Basic credentials (else
+        :class:`~botkit.sandbox.problems.ProblemError` 401, see
+        :func:`~botkit.sandbox.auth.authenticate_messages`)."""
+        return authenticate_messages(
+            authorization,
+            api_key=self.config.api_key,
+            api_secret=self.config.api_secret,
+            applications=self.applications,
+        )
+
+    def refusing_answer(self, channel: Channel, user: str) -> tuple[ProblemAnswer, Fault] | None:
+        """The answer of the ``throttle`` (429) or ``error`` (5xx) fault a Messages or Dispatch
+        API send to ``user`` meets now, with the fault (using it up), if any."""
+        fault = self.refusing_fault(channel, user)
+        if fault is None:
+            return None
+        if fault.kind == "throttle":
+            return throttled(fault.retry_after), fault
+        return internal_error(fault.status), fault
 
     def refusing_fault(self, channel: Channel, user: str) -> Fault | None:
         """The ``throttle`` or ``error`` fault a send to ``user`` meets now, if any (using it
@@ -205,7 +240,7 @@ class Sandbox:
 
     def record_rejection(
         self,
-        api: SubmissionApi,
+        api: SubmissionApi | Literal["dispatch"],
         answer: ProblemAnswer,
         request_body: object,
         *,
@@ -231,10 +266,11 @@ class Sandbox:
         *,
         application_id: str | None = None,
         sms_message_ids: tuple[str, ...] = (),
+        workflow_id: str | None = None,
     ) -> SandboxMessage:
         """Take a send that passed every synchronous check; its statuses follow in the
         background. ``application_id`` is the application of the JWT it came with (None for
-        Basic credentials)."""
+        Basic credentials); ``workflow_id`` the Dispatch workflow it is a step of."""
         now = self.clock.now()
         record = SandboxMessage(
             message_uuid=sms_message_ids[0] if sms_message_ids else str(uuid.uuid4()),
@@ -250,6 +286,7 @@ class Sandbox:
             webhook_version=submission.webhook_version,
             application_id=application_id,
             sms_message_ids=sms_message_ids,
+            workflow_id=workflow_id,
         )
         self._remember(record)
         self.journal.record(
@@ -261,6 +298,7 @@ class Sandbox:
             api=record.api,
             message=record.content,
             client_ref=record.client_ref,
+            workflow_id=workflow_id,
             request=_without_secrets(submission.body),
         )
         refusal = delivery_refusal(
@@ -312,17 +350,20 @@ class Sandbox:
             await asyncio.sleep(self.config.delays.read)
             await self._set_status(record, "read", after=frozenset({"delivered"}))
 
-    async def _park(self, cleared: asyncio.Event) -> None:
-        """Wait for an ``offline`` fault to be cleared, without holding up :meth:`settle`."""
+    async def _park(self, cleared: asyncio.Event, timeout: float | None = None) -> None:
+        """Wait for ``cleared`` (an ``offline`` fault cleared, a workflow woken), at most
+        ``timeout`` seconds, without holding up :meth:`settle`."""
         task = asyncio.current_task()
-        if task is None:
-            await cleared.wait()
-            return
-        self._parked.add(task)
+        if task is not None:
+            self._parked.add(task)
         try:
-            await cleared.wait()
+            async with asyncio.timeout(timeout):
+                await cleared.wait()
+        except TimeoutError:
+            pass
         finally:
-            self._parked.discard(task)
+            if task is not None:
+                self._parked.discard(task)
 
     async def _set_status(
         self,
@@ -342,6 +383,9 @@ class Sandbox:
                 await self._post_receipt(record, status, error, now)
             else:
                 await self._post_status(record, status, error, now)
+            workflow = self.workflows.get(record.workflow_id or "")
+            if workflow is not None:
+                self._wake(workflow)  # after the status went out, so the bot sees it first
             return True
 
     async def _post_status(
@@ -350,6 +394,8 @@ class Sandbox:
         application = self._application_of(record)
         messages = application.messages
         version = record.webhook_version or (messages.version if messages else "v1")
+        if record.workflow_id is not None:
+            version = "v0.1"  # Dispatch statuses are v0.1's, whatever the application says
         url = record.webhook_url or (messages.status_url if messages else None)
         payload = status_payload(
             version,
@@ -362,6 +408,8 @@ class Sandbox:
             client_ref=record.client_ref,
             error=error,
         )
+        if record.workflow_id is not None:
+            payload["_links"] = _workflow_links(record.workflow_id)
         await self._webhooks.post_messages_webhook(
             "status",
             url,
@@ -410,6 +458,114 @@ class Sandbox:
     def _remember(self, record: SandboxMessage) -> None:
         self.messages[record.message_uuid] = record
         self._conversations.setdefault((record.channel, record.user), []).append(record)
+
+    # --- Dispatch workflows ----------------------------------------------------------------------
+
+    def start_workflow(self, steps: tuple[Step, ...], *, application_id: str | None) -> Workflow:
+        """Take a Dispatch workflow that passed every synchronous check: its first step goes
+        out now, the others as :mod:`~botkit.sandbox.workflow` says, then its final report."""
+        workflow = Workflow(str(uuid.uuid4()), steps, application_id, self.clock.now())
+        self.workflows[workflow.dispatch_uuid] = workflow
+        first = steps[0].submission
+        self.journal.record(
+            "workflow",
+            first.channel,
+            first.to,
+            dispatch_uuid=workflow.dispatch_uuid,
+            action="accepted",
+            workflow=workflow.view(),
+        )
+        task = self._spawn(self._workflow_life(workflow))
+        self._workflow_tasks[workflow.dispatch_uuid] = task
+        task.add_done_callback(lambda _: self._workflow_tasks.pop(workflow.dispatch_uuid, None))
+        return workflow
+
+    async def _workflow_life(self, workflow: Workflow) -> None:
+        sent: list[SandboxMessage] = []
+        for index, step in enumerate(workflow.steps):
+            record = self.accept(
+                step.submission,
+                application_id=workflow.application_id,
+                workflow_id=workflow.dispatch_uuid,
+            )
+            workflow.message_uuids.append(record.message_uuid)
+            sent.append(record)
+            outcome = await self._step_outcome(workflow, step, record)
+            last = index == len(workflow.steps) - 1
+            if outcome == "met" or last:
+                workflow.status = "completed" if outcome == "met" else "error"
+                break
+            self.journal.record(
+                "workflow",
+                record.channel,
+                record.user,
+                dispatch_uuid=workflow.dispatch_uuid,
+                action="next step",
+                step=index + 1,
+                message_uuid=record.message_uuid,
+                reason=step.why_next(outcome, record.status),
+            )
+        await self._post_final_report(workflow, sent)
+
+    async def _step_outcome(
+        self, workflow: Workflow, step: Step, record: SandboxMessage
+    ) -> StepOutcome:
+        """Wait (parked, on the sandbox clock) until the step's message meets its condition,
+        fails, or runs out of time."""
+        deadline = None if step.expiry_seconds is None else self.clock.now() + step.expiry_seconds
+        while True:
+            workflow.changed.clear()
+            now = self.clock.now()
+            expired = deadline is not None and now >= deadline
+            outcome = step.outcome(record.status, expired=expired)
+            if outcome is not None:
+                return outcome
+            await self._park(workflow.changed, None if deadline is None else deadline - now)
+
+    async def _post_final_report(self, workflow: Workflow, sent: list[SandboxMessage]) -> None:
+        last = sent[-1]
+        status: Literal["completed", "error"] = (
+            "completed" if workflow.status == "completed" else "error"
+        )
+        payload = final_report(
+            workflow,
+            [SentStep(r.message_uuid, r.channel, r.status) for r in sent],
+            status,
+            self.clock.now(),
+        )
+        self.journal.record(
+            "workflow",
+            last.channel,
+            last.user,
+            dispatch_uuid=workflow.dispatch_uuid,
+            action="ended",
+            status=status,
+            report=payload,
+        )
+        application = self._application_of(last)
+        messages = application.messages
+        await self._webhooks.post_messages_webhook(
+            "final-report",
+            messages.status_url if messages else None,
+            payload,
+            application_id=application.id,
+            channel=last.channel,
+            user=last.user,
+            message_uuid=workflow.dispatch_uuid,
+        )
+
+    def _wake(self, workflow: Workflow) -> None:
+        """Let ``workflow`` look at its step again; it counts as busy for :meth:`settle` at
+        once, so a settle that follows waits for what the workflow does next."""
+        workflow.changed.set()
+        task = self._workflow_tasks.get(workflow.dispatch_uuid)
+        if task is not None:
+            self._parked.discard(task)
+
+    def _clock_moved(self) -> None:
+        for workflow in self.workflows.values():
+            if workflow.status == "running":
+                self._wake(workflow)
 
     # --- users ---------------------------------------------------------------------------------
 

@@ -131,6 +131,24 @@ def from_v0(body: dict[str, Any]) -> Submission:
     )
 
 
+def addressee(body: object, api: Literal["v1", "v0.1"]) -> tuple[Channel | None, str | None]:
+    """The channel and user a send body (possibly invalid) is about, for the log; None for
+    what it does not say."""
+    if not isinstance(body, Mapping):
+        return None, None
+    if api == "v1":
+        channel = V1_CHANNELS.get(str(body.get("channel")))
+        to = body.get("to")
+    else:
+        to_side = body.get("to")
+        to_side = to_side if isinstance(to_side, Mapping) else {}
+        channel = V0_CHANNELS.get(str(to_side.get("type")))
+        to = to_side.get("number", to_side.get("id"))
+    if channel is None or not isinstance(to, str) or not to:
+        return None, None
+    return channel, to
+
+
 def _address(side: Mapping[str, Any]) -> str:
     value = side.get("number", side.get("id"))
     return "" if value is None else str(value)

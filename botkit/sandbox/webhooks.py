@@ -41,7 +41,7 @@ from botkit.sandbox.submissions import V0_WIRE, V1_WIRE
 from botkit.sandbox.users import UserMessage
 from botkit.vonage.signing import SmsSignatureMethod, sign_webhook_jwt, sms_signature
 
-WebhookName = Literal["inbound", "status", "dlr"]
+WebhookName = Literal["inbound", "status", "final-report", "dlr"]
 
 ERROR_TYPE_URL = "https://developer.nexmo.com/api-errors/messages-olympus#"
 SMS_PRICE = "0.0333"

@@ -368,6 +368,8 @@ def _text(value: object) -> str | None:
 
 
 def _invalid_parameters(value: object) -> tuple[InvalidParameter, ...]:
+    if isinstance(value, dict):
+        value = [value]  # the Dispatch API's spec gives one object, not a list
     if not isinstance(value, list):
         return ()
     found = []

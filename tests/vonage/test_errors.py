@@ -59,6 +59,21 @@ def test_a_422_names_the_invalid_parameters_in_words() -> None:
     assert error.code is None  # codes in the type URL's anchor are not to be trusted
 
 
+def test_a_dispatch_400_names_its_one_invalid_parameter_object() -> None:
+    body = problem(
+        type="https://www.nexmo.com/messages/Errors#InvalidParams",
+        detail="Found errors validating 1 of your submitted parameters.",
+        instance="bf0ca0bf927b3b52e3cb03217e1a1ddf",
+        invalid_parameters={"name": "workflow[0].failover.expiry_time", "reason": "too small"},
+    )
+    error = from_response(400, {"Content-Type": PROBLEM}, body, subject="the Dispatch API")
+    assert isinstance(error, InvalidRequest)
+    assert error.invalid_parameters == (
+        InvalidParameter("workflow[0].failover.expiry_time", "too small"),
+    )
+    assert "workflow[0].failover.expiry_time too small" in str(error)
+
+
 @pytest.mark.parametrize(
     ("status", "cls", "retryable"),
     [

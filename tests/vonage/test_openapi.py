@@ -187,6 +187,28 @@ def test_dispatch_error_requires_only_declared_fields() -> None:
     assert isinstance(error["properties"]["instance"]["example"], str)
 
 
+def _step(channel: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "to": {"type": channel, "number": "447700900001"},
+        "from": {"type": channel, "number": "447700900000"},
+        "message": {"content": {"type": "text", "text": "hi"}},
+        **extra,
+    }
+
+
+def test_dispatch_workflow_steps_are_told_apart_by_failover() -> None:
+    def errors(spec: dict[str, Any], body: Any) -> list[str]:
+        workflow = to_json_schema(spec, {"$ref": "#/components/schemas/createWorkflow"})
+        return [e.message for e in jsonschema.Draft202012Validator(workflow).iter_errors(body)]
+
+    failover = {"expiry_time": 600, "condition_status": "read"}
+    steps = [_step("whatsapp", failover=failover), _step("sms")]
+    body = {"template": "failover", "workflow": steps}
+
+    assert errors(raw_spec("dispatch"), body)  # each step matches both branches
+    assert errors(load_spec("dispatch"), body) == []
+
+
 # --- refs --------------------------------------------------------------------------------------
 
 

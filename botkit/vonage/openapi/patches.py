@@ -248,6 +248,24 @@ def dispatch_error_instance_example_is_empty(spec: Spec) -> None:
     instance["example"] = "bf0ca0bf927b3b52e3cb03217e1a1ddf"
 
 
+def dispatch_workflow_steps_match_both_branches(spec: Spec) -> None:
+    """``workflow[]`` items are ``oneOf`` two schemas that differ only in declaring
+    ``failover``, which neither requires nor forbids: every step matches both, so no body
+    validates.
+
+    The request's own description says which is which: every message but the last "must
+    contain a failover attribute" and the last "does not have" one. ``sendWithFailoverMessage``
+    now requires ``failover`` and ``sendMessage`` refuses it, so each step matches exactly one.
+    """
+    schemas = _schemas(spec)
+    with_failover, plain = schemas["sendWithFailoverMessage"], schemas["sendMessage"]
+    name = "dispatch_workflow_steps_match_both_branches"
+    _expect("failover" not in with_failover["required"], name, "failover is required")
+    _expect("not" not in plain, name, "sendMessage already excludes something")
+    with_failover["required"].append("failover")
+    plain["not"] = {"required": ["failover"]}
+
+
 PATCHES: tuple[SpecPatch, ...] = (
     SpecPatch("messages-v1", v1_base_message_requires_message),
     SpecPatch("messages-v1", v1_unauthorized_requires_details),
@@ -260,6 +278,7 @@ PATCHES: tuple[SpecPatch, ...] = (
     SpecPatch("dispatch", dispatch_final_report_viber_channel_typo),
     SpecPatch("dispatch", dispatch_error_requires_undeclared_title),
     SpecPatch("dispatch", dispatch_error_instance_example_is_empty),
+    SpecPatch("dispatch", dispatch_workflow_steps_match_both_branches),
 )
 """Every patch, in the order it is applied."""
 
