@@ -203,6 +203,9 @@ class Outbound(_Model):
     viber: ViberOptions | None = None
     sms: SmsOptions | None = None
     mms: MmsOptions | None = None
+    workflow: tuple[WorkflowStep, ...] = ()
+    """The further messages of a failover the provider carries out (``BOTKIT_FAILOVER=provider``):
+    this message and these go as one Dispatch API workflow. Empty for a plain message."""
 
     @property
     def effective_client_ref(self) -> str:
@@ -213,6 +216,18 @@ class Outbound(_Model):
         """The key of the conversation with the recipient (``channel:sender:to``), as
         :attr:`Event.conversation_key <botkit.Event.conversation_key>` names it."""
         return f"{self.channel.value}:{self.sender}:{self.to}"
+
+
+class WorkflowStep(_Model):
+    """The next message of a failover the provider carries out: ``message`` goes when the
+    message before it has not reached ``when`` within ``within`` seconds, or was refused."""
+
+    when: Literal["delivered", "read"]
+    within: int
+    message: Outbound
+
+
+Outbound.model_rebuild()
 
 
 Choices = list[str] | list[Button] | list[tuple[str, str]]

@@ -161,6 +161,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("VONAGE_MESSAGES_VERSION", "vonage_messages_version"),
     )
     """``VONAGE_MESSAGES_VERSION``: the Messages API version replies are sent with."""
+    failover: Literal["local", "provider"] = Field(
+        "local", validation_alias=AliasChoices("BOTKIT_FAILOVER", "failover")
+    )
+    """``BOTKIT_FAILOVER``: who carries out a reply's failover policy: botkit itself
+    (``local``, on every channel, from 1 s) or the provider's Dispatch API (``provider``: one
+    workflow per reply, 15 s to 1 day per step, on SMS, WhatsApp, Messenger and Viber)."""
     sms_via: Literal["messages", "sms-api"] = Field(
         "messages", validation_alias=AliasChoices("VONAGE_SMS_VIA", "sms_via")
     )

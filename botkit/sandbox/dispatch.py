@@ -61,6 +61,13 @@ def _validators() -> tuple[Any, Any, Any]:
     return make(envelope), make(step), make(last)
 
 
+def warm_checks() -> None:
+    """Build (once per process) the schemas every send of the sandbox is checked against."""
+    send_schemas("v1")
+    send_schemas("v0.1")
+    _validators()
+
+
 async def create_workflow(request: web.Request) -> web.Response:
     """``POST /v0.1/dispatch``."""
     sandbox = request.app[SANDBOX]
@@ -82,7 +89,7 @@ async def create_workflow(request: web.Request) -> web.Response:
         channel, user = _addressee(body)
         sandbox.record_rejection("dispatch", refused.answer, body, channel=channel, user=user)
         return refused.answer.response()
-    workflow = sandbox.start_workflow(steps, application_id=application_id)
+    workflow = sandbox.start_workflow(steps, application_id=application_id, request=body)
     return web.json_response({"dispatch_uuid": workflow.dispatch_uuid}, status=202)
 
 

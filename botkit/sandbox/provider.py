@@ -49,7 +49,7 @@ from botkit.sandbox.config import (
     WebhookVersion,
     refuse_production,
 )
-from botkit.sandbox.dispatch import dispatch_routes
+from botkit.sandbox.dispatch import dispatch_routes, warm_checks
 from botkit.sandbox.gateway import GATEWAY, gateway_routes
 from botkit.sandbox.numbers import NUMBERS, number_routes
 from botkit.sandbox.problems import (
@@ -359,6 +359,9 @@ def build_app(sandbox: Sandbox, *, token: str | None = None) -> web.Application:
     app = web.Application(
         middlewares=[*guard, _problems, ADMIN_MIDDLEWARE], client_max_size=MAX_BODY_BYTES
     )
+    # Built on first use otherwise, the checks would make a client's first send slow enough to
+    # time out on a busy machine.
+    warm_checks()
     app[SANDBOX] = sandbox
     app[APPLICATIONS] = sandbox.applications
     app[ACCOUNT] = sandbox.config

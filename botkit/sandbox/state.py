@@ -461,9 +461,16 @@ class Sandbox:
 
     # --- Dispatch workflows ----------------------------------------------------------------------
 
-    def start_workflow(self, steps: tuple[Step, ...], *, application_id: str | None) -> Workflow:
-        """Take a Dispatch workflow that passed every synchronous check: its first step goes
-        out now, the others as :mod:`~botkit.sandbox.workflow` says, then its final report."""
+    def start_workflow(
+        self,
+        steps: tuple[Step, ...],
+        *,
+        application_id: str | None,
+        request: dict[str, Any] | None = None,
+    ) -> Workflow:
+        """Take a Dispatch workflow that passed every synchronous check (``request`` is its
+        body, for the log): its first step goes out now, the others as
+        :mod:`~botkit.sandbox.workflow` says, then its final report."""
         workflow = Workflow(str(uuid.uuid4()), steps, application_id, self.clock.now())
         self.workflows[workflow.dispatch_uuid] = workflow
         first = steps[0].submission
@@ -474,6 +481,7 @@ class Sandbox:
             dispatch_uuid=workflow.dispatch_uuid,
             action="accepted",
             workflow=workflow.view(),
+            request=request,
         )
         task = self._spawn(self._workflow_life(workflow))
         self._workflow_tasks[workflow.dispatch_uuid] = task

@@ -15,6 +15,10 @@ A conversation (one person on one channel talking to one bot address) owns:
 - its **lease**: who may handle it now, with a fencing token;
 - its **message records**: what was sent and the statuses since, kept for a while.
 
+Beside conversations, the store links a provider workflow (a failover the provider carries out)
+to the conversation that sent it, for a while, so the workflow's final report, which names no
+user, reaches that conversation.
+
 Every multi-key operation touches one conversation only, so on Redis every key of a
 conversation carries the same hash tag and each operation is one atomic script in one slot.
 
@@ -245,6 +249,17 @@ class Store(abc.ABC):
     async def messages(self, key: str) -> dict[str, str]:
         """The conversation's message records (provider message id -> JSON text). Records are
         kept ``messages_seconds`` after their last write."""
+
+    @abc.abstractmethod
+    async def link_workflow(self, workflow_id: str, link: str, *, seconds: float) -> None:
+        """Remember ``link`` (text the caller chose: the conversation a provider workflow was
+        sent from, and what its final report needs) under the provider's ``workflow_id`` for
+        ``seconds``, the store's own clock; a second link replaces the first."""
+
+    @abc.abstractmethod
+    async def workflow_link(self, workflow_id: str) -> str | None:
+        """The text :meth:`link_workflow` kept under ``workflow_id``; None when there is none
+        (never linked, or expired)."""
 
     @abc.abstractmethod
     async def sweep(

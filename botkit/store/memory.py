@@ -31,6 +31,8 @@ from botkit.store.base import (
 from botkit.store.parts import MemoryParts, MemoryPartsBuffer, PartsBuffer, PartsLimits
 
 _PURGE_EVERY = 60.0
+_WORKFLOWS_TIDY_AT = 10_000
+"""Workflow links kept before the expired ones are dropped."""
 """Seconds (store clock) between passes that drop conversations with nothing left in them."""
 
 
@@ -169,6 +171,8 @@ class MemoryStore(Store):
         self.messages_seconds = messages_seconds
         self._clock = clock
         self._slots: dict[str, _Slot] = {}
+        self._workflows: dict[str, tuple[str, float]] = {}
+        """Workflow id -> (link, until when, the store's clock)."""
         self._due = _DueIndex()
         self._next_purge = 0.0
         self._parts = MemoryParts()
@@ -444,6 +448,18 @@ class MemoryStore(Store):
         """The conversation's message records, {} when none are kept."""
         slot = self._peek(key, self._now())
         return dict(slot.messages) if slot is not None else {}
+
+    async def link_workflow(self, workflow_id: str, link: str, *, seconds: float) -> None:
+        now = self._now()
+        if len(self._workflows) >= _WORKFLOWS_TIDY_AT:
+            self._workflows = {k: v for k, v in self._workflows.items() if v[1] > now}
+        self._workflows[workflow_id] = (link, now + seconds)
+
+    async def workflow_link(self, workflow_id: str) -> str | None:
+        found = self._workflows.get(workflow_id)
+        if found is None or found[1] <= self._now():
+            return None
+        return found[0]
 
     async def keys(self, limit: int = 1000) -> list[str]:
         """Keys of conversations with a live committed record, oldest first, at most ``limit``."""

@@ -2,6 +2,8 @@
 
     retry with backoff -> rate limit per channel and sender -> Messages API (v1 or v0.1)
                                                             \\-> legacy SMS API, for SMS
+                                                            \\-> Dispatch API, for replies
+                                                               with provider failover
 
 All of it shares the app's one pooled :class:`aiohttp.ClientSession`. The rate limits live
 where the conversations do: in Redis, shared by every process, with a Redis store; in this
@@ -29,6 +31,7 @@ from botkit.vonage.gateway import (
 from botkit.vonage.outbound import messages_v0, messages_v1
 from botkit.vonage.transport import (
     ChannelRouter,
+    DispatchTransport,
     MessagesTransport,
     RateLimitedTransport,
     RetryingTransport,
@@ -87,14 +90,21 @@ def transport_from_settings(
         version=version,
         body=parameter_objects(body) if profile.template_parameter_objects else body,
     )
+    routes: dict[Channel, Transport] = {}
     if settings.sms_via == "sms-api":
         if profile.name != "vonage":
             raise ConfigError(
                 f"VONAGE_SMS_VIA=sms-api does not go through VONAGE_GATEWAY={profile.name}: "
                 "SMS go through the gateway's Messages API (VONAGE_SMS_VIA=messages)"
             )
-        sms_api = _sms_api(settings, session, secret)
-        transport = ChannelRouter(transport, {Channel.SMS: sms_api})
+        routes[Channel.SMS] = _sms_api(settings, session, secret)
+    if routes or settings.failover == "provider":
+        workflows = (
+            DispatchTransport(session, base_url=settings.vonage_api_url, auth=auth)
+            if settings.failover == "provider"
+            else None
+        )
+        transport = ChannelRouter(transport, routes, workflows=workflows)
     rates = {Channel(name): rate for name, rate in settings.channel_rates.items()}
     limiter = store.rate_limiter(rates) if store is not None else ChannelLimiter(rates)
     limited = RateLimitedTransport(transport, limiter)

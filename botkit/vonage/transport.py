@@ -7,8 +7,11 @@ the two in a row, and what callers use. Every transport here is one:
 
 - :class:`MessagesTransport`: the Messages API, v1 or v0.1, with any
   :class:`~botkit.vonage.auth.Authenticator`.
+- :class:`DispatchTransport`: the Dispatch API, for a message whose failover the provider
+  carries out (one workflow).
 - :class:`SmsApiTransport`: the legacy SMS API (form parameters, HTTP 200 with a status per part).
-- :class:`ChannelRouter`: each channel to its own transport (SMS through the SMS API, say).
+- :class:`ChannelRouter`: each channel to its own transport (SMS through the SMS API, say), and
+  messages with a provider workflow to the Dispatch API.
 - :class:`RetryingTransport`: delivers again after retryable failures, with backoff.
 - :class:`RateLimitedTransport`: paces deliveries per channel and sender, honouring quota
   headers.
@@ -56,6 +59,7 @@ from botkit.vonage.errors import (
 __all__ = [
     "BodyBuilder",
     "ChannelRouter",
+    "DispatchTransport",
     "MessagesTransport",
     "ParamsBuilder",
     "Prepared",
@@ -97,13 +101,16 @@ class SendReceipt:
     ``message_id`` is how its statuses will refer to it; ``message_ids`` holds every id the
     provider gave (a long SMS gets one per part; ``message_id`` is the first). ``attempts`` is
     how many times it was posted, ``client_ref`` the reference sent with it, and ``headers``
-    the answer's headers with lower-case names.
+    the answer's headers with lower-case names. ``workflow_id`` is set when the message went as
+    a provider workflow (the Dispatch API's ``dispatch_uuid``, which is then ``message_id``
+    too): its final report names it.
     """
 
     message_id: str
     message_ids: tuple[str, ...] = ()
     attempts: int = 1
     client_ref: str | None = None
+    workflow_id: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -173,6 +180,9 @@ class MessagesTransport(Transport):
     ``timeout`` seconds raises :class:`~botkit.vonage.errors.TimedOut`.
     """
 
+    subject: str = "the Messages API"
+    receipt_field: str = "message_uuid"
+
     def __init__(
         self,
         session: aiohttp.ClientSession,
@@ -188,6 +198,7 @@ class MessagesTransport(Transport):
         self.version = version
         self.url = f"{base_url.rstrip('/')}/{version}/messages"
         self._read_url = f"{base_url.rstrip('/')}/v1/messages"
+        self.subject = f"the Messages API {version}"
         self._session = session
         self._auth = auth
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -201,14 +212,17 @@ class MessagesTransport(Transport):
     async def deliver(self, prepared: Prepared) -> SendReceipt:
         answer = await self._authorized("POST", self.url, prepared.payload)
         if not 200 <= answer.status < 300:
-            raise from_response(answer.status, answer.headers, answer.text)
-        uuid = json_object(answer.text).get("message_uuid")
+            raise from_response(answer.status, answer.headers, answer.text, subject=self.subject)
+        uuid = json_object(answer.text).get(self.receipt_field)
         if not isinstance(uuid, str) or not uuid:
             raise answer.unreadable(
-                f"the Messages API {self.version} took the message ({answer.status}) but gave no "
-                "message_uuid; it is not sent again"
+                f"{self.subject} took the message ({answer.status}) but gave no "
+                f"{self.receipt_field}; it is not sent again"
             )
-        return SendReceipt(uuid, client_ref=prepared.client_ref, headers=answer.headers)
+        return self._receipt(uuid, prepared, answer.headers)
+
+    def _receipt(self, uuid: str, prepared: Prepared, headers: Mapping[str, str]) -> SendReceipt:
+        return SendReceipt(uuid, client_ref=prepared.client_ref, headers=headers)
 
     async def mark_read(self, channel: Channel, message_id: str) -> None:
         """``PATCH {base_url}/v1/messages/{message_id}`` with ``{"status": "read"}`` (the
@@ -234,12 +248,50 @@ class MessagesTransport(Transport):
                 json_body=body,
                 headers=await self._auth.headers(),
                 timeout=self._timeout,
-                subject=f"the Messages API {self.version}",
+                subject=self.subject,
             )
             if answer.status != 401 or refreshed:
                 return answer
             await self._auth.refresh()
             refreshed = True
+
+
+class DispatchTransport(MessagesTransport):
+    """``POST {base_url}/v0.1/dispatch``: a message and its
+    :attr:`~botkit.outbound.Outbound.workflow` as one failover workflow the provider carries
+    out (the body of :func:`botkit.vonage.outbound.dispatch.body`).
+
+    Authentication, the 401 refresh, timeouts and errors are :class:`MessagesTransport`'s: a
+    4xx (the workflow refused) raises a non-retryable error, so the reply is refused as a
+    whole. The receipt's ``message_id`` and ``workflow_id`` are the ``dispatch_uuid``; its
+    ``client_ref`` is the first step's, and every step keeps its own in each attempt.
+    """
+
+    receipt_field = "dispatch_uuid"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        base_url: str = "https://api.nexmo.com",
+        auth: Authenticator,
+        timeout: float = 10.0,
+    ) -> None:
+        from botkit.vonage.outbound import dispatch
+
+        super().__init__(
+            session,
+            base_url=base_url,
+            auth=auth,
+            version="v0.1",
+            timeout=timeout,
+            body=dispatch.body,
+        )
+        self.url = f"{base_url.rstrip('/')}/v0.1/dispatch"
+        self.subject = "the Dispatch API"
+
+    def _receipt(self, uuid: str, prepared: Prepared, headers: Mapping[str, str]) -> SendReceipt:
+        return SendReceipt(uuid, client_ref=prepared.client_ref, headers=headers, workflow_id=uuid)
 
 
 class SmsApiTransport(Transport):
@@ -476,25 +528,46 @@ class RateLimitedTransport(Transport):
 
 
 class ChannelRouter(Transport):
-    """Each channel through its own transport: ``routes[channel]``, else ``default``.
+    """Each channel through its own transport: ``routes[channel]``, else ``default``; a message
+    with a provider :attr:`~botkit.outbound.Outbound.workflow` through ``workflows`` (a
+    :class:`DispatchTransport`) whatever its channel.
 
-    :meth:`prepare` and :meth:`deliver` go to the same transport (the one for the message's
-    channel), so a route's request is built once however often it is delivered.
+    :meth:`prepare` and :meth:`deliver` go to the same transport (the one for the message),
+    so a route's request is built once however often it is delivered. A message with a
+    workflow and no ``workflows`` transport is refused by :meth:`prepare`
+    (:class:`~botkit.vonage.errors.UnsendableMessage`).
     """
 
-    def __init__(self, default: Transport, routes: Mapping[Channel, Transport] | None = None):
+    def __init__(
+        self,
+        default: Transport,
+        routes: Mapping[Channel, Transport] | None = None,
+        *,
+        workflows: Transport | None = None,
+    ):
         self.default = default
         self.routes: Mapping[Channel, Transport] = dict(routes or {})
+        self.workflows = workflows
 
     def route(self, channel: Channel) -> Transport:
         """The transport that carries ``channel``."""
         return self.routes.get(channel, self.default)
 
+    def _for(self, message: Outbound) -> Transport:
+        if not message.workflow:
+            return self.route(message.channel)
+        if self.workflows is None:
+            raise UnsendableMessage(
+                "this message has a provider failover workflow, and no Dispatch API transport "
+                "is configured: set BOTKIT_FAILOVER=provider, or send it with local failover"
+            )
+        return self.workflows
+
     def prepare(self, message: Outbound) -> Prepared:
-        return self.route(message.channel).prepare(message)
+        return self._for(message).prepare(message)
 
     async def deliver(self, prepared: Prepared) -> SendReceipt:
-        return await self.route(prepared.message.channel).deliver(prepared)
+        return await self._for(prepared.message).deliver(prepared)
 
     async def mark_read(self, channel: Channel, message_id: str) -> None:
         await self.route(channel).mark_read(channel, message_id)

@@ -639,6 +639,21 @@ async def test_the_backlog_counts_what_waits_for_a_worker(store: Store) -> None:
     assert await store.backlog(now=now) == Backlog(0, 1)
 
 
+async def test_a_workflow_link_is_kept_for_its_time_and_shared(backend: Backend) -> None:
+    store = backend.make()
+    assert await store.workflow_link("wf-1") is None
+
+    await store.link_workflow("wf-1", '{"key": "whatsapp:bot:user"}', seconds=LEASE)
+    await store.link_workflow("wf-{2}", "second", seconds=3600.0)
+
+    twin = backend.another(store)
+    assert await twin.workflow_link("wf-1") == '{"key": "whatsapp:bot:user"}'
+    assert await twin.workflow_link("wf-{2}") == "second"
+    await backend.advance(LEASE)
+    assert await store.workflow_link("wf-1") is None, "expired"
+    assert await store.workflow_link("wf-{2}") == "second"
+
+
 # --- pending work: a waiting outbox, refusals, hand-over, orphaned leases -------------------------
 
 

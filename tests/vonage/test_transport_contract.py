@@ -23,13 +23,14 @@ from aiohttp.test_utils import TestServer
 
 from botkit.clock import OffsetClock
 from botkit.events import Channel, Text
-from botkit.outbound import Outbound
+from botkit.outbound import Outbound, Template, WorkflowStep
 from botkit.ratelimit import ChannelLimiter
 from botkit.sandbox import SANDBOX, Delays, Sandbox, create_sandbox_app
 from botkit.vonage.auth import BasicAuth
 from botkit.vonage.errors import MalformedResponse, ProviderError, SendError
 from botkit.vonage.transport import (
     ChannelRouter,
+    DispatchTransport,
     MessagesTransport,
     RateLimitedTransport,
     RetryingTransport,
@@ -68,6 +69,8 @@ class Subject:
 
 
 def client_ref(request: dict[str, Any]) -> str:
+    if "workflow" in request:  # a Dispatch workflow: its first step's
+        return str(request["workflow"][0].get("client_ref"))
     return str(request.get("client_ref") or request.get("client-ref"))
 
 
@@ -77,6 +80,14 @@ def whatsapp() -> Outbound:
 
 def sms() -> Outbound:
     return Outbound(channel=Channel.SMS, to=WA_USER, sender=WA_BOT, content=Text(text="hi"))
+
+
+def sms_then_whatsapp() -> Outbound:
+    """An SMS the provider follows with a WhatsApp template when it is not delivered in time."""
+    template = Template(name="reminder", parameters=("10:00",))
+    fallback = whatsapp().model_copy(update={"content": template})
+    step = WorkflowStep(when="delivered", within=60, message=fallback)
+    return sms().model_copy(update={"workflow": (step,)})
 
 
 class TickingClock:
@@ -167,11 +178,17 @@ def stand_in_subject(name: str, provider: Provider, session: aiohttp.ClientSessi
 def sandbox_subject(
     name: str, sandbox: Sandbox, url: str, session: aiohttp.ClientSession
 ) -> Subject:
-    api: Literal["v1", "v0.1", "sms"] = {"sandbox v1": "v1", "sandbox v0.1": "v0.1"}.get(
-        name, "sms"
-    )  # type: ignore[assignment]
+    api: Literal["v1", "v0.1", "sms", "dispatch"] = {  # type: ignore[assignment]
+        "sandbox v1": "v1",
+        "sandbox v0.1": "v0.1",
+        "sandbox dispatch": "dispatch",
+    }.get(name, "sms")
 
     def build(base_url: str) -> Transport:
+        if api == "dispatch":
+            return DispatchTransport(
+                session, base_url=base_url, auth=BasicAuth(API_KEY, API_SECRET), timeout=TIMEOUT
+            )
         if api == "sms":
             return SmsApiTransport(
                 session, base_url=base_url, api_key=API_KEY, api_secret=API_SECRET, timeout=TIMEOUT
@@ -188,7 +205,8 @@ def sandbox_subject(
         return [
             dict(event.fields["request"])
             for event in sandbox.journal.events()
-            if event.kind in ("outbound", "rejected") and event.fields.get("api") == api
+            if (event.kind in ("outbound", "rejected") and event.fields.get("api") == api)
+            or (api == "dispatch" and event.fields.get("action") == "accepted")
         ]
 
     def inject(failure: Failure) -> None:
@@ -198,7 +216,7 @@ def sandbox_subject(
     return Subject(
         build=build,
         url=url,
-        message=sms,
+        message=sms_then_whatsapp if api == "dispatch" else sms,
         requests=requests,
         inject=inject,
         failures=frozenset({"server error", "throttled"}),
@@ -209,7 +227,7 @@ def sandbox_subject(
 
 STAND_IN = ["messages v1", "messages v0.1", "sms api", "sms api, signed"]
 ROUTER = ["router, whatsapp", "router, sms"]
-SANDBOX_APIS = ["sandbox v1", "sandbox v0.1", "sandbox sms api"]
+SANDBOX_APIS = ["sandbox v1", "sandbox v0.1", "sandbox sms api", "sandbox dispatch"]
 EVERY = STAND_IN + ROUTER + SANDBOX_APIS
 
 

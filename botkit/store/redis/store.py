@@ -11,6 +11,7 @@ one cluster slot and each operation is one Lua script)::
     P:{k}:s   ZSET    dedup keys scored by their expiry (ms); key TTL = the dedup window
     P:{k}:l   STRING  lease, "owner:fence", with PX
     P:{k}:m   HASH    message records, provider message id -> JSON; TTL messages_seconds
+    P:w:<id>  STRING  the link of a provider workflow to its conversation; PX as asked
 
 and the due index (:mod:`~botkit.store.redis.due`): each conversation's mark, scored by when the
 sweep should look at it (the earliest of its pending work), in a small sorted set of its own
@@ -582,6 +583,16 @@ class RedisStore(Store):
         """The conversation's message records (one HGETALL), {} when none are kept."""
         found = await self._plain("HGETALL", self._messages(key))
         return dict(found) if isinstance(found, dict) else {}
+
+    async def link_workflow(self, workflow_id: str, link: str, *, seconds: float) -> None:
+        await self._plain("SET", self._workflow(workflow_id), link, "PX", _ms(seconds))
+
+    async def workflow_link(self, workflow_id: str) -> str | None:
+        found = await self._plain("GET", self._workflow(workflow_id))
+        return found if isinstance(found, str) else None
+
+    def _workflow(self, workflow_id: str) -> str:
+        return f"{self.prefix}:w:{_tag(workflow_id)}"
 
     async def keys(self, limit: int = 1000) -> list[str]:
         """Keys of conversations with a committed record, in no particular order, at most
