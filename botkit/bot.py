@@ -443,16 +443,21 @@ class Bot(Generic[DataT]):
         return await self._run(turn, ctx, act, "handled", name, before, saved)
 
     def channel_setup(
-        self, *, api_version: ApiVersion = "v1", senders: Mapping[Channel, str] | None = None
+        self,
+        *,
+        api_version: ApiVersion = "v1",
+        senders: Mapping[Channel, str] | None = None,
+        failover: Literal["local", "provider"] = "local",
     ) -> ChannelSetup:
-        """What the channel rules know of this bot: its templates and degrade policy, and its
+        """What the channel rules know of this bot: its templates and degrade policy, its
         own addresses, the class's ``senders`` overridden channel by channel by ``senders``
-        (the settings')."""
+        (the settings'), and who carries out failover (``BOTKIT_FAILOVER``)."""
         return ChannelSetup(
             templates=dict(self.templates),
             degrade=self.unsupported,
             api_version=api_version,
             senders={**self.senders, **(senders or {})},
+            failover=failover,
         )
 
     def _attempt(

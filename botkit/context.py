@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from botkit.channels.rules import Facts, Plan, apply_rules
 from botkit.conversation import Conversation, PendingTimer
+from botkit.dispatch import workflow_message
 from botkit.errors import BotkitError
 from botkit.events import Channel, Event, Text
 from botkit.failover import Fallback, Step, arm, steps_of
@@ -204,7 +205,9 @@ class Context(Generic[DataT]):
         checked here: a step on a channel where the bot has no address raises LookupError, a
         user the step's channel cannot reach without an explicit ``to`` ValueError, content the
         step's channel refuses its :class:`~botkit.channels.errors.ChannelRuleError`, each
-        naming the step and what to set.
+        naming the step and what to set. With ``BOTKIT_FAILOVER=provider`` the message and its
+        fallbacks go as one Dispatch API workflow, and ValueError names the argument for what
+        only the provider limits (see :func:`botkit.dispatch.workflow_message`).
         """
         if self.event.user is None or self.event.bot is None:
             raise LookupError("this event names no user to reply to")
@@ -239,6 +242,9 @@ class Context(Generic[DataT]):
             assert home is not None
             steps = steps_of(message, failover, self.facts, home)
             self.offered = offered or self.offered
+            if self.facts.failover == "provider":
+                first, plan = workflow_message(steps, self.facts, home)
+                return self._track(self._queue_planned(first, plan), "ctx.reply(..., failover=...)")
             return self._track(self._queue_failover(steps), "ctx.reply(..., failover=...)")
         self.offered = offered or self.offered
         return self._track(self._reply(message), "ctx.reply(...)")
@@ -373,6 +379,13 @@ class Context(Generic[DataT]):
     async def _reply(self, message: Outbound) -> Plan:
         plan = await self._queue(message, self.facts)
         if plan.messages and not self.facts.bot_has_written:
+            self.facts = replace(self.facts, bot_has_written=True)
+        return plan
+
+    async def _queue_planned(self, message: Outbound, plan: Plan) -> Plan:
+        self.replies.append(message)
+        self.plans.append(plan)
+        if not self.facts.bot_has_written:
             self.facts = replace(self.facts, bot_has_written=True)
         return plan
 

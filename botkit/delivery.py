@@ -4,11 +4,14 @@ still go.
 :meth:`Delivery.send` sends the outbox's entries oldest first and says what became of them
 (:class:`Delivered`), for the runtime to acknowledge in one atomic step:
 
-- accepted by the provider: a :class:`~botkit.records.DeliveryRecord` is written;
+- accepted by the provider: a :class:`~botkit.records.DeliveryRecord` is written; a reply sent
+  as a provider workflow (failover the provider carries out) is linked to its conversation
+  at once, so the workflow's final report finds it;
 - refused for good (the provider's 4xx such as 422/1340 or 402, a channel rule at send time, or
   a reply that kept failing for :attr:`RetryPolicy.give_up_seconds`): a record with the code is
   written, the entry is dropped, and a ``rejected`` status event reaches the bot, in order with
-  the user's events, so ``@on.status("rejected")`` handlers see it;
+  the user's events, so ``@on.status("rejected")`` handlers see it (a refused provider
+  workflow also ends its failover: its outcome follows, for ``@on.failover`` handlers);
 - failed for a reason worth retrying (no answer, 429, 5xx, after the transport's own short
   retries): the entry stays at the outbox's head with one more attempt and a not-before time
   (:class:`RetryPolicy`), keeping its ``client_ref``; the entries behind it wait, in order.
@@ -28,16 +31,21 @@ from botkit.channels.errors import ChannelRuleError
 from botkit.channels.facts import ChannelSetup
 from botkit.channels.reach import check_window
 from botkit.conversation import Conversation, OutboxEntry
+from botkit.dispatch import link_of, link_seconds, refused_outcome
 from botkit.events import DeliveryStatus, Event, EventKind, ProviderError, StatusInfo, WebhookFormat
 from botkit.log import get_logger
 from botkit.metrics import SENDS, child
 from botkit.outbound import Outbound
 from botkit.records import DeliveryRecord
+from botkit.store.base import StoreUnavailable
 from botkit.vonage.errors import ProviderError as ProviderRefusal
 from botkit.vonage.errors import SendError
 from botkit.vonage.transport import Transport
 
 log = get_logger("botkit.delivery")
+
+WorkflowLinker = Callable[[str, str, float], Awaitable[None]]
+"""Keeps a provider workflow's link: ``(workflow id, link text, seconds)``."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +111,17 @@ class Delivery:
         channels: ChannelSetup,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        link: WorkflowLinker | None = None,
     ) -> None:
         """``clock`` (Unix time) dates records, refusals and the channel window check; retries
-        are scheduled on the system's own time, which every process shares."""
+        are scheduled on the system's own time, which every process shares. ``link`` keeps a
+        provider workflow's link to its conversation (``(workflow id, link, seconds)``, as
+        :meth:`~botkit.store.base.Store.link_workflow`); without it final reports find none."""
         self.transport = transport
         self.channels = channels
         self.retry = retry or RetryPolicy()
         self._clock = clock
+        self._link = link
 
     async def send(
         self, conversation: Conversation, lease_ok: Callable[[], Awaitable[bool]]
@@ -149,6 +161,8 @@ class Delivery:
                     break
                 self._refuse(done, entry, exc, _code(exc), _title(exc), conversation.key)
                 continue
+            if receipt.workflow_id is not None:
+                await self._link_workflow(receipt.workflow_id, conversation.key, message)
             record = DeliveryRecord.sent(
                 message, receipt.message_id, self._clock(), receipt.message_ids
             )
@@ -162,6 +176,21 @@ class Delivery:
                 to=message.to,
             )
         return done
+
+    async def _link_workflow(self, workflow_id: str, key: str, message: Outbound) -> None:
+        if self._link is None:
+            return
+        link = link_of(key, message)
+        try:
+            await self._link(workflow_id, link.model_dump_json(), link_seconds(message))
+        except StoreUnavailable as exc:
+            # The workflow left and must not leave again: only its final report goes astray.
+            log.error(
+                "provider workflow sent but not linked: its final report will not reach the "
+                "conversation",
+                workflow_id=workflow_id,
+                error=str(exc),
+            )
 
     def _recheck(self, entry: OutboxEntry, conversation: Conversation) -> Outbound:
         """The message to send: an entry that waited is checked against the channel's window
@@ -190,6 +219,8 @@ class Delivery:
         refusal = ProviderError(code=code, title=title, detail=str(error))
         done.record(message, DeliveryRecord.refused(message, refusal, now), key)
         done.events.append(_rejected(message, refusal, now))
+        if message.workflow:
+            done.events.append(refused_outcome(_rejected(message, refusal, now), message))
         done.sent += 1
         child(SENDS, message.channel.value, "refused").inc()
         log.error(

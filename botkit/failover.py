@@ -216,7 +216,9 @@ def _step_message(
             f'Fallback(Channel.{channel.name}, to="<the user\'s {form}>", ...)'
         )
     content = fallback.content if fallback.content is not None else message.content
-    options = {channel.value: getattr(message, channel.value, None)}
+    # The reply's options for the step's channel, where Outbound has a field (MMS has none).
+    field = channel.value
+    options = {field: getattr(message, field)} if field in Outbound.model_fields else {}
     step_id = f"{message.id}.{position}"
     return Outbound(
         id=step_id,

@@ -44,6 +44,7 @@ from botkit.bot import Bot, TurnOutcome
 from botkit.clock import Clock, OffsetClock, SystemClock
 from botkit.conversation import Conversation
 from botkit.delivery import Delivered, Delivery, RetryPolicy
+from botkit.dispatch import WorkflowLink, home_of, outcome_event
 from botkit.events import Channel, Event, EventKind
 from botkit.failover import home_key
 from botkit.log import get_logger, keep_private
@@ -185,13 +186,15 @@ class Runtime:
         clock: Clock | None = None,
         api_version: Literal["v1", "v0.1"] = "v1",
         senders: Mapping[Channel, str] | None = None,
+        failover: Literal["local", "provider"] = "local",
         trace_turns: bool = False,
         retry: RetryPolicy | None = None,
         sweep_batch: int = 1000,
         sweep_concurrency: int = 200,
     ) -> None:
         """``senders`` are the bot's own addresses from the settings; they override the bot
-        class's ``senders`` channel by channel. With ``trace_turns``, every turn that was not
+        class's ``senders`` channel by channel; ``failover`` says who carries out replies'
+        failover policies (``BOTKIT_FAILOVER``). With ``trace_turns``, every turn that was not
         an ignored status leaves a :class:`~botkit.records.TurnRecord` with its commit, for
         the inspector. ``retry`` says when replies that failed for a retryable reason are
         tried again. A sweep looks at up to ``sweep_batch`` due conversations at a time
@@ -216,8 +219,12 @@ class Runtime:
         self.clock = clock or SystemClock()
         if isinstance(self.clock, OffsetClock):
             self.clock.on_advance(self.wake)
-        self.channels = bot.channel_setup(api_version=api_version, senders=senders)
-        self.delivery = Delivery(transport, self.channels, retry, self.clock.now)
+        self.channels = bot.channel_setup(
+            api_version=api_version, senders=senders, failover=failover
+        )
+        self.delivery = Delivery(
+            transport, self.channels, retry, self.clock.now, link=self._link_workflow
+        )
         self.outage = _Outage()
         self._workers: set[asyncio.Task[None]] = set()
         self._swept: set[asyncio.Task[None]] = set()
@@ -253,7 +260,10 @@ class Runtime:
         """
         if self._closed:
             raise StoreUnavailable("this process is shutting down")
-        key = home_key(event) or event.conversation_key or f"workflow:{event.message_id}"
+        key = home_key(event) or event.conversation_key
+        if key is None and event.kind is EventKind.WORKFLOW:
+            event, key = await self._linked_home(event)
+        key = key or f"workflow:{event.message_id}"
         asked = time.monotonic()
         self._accepting[key] = self._accepting.get(key, 0) + 1
         try:
@@ -348,6 +358,8 @@ class Runtime:
         """Handle ``event`` (the inbox's oldest, or with ``from_inbox`` False a timer that
         ``conversation`` no longer holds), commit, then send."""
         keep_private(event.private_texts())
+        if event.kind is EventKind.WORKFLOW and event.content is None and event.user is not None:
+            event = await self._workflow_outcome(heartbeat.lease.key, event)
         record = await self._record_of(heartbeat.lease.key, event)
         if record is not None and event.client_ref is None and record.client_ref:
             # A status that does not echo the client_ref (some APIs drop it): the record knows.
@@ -443,6 +455,31 @@ class Runtime:
             if claim is not None:
                 heartbeat.refreshed(asked)
             return claim
+
+    async def _link_workflow(self, workflow_id: str, link: str, seconds: float) -> None:
+        await self.store.link_workflow(workflow_id, link, seconds=seconds)
+
+    async def _linked_home(self, event: Event) -> tuple[Event, str | None]:
+        """A provider workflow's final report (which names no user) as an event of the
+        conversation that sent the workflow, with its key; unchanged, with None, when this
+        bot keeps no link for it."""
+        found = await self.store.workflow_link(event.message_id)
+        if found is None:
+            log.warning(
+                "final report of a workflow this bot keeps no link for: filed on its own",
+                workflow_id=event.message_id,
+            )
+            return event, None
+        link = WorkflowLink.model_validate_json(found)
+        return home_of(event, link), link.key
+
+    async def _workflow_outcome(self, key: str, event: Event) -> Event:
+        """A final report filed under its conversation, as the failover's outcome event."""
+        found = await self.store.workflow_link(event.message_id)
+        if found is None:
+            return event
+        link = WorkflowLink.model_validate_json(found)
+        return outcome_event(event, link, await self.store.messages(key))
 
     async def _record_of(self, key: str, event: Event) -> DeliveryRecord | None:
         """The record of the message a status event is about (None for any other event; a

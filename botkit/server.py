@@ -188,6 +188,7 @@ def _make_runtime(
             ),
             clock=clock,
             api_version=messages_version(settings),
+            failover=settings.failover,
             senders={Channel(name): address for name, address in settings.senders.items()},
             trace_turns=settings.inspector_token is not None,
         )

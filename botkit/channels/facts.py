@@ -43,6 +43,8 @@ class Facts:
       message's ``sender`` must be one of them.
     - ``bot_has_written``: the bot has already sent this user a message in this turn (a
       handler's earlier reply), so the next is not its first.
+    - ``failover``: who carries out a reply's failover policy, botkit (``"local"``) or the
+      provider (``"provider"``, ``BOTKIT_FAILOVER``).
     """
 
     now: float
@@ -53,6 +55,7 @@ class Facts:
     api_version: ApiVersion = "v1"
     senders: Mapping[Channel, str | Sequence[str]] = field(default_factory=dict)
     bot_has_written: bool = False
+    failover: Literal["local", "provider"] = "local"
 
     @property
     def wrote(self) -> bool:
@@ -73,13 +76,15 @@ class Facts:
 @dataclass(frozen=True)
 class ChannelSetup:
     """What the rules know that is the same for every conversation of one bot: its templates,
-    its degrade policy, the Messages API version and its own addresses (``senders``, merged
-    once from the bot class and the settings, the settings winning)."""
+    its degrade policy, the Messages API version, its own addresses (``senders``, merged
+    once from the bot class and the settings, the settings winning) and who carries out
+    failover."""
 
     templates: Mapping[str, Template] = field(default_factory=dict)
     degrade: Literal["degrade", "refuse"] = "degrade"
     api_version: ApiVersion = "v1"
     senders: Mapping[Channel, str | Sequence[str]] = field(default_factory=dict)
+    failover: Literal["local", "provider"] = "local"
 
     def facts(self, conversation: Conversation, event: Event | None, now: float) -> Facts:
         """The facts while ``event`` is handled on ``conversation`` at Unix time ``now`` (or,
@@ -97,6 +102,7 @@ class ChannelSetup:
             degrade=self.degrade,
             api_version=self.api_version,
             senders=self.senders,
+            failover=self.failover,
         )
 
 

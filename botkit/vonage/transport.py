@@ -181,6 +181,8 @@ class MessagesTransport(Transport):
     """
 
     subject: str = "the Messages API"
+    refuser: str = "the provider"
+    """Who refuses, in the text of an error answer's exception."""
     receipt_field: str = "message_uuid"
 
     def __init__(
@@ -212,7 +214,7 @@ class MessagesTransport(Transport):
     async def deliver(self, prepared: Prepared) -> SendReceipt:
         answer = await self._authorized("POST", self.url, prepared.payload)
         if not 200 <= answer.status < 300:
-            raise from_response(answer.status, answer.headers, answer.text, subject=self.subject)
+            raise from_response(answer.status, answer.headers, answer.text, subject=self.refuser)
         uuid = json_object(answer.text).get(self.receipt_field)
         if not isinstance(uuid, str) or not uuid:
             raise answer.unreadable(
@@ -288,7 +290,7 @@ class DispatchTransport(MessagesTransport):
             body=dispatch.body,
         )
         self.url = f"{base_url.rstrip('/')}/v0.1/dispatch"
-        self.subject = "the Dispatch API"
+        self.subject = self.refuser = "the Dispatch API"
 
     def _receipt(self, uuid: str, prepared: Prepared, headers: Mapping[str, str]) -> SendReceipt:
         return SendReceipt(uuid, client_ref=prepared.client_ref, headers=headers, workflow_id=uuid)
