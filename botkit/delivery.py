@@ -31,8 +31,17 @@ from botkit.channels.errors import ChannelRuleError
 from botkit.channels.facts import ChannelSetup
 from botkit.channels.reach import check_window
 from botkit.conversation import Conversation, OutboxEntry
-from botkit.dispatch import link_of, link_seconds, refused_outcome
-from botkit.events import DeliveryStatus, Event, EventKind, ProviderError, StatusInfo, WebhookFormat
+from botkit.dispatch import ended_record, link_of, link_seconds, refused_outcome, sent_record
+from botkit.events import (
+    DeliveryStatus,
+    Event,
+    EventKind,
+    FailoverOutcome,
+    ProviderError,
+    StatusInfo,
+    WebhookFormat,
+)
+from botkit.failover import record_id
 from botkit.log import get_logger
 from botkit.metrics import SENDS, child
 from botkit.outbound import Outbound
@@ -163,6 +172,8 @@ class Delivery:
                 continue
             if receipt.workflow_id is not None:
                 await self._link_workflow(receipt.workflow_id, conversation.key, message)
+                failover = sent_record(message, self._clock())
+                done.records[record_id(message.id)] = failover.model_dump_json()
             record = DeliveryRecord.sent(
                 message, receipt.message_id, self._clock(), receipt.message_ids
             )
@@ -220,7 +231,11 @@ class Delivery:
         done.record(message, DeliveryRecord.refused(message, refusal, now), key)
         done.events.append(_rejected(message, refusal, now))
         if message.workflow:
-            done.events.append(refused_outcome(_rejected(message, refusal, now), message))
+            ended = refused_outcome(_rejected(message, refusal, now), message)
+            done.events.append(ended)
+            assert isinstance(ended.content, FailoverOutcome)
+            failover = ended_record(sent_record(message, now), ended.content, now)
+            done.records[record_id(message.id)] = failover.model_dump_json()
         done.sent += 1
         child(SENDS, message.channel.value, "refused").inc()
         log.error(

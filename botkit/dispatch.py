@@ -7,6 +7,11 @@ At reply time :func:`workflow_message` turns the steps of a failover policy
 checks what only the provider limits: each ``within`` from 15 s to 1 day (its ``expiry_time``),
 channels it carries (SMS, WhatsApp, Messenger, Viber), one message per step.
 
+The conversation's records keep the same failover record a local failover keeps
+(:class:`~botkit.failover.FailoverRecord`, under :func:`~botkit.failover.record_id`): written
+when the provider takes the workflow (:func:`sent_record`), completed when its final report
+comes (:func:`ended_record`) or when the provider refuses it.
+
 When the provider takes the workflow, the store links its id to the conversation
 (:class:`WorkflowLink`, kept :func:`link_seconds`); the final report, which names no user, is
 filed under that conversation and becomes, in the turn that handles it, the same outcome event
@@ -32,7 +37,7 @@ from botkit.events import (
     FailoverOutcome,
     FailoverStep,
 )
-from botkit.failover import PROVIDER_WITHIN, Condition, Step
+from botkit.failover import PROVIDER_WITHIN, Condition, FailoverRecord, Step, StepRecord
 from botkit.outbound import Outbound, WorkflowStep
 from botkit.records import DeliveryRecord
 
@@ -230,5 +235,47 @@ def refused_outcome(rejected: Event, message: Outbound) -> Event:
             "message_id": f"refused:{message.id}",
             "status": None,
             "content": outcome,
+        }
+    )
+
+
+def sent_record(message: Outbound, at: float) -> FailoverRecord:
+    """The failover record (:func:`~botkit.failover.record_id`) of a reply the provider took as
+    a workflow at ``at``: every step, the first submitted, the others still to come."""
+    steps = [
+        StepRecord(
+            message=message.model_copy(update={"workflow": ()}),
+            ref=message.effective_client_ref,
+            sent_at=at,
+            status=DeliveryStatus.SUBMITTED,
+        )
+    ]
+    for step in message.workflow:
+        steps[-1] = steps[-1].model_copy(update={"when": step.when, "within": step.within})
+        steps.append(StepRecord(message=step.message, ref=step.message.effective_client_ref))
+    return FailoverRecord(id=message.id, started_at=at, steps=tuple(steps))
+
+
+def ended_record(record: FailoverRecord, outcome: FailoverOutcome, at: float) -> FailoverRecord:
+    """``record`` once the provider's workflow ended at ``at`` as ``outcome`` says: each step's
+    status, error and reason, and the channel that succeeded."""
+    steps = tuple(
+        step.model_copy(
+            update={
+                "status": ended.status,
+                "error": ended.error,
+                "reason": ended.reason,
+                "sent_at": step.sent_at if step.sent_at or ended.status is None else at,
+            }
+        )
+        for step, ended in zip(record.steps, outcome.steps, strict=False)
+    )
+    sent = [index for index, step in enumerate(steps) if step.status is not None]
+    return record.model_copy(
+        update={
+            "steps": steps,
+            "current": sent[-1] if sent else 0,
+            "ended_at": at,
+            "channel": outcome.channel,
         }
     )

@@ -44,9 +44,9 @@ from botkit.bot import Bot, TurnOutcome
 from botkit.clock import Clock, OffsetClock, SystemClock
 from botkit.conversation import Conversation
 from botkit.delivery import Delivered, Delivery, RetryPolicy
-from botkit.dispatch import WorkflowLink, home_of, outcome_event
-from botkit.events import Channel, Event, EventKind
-from botkit.failover import home_key
+from botkit.dispatch import WorkflowLink, ended_record, home_of, outcome_event
+from botkit.events import Channel, Event, EventKind, FailoverOutcome
+from botkit.failover import FailoverRecord, home_key, record_id
 from botkit.log import get_logger, keep_private
 from botkit.metrics import (
     EVENTS_ACCEPTED,
@@ -358,8 +358,9 @@ class Runtime:
         """Handle ``event`` (the inbox's oldest, or with ``from_inbox`` False a timer that
         ``conversation`` no longer holds), commit, then send."""
         keep_private(event.private_texts())
+        ended: Mapping[str, str] = {}
         if event.kind is EventKind.WORKFLOW and event.content is None and event.user is not None:
-            event = await self._workflow_outcome(heartbeat.lease.key, event)
+            event, ended = await self._workflow_outcome(heartbeat.lease.key, event)
         record = await self._record_of(heartbeat.lease.key, event)
         if record is not None and event.client_ref is None and record.client_ref:
             # A status that does not echo the client_ref (some APIs drop it): the record knows.
@@ -387,7 +388,7 @@ class Runtime:
         for observer in self._observers:
             observer(event, outcome)
         lease = heartbeat.lease
-        messages = {**outcome.records, **_status_update(record, event, lease.key)}
+        messages = {**outcome.records, **ended, **_status_update(record, event, lease.key)}
         if self.trace_turns and (outcome.outcome != "ignored" or event.kind is EventKind.MESSAGE):
             before = conversation.state or type(self.bot).machine.initial
             trace = TurnRecord.of(outcome, event, before, began, seconds)
@@ -473,13 +474,21 @@ class Runtime:
         link = WorkflowLink.model_validate_json(found)
         return home_of(event, link), link.key
 
-    async def _workflow_outcome(self, key: str, event: Event) -> Event:
-        """A final report filed under its conversation, as the failover's outcome event."""
+    async def _workflow_outcome(self, key: str, event: Event) -> tuple[Event, dict[str, str]]:
+        """A final report filed under its conversation, as the failover's outcome event, and
+        the failover record it completes."""
         found = await self.store.workflow_link(event.message_id)
         if found is None:
-            return event
+            return event, {}
         link = WorkflowLink.model_validate_json(found)
-        return outcome_event(event, link, await self.store.messages(key))
+        records = await self.store.messages(key)
+        ended = outcome_event(event, link, records)
+        stored = records.get(record_id(link.message_id))
+        if stored is None or not isinstance(ended.content, FailoverOutcome):
+            return ended, {}
+        record = FailoverRecord.model_validate_json(stored)
+        done = ended_record(record, ended.content, self.clock.now())
+        return ended, {record_id(link.message_id): done.model_dump_json()}
 
     async def _record_of(self, key: str, event: Event) -> DeliveryRecord | None:
         """The record of the message a status event is about (None for any other event; a

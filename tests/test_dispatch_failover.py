@@ -20,8 +20,8 @@ from botkit import Bot, Channel, Context, Fallback, on
 from botkit.channels.facts import Facts
 from botkit.devserver import BOT_ADDRESSES, DevServer
 from botkit.dispatch import workflow_message
-from botkit.events import FailoverOutcome, Text
-from botkit.failover import steps_of
+from botkit.events import DeliveryStatus, FailoverOutcome, Text
+from botkit.failover import FailoverRecord, read_failovers, steps_of
 from botkit.outbound import Outbound
 from botkit.sandbox.journal import JournalEvent
 from botkit.vonage.openapi import load_spec, to_json_schema
@@ -110,6 +110,12 @@ def workflow(action: str) -> Callable[[JournalEvent], bool]:
     return lambda event: event.kind == "workflow" and event.fields.get("action") == action
 
 
+async def failover_records(dev: DevServer) -> list[FailoverRecord]:
+    """The failover records of the user's WhatsApp conversation, as the store keeps them."""
+    assert dev._store is not None
+    return read_failovers(await dev._store.messages(f"whatsapp:{BOT_NUMBER}:{USER}"))
+
+
 def create_workflow() -> Any:
     spec = load_spec("dispatch")
     schema = to_json_schema(spec, {"$ref": "#/components/schemas/createWorkflow"})
@@ -140,6 +146,14 @@ async def test_an_unread_whatsapp_reminder_goes_by_sms_and_the_outcome_reaches_t
     assert told.fields["message"]["text"].startswith("outcome: sms (whatsapp=submitted, sms=")
     ended = await seen(dev, workflow("ended"))
     assert ended.fields["status"] == "completed"
+
+    (record,) = await failover_records(dev)
+    assert record.channel is Channel.SMS
+    assert record.ended_at is not None
+    assert [(s.channel, s.status, s.reason) for s in record.steps] == [
+        (Channel.WHATSAPP, DeliveryStatus.SUBMITTED, "not read within 600 s"),
+        (Channel.SMS, DeliveryStatus.DELIVERED, "delivered in time"),
+    ]
 
 
 @pytest.mark.slow
@@ -202,6 +216,12 @@ async def test_a_workflow_the_provider_refuses_is_a_refused_send_and_an_outcome(
             "outcome: the provider refused the workflow; not sent: the workflow was refused"
         )
         assert not [e for e in dev._journal.events() if workflow("accepted")(e)]  # type: ignore[union-attr]
+        (record,) = await failover_records(dev)
+        assert record.channel is None
+        assert [(s.channel, s.status) for s in record.steps] == [
+            (Channel.WHATSAPP, DeliveryStatus.REJECTED),
+            (Channel.VIBER, None),
+        ]
     finally:
         await dev.stop()
 
