@@ -263,7 +263,9 @@ def test_an_expiry_the_provider_refuses_names_the_argument(within: timedelta, pr
 
 def test_a_channel_the_provider_does_not_fail_over_to_names_the_argument() -> None:
     facts = provider_facts(mms="14155550100")
-    fallbacks = [Fallback(Channel.MMS, when="delivered", within=timedelta(minutes=1))]
+    fallbacks = [
+        Fallback(Channel.MMS, when="delivered", within=timedelta(minutes=1), to="14155550123")
+    ]
     steps = steps_of(reply(), fallbacks, facts, HOME)
 
     with pytest.raises(ValueError, match=r"failover\[0\] goes on mms"):
