@@ -53,6 +53,7 @@ from botkit.events import (
     Timer,
 )
 from botkit.outbound import Outbound, OutboundContent
+from botkit.records import FAILOVER_PREFIX as FAILOVER_RECORD
 from botkit.settings import sender_variable
 from botkit.timers import FAILOVER_PREFIX, MAX_DELAY, new_timer
 
@@ -328,7 +329,7 @@ class FailoverRecord(_Model):
 
 def record_id(message_id: str) -> str:
     """The message record id of the failover of the message ``message_id``."""
-    return f"failover:{message_id}"
+    return FAILOVER_RECORD + message_id
 
 
 def timer_key(message_id: str) -> str:
@@ -571,7 +572,7 @@ def read_failovers(stored: Mapping[str, str]) -> list[FailoverRecord]:
     found = [
         FailoverRecord.model_validate_json(text)
         for key, text in stored.items()
-        if key.startswith("failover:")
+        if key.startswith(FAILOVER_RECORD)
     ]
     return sorted(found, key=lambda r: r.started_at)
 

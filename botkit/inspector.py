@@ -9,9 +9,11 @@ the page's behalf, so no cross-origin access is ever granted.
 - ``GET /conversations``: every conversation with its state and ``active_at`` (the time of its
   latest message or turn), so a page can follow the one in use.
 - ``GET /conversations/{key}``: one conversation: state, data, its channel window (open until,
-  closed since), pending timers, the messages sent and a ``timeline``, oldest first, of turns
-  (``"entry": "turn"``: the event that came in, the handler, triggers, state change, the
-  channel rules' notes, time taken) and messages sent (``"entry": "sent"``).
+  closed since), pending timers, the messages sent, its messages with a failover policy
+  (``failovers``: each one message with its steps per channel, each step's status and why it
+  moved on) and a ``timeline``, oldest first, of turns (``"entry": "turn"``: the event that
+  came in, the handler, triggers, state change, the channel rules' notes, time taken) and
+  messages sent (``"entry": "sent"``).
 - ``GET /templates/{name}?parameter=...``: the text of the bot's message that the template
   stands in for, with those parameters.
 
@@ -21,6 +23,7 @@ While the store is unreachable every answer about conversations is a 503 ``unava
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -30,9 +33,10 @@ from botkit.bot import Bot
 from botkit.channels.capabilities import capability
 from botkit.channels.templates import template_text
 from botkit.clock import Clock
-from botkit.conversation import Conversation
+from botkit.conversation import Conversation, PendingTimer
 from botkit.events import Channel
-from botkit.records import read_records
+from botkit.failover import FailoverRecord, data_of, read_failovers
+from botkit.records import read_records, summarise
 from botkit.store.base import Store, StoreUnavailable
 from botkit.timers import TIMEOUT_PREFIX
 
@@ -146,16 +150,59 @@ def _pending_timers(record: Conversation | None) -> list[dict[str, Any]]:
     return [
         {
             "key": timer.key,
-            "name": (
-                f"timeout of {timer.key[len(TIMEOUT_PREFIX) :]!r}"
-                if timer.key.startswith(TIMEOUT_PREFIX)
-                else timer.key
-            ),
+            "name": _timer_name(timer),
             "due_at": timer.at,
             "data": json.loads(timer.data) if timer.data is not None else None,
         }
         for timer in timers
     ]
+
+
+def _timer_name(timer: PendingTimer) -> str:
+    """A state's timeout is "timeout of 'state'", a failover's "failover of <its message>"."""
+    if timer.key.startswith(TIMEOUT_PREFIX):
+        return f"timeout of {timer.key[len(TIMEOUT_PREFIX) :]!r}"
+    failover = data_of(timer)
+    if failover is not None:
+        what = "outcome" if failover.ended_at is not None else "failover"
+        return f"{what} of {summarise(failover.steps[0].message, 40)!r}"
+    return timer.key
+
+
+def _failovers(record: Conversation | None, stored: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The conversation's messages with a failover policy, oldest first: the stored records,
+    updated by the pending failovers' own (newer) state."""
+    found = {failover.id: failover for failover in read_failovers(stored)}
+    for timer in record.timers.values() if record is not None else ():
+        pending = data_of(timer)
+        if pending is not None:
+            found[pending.id] = pending
+    return [_failover(f) for f in sorted(found.values(), key=lambda f: f.started_at)]
+
+
+def _failover(failover: FailoverRecord) -> dict[str, Any]:
+    steps = [
+        {
+            "channel": step.channel.value,
+            "summary": summarise(step.message),
+            "when": step.when,
+            "within": step.within,
+            "sent_at": step.sent_at,
+            "status": step.status.value if step.status else None,
+            "error": step.error.model_dump(mode="json") if step.error else None,
+            "reason": step.reason,
+        }
+        for step in failover.steps
+    ]
+    return {
+        "id": failover.id,
+        "summary": summarise(failover.steps[0].message),
+        "started_at": failover.started_at,
+        "ended_at": failover.ended_at,
+        "channel": failover.channel.value if failover.channel else None,
+        "current": failover.current,
+        "steps": steps,
+    }
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -202,6 +249,7 @@ async def show_conversation(request: web.Request) -> web.Response:
     )
     conversation["now"] = _now(request)
     conversation["timers"] = _pending_timers(record)
+    conversation["failovers"] = _failovers(record, stored)
     conversation["mermaid"] = type(bot).mermaid(current=conversation["state"])
     return web.json_response(conversation)
 

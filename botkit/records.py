@@ -34,12 +34,12 @@ from botkit.events import (
     DeliveryStatus,
     Event,
     EventKind,
+    FailoverOutcome,
     Location,
     Notification,
     ProviderError,
     Text,
 )
-from botkit.failover import record_id as failover_record_id
 from botkit.outbound import ButtonTemplate, Contacts, Custom, GenericTemplate, Outbound, Template
 
 if TYPE_CHECKING:
@@ -303,7 +303,9 @@ def find_record(stored: Mapping[str, str], message_id: str, key: str) -> Deliver
 
 
 TURN_PREFIX = "turn:"
-_FAILOVERS = failover_record_id("")
+FAILOVER_PREFIX = "failover:"
+"""Record ids of messages' failovers (:mod:`botkit.failover`); read them with
+:func:`botkit.failover.read_failovers`."""
 
 
 def turn_id(revision: int) -> str:
@@ -371,6 +373,9 @@ def describe(event: Event, width: int = 120) -> str:
         text = repr(content.text)
     elif isinstance(content, Notification):
         text = f"event {content.name}"
+    elif isinstance(content, FailoverOutcome):
+        ended = f"reached on {content.channel.value}" if content.channel else "reached nobody"
+        text = f"failover of {content.id} ended: {ended}"
     elif isinstance(content, Location):
         where = f"{content.lat},{content.long}"
         text = f"location {content.name or content.address or where} ({where})"
@@ -387,16 +392,15 @@ def read_records(
     stored: Mapping[str, str], key: str
 ) -> tuple[list[DeliveryRecord], list[TurnRecord]]:
     """The stored records of the conversation ``key`` (:meth:`~botkit.store.base.Store.messages`)
-    as the messages sent, oldest first, and the turns, in revision order."""
+    as the messages sent, oldest first, and the turns, in revision order (failover records are
+    neither)."""
     sent: list[DeliveryRecord] = []
     turns: list[TurnRecord] = []
     for record_id, text in stored.items():
-        if record_id.startswith(PART_PREFIX):
+        if record_id.startswith((PART_PREFIX, FAILOVER_PREFIX)):
             continue
         if record_id.startswith(TURN_PREFIX):
             turns.append(TurnRecord.model_validate_json(text))
-        elif record_id.startswith(_FAILOVERS):
-            continue  # :func:`botkit.failover.read_failovers` reads them
         else:
             sent.append(unpack_record(record_id, text, key))
     sent.sort(key=lambda m: m.sent_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import pytest
 from pydantic import BaseModel
@@ -397,3 +398,44 @@ async def test_the_readme_failover_bot_works_as_written(bot_chat: BotChats) -> N
     assert sms.body["channel"] == "sms"
     await chat.status(sms, "delivered")
     assert chat.data == {"reached_on": "sms"}
+
+
+# --- the inspector --------------------------------------------------------------------------------
+
+TOKEN = "inspector-token-0123456789"
+
+
+async def test_the_inspector_shows_one_message_with_its_attempts_per_channel(
+    aiohttp_client: Any, settings_for: Any, provider: ProviderStandIn
+) -> None:
+    settings = settings_for(VONAGE_API_URL=provider.url, BOTKIT_INSPECTOR_TOKEN=TOKEN)
+    app = create_app(settings, Reminder(), clock=OffsetClock())
+    client = await aiohttp_client(app, headers={"Authorization": f"Bearer {TOKEN}"})
+    chat = Chat(client, provider, channel=Channel.WHATSAPP, user=USER)
+    path = "/_botkit/conversations/" + quote(KEY, safe="")
+
+    await chat.say("remind")
+    detail = await (await client.get(path)).json()
+    (pending,) = detail["failovers"]
+    assert pending["ended_at"] is None
+    assert [(s["channel"], s["status"]) for s in pending["steps"]] == [
+        ("whatsapp", "submitted"),
+        ("sms", None),
+    ]
+    (timer,) = detail["timers"]
+    assert timer["name"] == "failover of 'Your appointment is tomorrow at 10.'"
+
+    (sms,) = await chat.advance(TEN_MINUTES)
+    await chat.status(sms, "delivered")
+    detail = await (await client.get(path)).json()
+    (ended,) = detail["failovers"]
+    assert ended["channel"] == "sms"
+    assert [(s["channel"], s["status"], s["reason"]) for s in ended["steps"]] == [
+        ("whatsapp", "submitted", "not read within 10 min"),
+        ("sms", "delivered", "delivered in time"),
+    ]
+    assert [(m["channel"], m["status"]) for m in detail["messages"]] == [
+        ("whatsapp", "submitted"),
+        ("sms", "delivered"),
+    ], "the SMS and its status are the conversation's, where the reply was made"
+    assert detail["timers"] == []

@@ -101,6 +101,22 @@ function sentRow(message) {
     el("td", { class: `status-${message.status}`, text: message.status }));
 }
 
+function failoverItem(failover) {
+  const ended = failover.ended_at === null
+    ? "in progress"
+    : failover.channel ? `reached on ${failover.channel} (${when(failover.ended_at, false)})` : "reached nobody";
+  const steps = failover.steps.map((step) => {
+    const error = step.error ? ` (${step.error.code ?? ""} ${step.error.title})` : "";
+    return el("li", { class: `step status-${step.status || "none"}`, "data-channel": step.channel },
+      el("strong", { text: step.channel }),
+      ` · ${step.status || "not sent"}${error}`,
+      step.reason ? el("span", { class: "empty", text: ` · ${step.reason}` }) : null);
+  });
+  return el("li", { class: "failover", "data-id": failover.id },
+    el("div", { text: `“${failover.summary}” · ${ended}` }),
+    el("ol", { class: "steps" }, ...steps));
+}
+
 async function showConversation(key) {
   const conversation = await get(`/conversations/${encodeURIComponent(key)}`);
   $("#where").textContent = `· ${conversation.channel} ${conversation.user}`;
@@ -112,6 +128,9 @@ async function showConversation(key) {
   const timers = conversation.timers || [];
   $("#timers").replaceChildren(...timers.map((t) => el("li", { text: `${t.name} · due ${when(t.due_at)}` })));
   $("#no-timers").hidden = timers.length > 0;
+  const failovers = conversation.failovers || [];
+  $("#failovers").replaceChildren(...failovers.map(failoverItem));
+  $("#no-failovers").hidden = failovers.length > 0;
   const rows = conversation.timeline.map((item) => (item.entry === "turn" ? turnRow(item) : sentRow(item)));
   $("#timeline").replaceChildren(...rows);
   await drawDiagram(conversation.mermaid);
