@@ -13,17 +13,22 @@ being its data's ``tag`` (else its name). ``twice <tag>`` answers with two messa
 ``timer <seconds> <tag> [<sleep>]`` schedules a timer ``<seconds>`` ahead, answered
 ``<n>:set-<tag>``; when it fires the handler sleeps ``<sleep>`` seconds (default none) and
 answers ``<n>:<tag>``.
+``failover <seconds> <tag> [<sleep>]`` answers ``<n>:fo-<tag>`` with a failover to SMS when
+not read within ``<seconds>`` (the SMS carries the same text); when the message ends, the
+outcome handler works ``<sleep>`` seconds (logging ``ledger handler holding`` first) and
+answers ``<n>:outcome-<channel>`` (``none`` when no step succeeded).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import BaseModel
 
-from botkit import Bot, Context, Notification, Timer, on
+from botkit import Bot, Channel, Context, FailoverOutcome, Fallback, Notification, Timer, on
 from botkit.log import get_logger
 
 log = get_logger("tests.ledger")
@@ -32,6 +37,7 @@ log = get_logger("tests.ledger")
 class Count(BaseModel):
     turns: int = 0
     tags: list[str] = []
+    outcome_sleep: float = 0.0
 
 
 class LedgerBot(Bot[Count]):
@@ -51,6 +57,13 @@ class LedgerBot(Bot[Count]):
             sleep = float(words[3]) if len(words) > 3 else 0.0
             await ctx.schedule(words[2], after=float(words[1]), data={"sleep": sleep})
             words = [f"set-{words[2]}"]
+        if words[0] == "failover":
+            ctx.data.turns += 1
+            ctx.data.outcome_sleep = float(words[3]) if len(words) > 3 else 0.0
+            within = timedelta(seconds=float(words[1]))
+            unread = Fallback(Channel.SMS, when="read", within=within)
+            await ctx.reply(f"{ctx.data.turns}:fo-{words[2]}", failover=[unread])
+            return
         if words[0] == "slow":
             LedgerBot.running += 1
             LedgerBot.most_running = max(LedgerBot.most_running, LedgerBot.running)
@@ -85,6 +98,20 @@ class LedgerBot(Bot[Count]):
         ctx.data.turns += 1
         ctx.data.tags.append(content.key)
         await ctx.reply(f"{ctx.data.turns}:{content.key}")
+
+    @on.failover()
+    async def failover(self, ctx: Context[Count]) -> None:
+        outcome = ctx.event.content
+        assert isinstance(outcome, FailoverOutcome)
+        if ctx.data.outcome_sleep:
+            log.info("ledger handler holding", seconds=ctx.data.outcome_sleep)
+            self.holding["outcome"].set()
+            # The work a slow handler does: it takes this long.
+            await asyncio.sleep(ctx.data.outcome_sleep)
+            log.info("ledger handler held")
+        ctx.data.turns += 1
+        channel = outcome.channel.value if outcome.channel else "none"
+        await ctx.reply(f"{ctx.data.turns}:outcome-{channel}")
 
     @on.event()
     async def event(self, ctx: Context[Count]) -> None:
