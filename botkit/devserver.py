@@ -50,7 +50,7 @@ from botkit.sandbox.pages import add_pages
 from botkit.sandbox.provider import create_sandbox_app
 from botkit.sandbox.state import SANDBOX
 from botkit.server import create_app
-from botkit.settings import Settings
+from botkit.settings import SENDER_FIELDS, Settings
 from botkit.store import open_store
 from botkit.store.base import Store
 from botkit.targets import load_bot_class
@@ -167,8 +167,16 @@ class DevServer:
             file.write(self.credentials.private_key_pem)
 
     def _bot_settings(self) -> Settings:
+        # The bot's own address on each channel is the sandbox's, unless a setting says
+        # otherwise, so it can send on a channel the user did not write on (a failover's SMS).
+        own = {
+            SENDER_FIELDS[channel.value]: address
+            for channel, address in BOT_ADDRESSES.items()
+            if getattr(self.settings, SENDER_FIELDS[channel.value]) is None
+        }
         return self.settings.model_copy(
             update={
+                **own,
                 "vonage_api_url": self.sandbox_url,
                 "vonage_sms_api_url": self.sandbox_url,
                 "vonage_api_key": self.credentials.api_key,

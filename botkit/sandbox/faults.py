@@ -5,6 +5,8 @@
   ``count`` holds its messages for good (they stay ``submitted``).
 - ``undeliverable``: the message is accepted, reported ``submitted`` and then
   ``undeliverable`` with error ``code`` (default 1260 "Destination unreachable").
+- ``unread``: the user leaves their messages unread: each is delivered and stays
+  ``delivered`` (never ``read``, even when the web chat shows it) until the fault is cleared.
 - ``throttle``: the send is refused with 429 ``Rate Limit Hit`` and ``Retry-After:
   retry_after`` (SMS API: status 1, "Throttled").
 - ``error``: the send is refused with a 5xx ``Internal error`` (``status``, default 500; SMS
@@ -23,7 +25,7 @@ from typing import Any, Literal, get_args
 
 from botkit.events import Channel
 
-FaultKind = Literal["offline", "undeliverable", "throttle", "error"]
+FaultKind = Literal["offline", "undeliverable", "unread", "throttle", "error"]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
 REFUSING: frozenset[FaultKind] = frozenset({"throttle", "error"})
@@ -138,6 +140,14 @@ class FaultBook:
 
     def all(self) -> list[Fault]:
         return list(self._faults.values())
+
+    def holds(self, channel: Channel, user: str, kind: FaultKind) -> bool:
+        """True when a fault of ``kind`` applies to ``user`` on ``channel`` now (their own, or
+        the whole channel's), without using it up."""
+        return any(
+            f.channel is channel and f.kind == kind and f.user in (user, None)
+            for f in self._faults.values()
+        )
 
     def take(
         self, channel: Channel, user: str, kinds: Collection[FaultKind]

@@ -8,9 +8,9 @@
 
 unless a channel rule refuses it (``rejected`` with the rule's error, instead of
 ``submitted``) or a fault intervenes (``offline``: held after ``submitted``; ``undeliverable``:
-``undeliverable`` instead of ``delivered``). Each status is recorded, then posted to the bot
-before the next one starts, so the bot sees them in order. A user reading
-(:meth:`Sandbox.user_reads`) turns ``delivered`` messages ``read``.
+``undeliverable`` instead of ``delivered``; ``unread``: never ``read``). Each status is
+recorded, then posted to the bot before the next one starts, so the bot sees them in order. A
+user reading (:meth:`Sandbox.user_reads`) turns ``delivered`` messages ``read``.
 
 A Dispatch workflow (:meth:`Sandbox.start_workflow`) sends its steps through the same life, one
 after the other, as :mod:`~botkit.sandbox.workflow` describes; their statuses are v0.1 statuses
@@ -346,7 +346,7 @@ class Sandbox:
 
     async def _delivered(self, record: SandboxMessage) -> None:
         await self._set_status(record, "delivered", after=frozenset({"submitted"}))
-        if self.config.auto_read and record.channel in READ_RECEIPT_CHANNELS:
+        if self._reads(record.channel, record.user) and self.config.auto_read:
             await asyncio.sleep(self.config.delays.read)
             await self._set_status(record, "read", after=frozenset({"delivered"}))
 
@@ -662,8 +662,9 @@ class Sandbox:
 
     def user_reads(self, channel: Channel, user: str) -> list[str]:
         """The user reads the conversation: every ``delivered`` message to them turns
-        ``read`` (on channels with read receipts). Returns the uuids of those messages."""
-        if channel not in READ_RECEIPT_CHANNELS:
+        ``read`` (on channels with read receipts, unless an ``unread`` fault says the user
+        leaves them unread). Returns the uuids of those messages."""
+        if not self._reads(channel, user):
             return []
         delivered = [
             record
@@ -673,6 +674,10 @@ class Sandbox:
         for record in delivered:
             self._spawn(self._set_status(record, "read", after=frozenset({"delivered"})))
         return [record.message_uuid for record in delivered]
+
+    def _reads(self, channel: Channel, user: str) -> bool:
+        """Whether the user's messages on ``channel`` can turn ``read``."""
+        return channel in READ_RECEIPT_CHANNELS and not self.faults.holds(channel, user, "unread")
 
     # --- faults and clock ------------------------------------------------------------------------
 

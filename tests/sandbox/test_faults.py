@@ -1,5 +1,5 @@
-"""Injected faults: offline, undeliverable, throttle and 5xx, per user or per channel, with a
-count or until cleared."""
+"""Injected faults: offline, undeliverable, unread, throttle and 5xx, per user or per channel,
+with a count or until cleared."""
 
 from __future__ import annotations
 
@@ -142,3 +142,23 @@ async def test_clearing_all_faults(harness: Harness) -> None:
 
     assert response.status == 204
     assert (await harness.get("/_sandbox/faults"))["faults"] == []
+
+
+async def test_unread_leaves_messages_delivered_until_cleared(harness: Harness) -> None:
+    fault = await add_fault(harness, kind="unread", channel="whatsapp", user=WA_USER)
+    await harness.user_says("whatsapp", WA_USER, {"text": "hi"})
+    body = {"channel": "whatsapp", "message_type": "text", "to": WA_USER, "from": WA_BOT}
+    message_uuid = await harness.accepted({**body, "text": "are you there?"})
+    received = await harness.statuses(message_uuid, 2)
+    await harness.sandbox.settle()
+    reading = await harness.client.post(f"/_sandbox/users/whatsapp/{WA_USER}/read")
+
+    assert [r.json["status"] for r in received] == ["submitted", "delivered"]
+    assert (await reading.json())["read"] == [], "the user leaves it unread, even in the chat"
+    assert (await harness.get(f"/_sandbox/messages/{message_uuid}"))["status"] == "delivered"
+
+    await harness.client.delete(f"/_sandbox/faults/{fault['id']}")
+    reading = await harness.client.post(f"/_sandbox/users/whatsapp/{WA_USER}/read")
+    assert (await reading.json())["read"] == [message_uuid]
+    read = await harness.statuses(message_uuid, 3)
+    assert read[2].json["status"] == "read"

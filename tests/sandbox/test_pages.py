@@ -362,3 +362,36 @@ async def test_the_store_goes_away_the_pages_say_so_and_recover(
         await expect(turn).to_contain_text("greeting → size")
     finally:
         await dev.stop()
+
+
+async def test_a_whatsapp_message_left_unread_comes_as_an_sms_ten_minutes_later(
+    page: object,
+) -> None:
+    expect = playwright_api.expect
+    dev = dev_server("tests.reminding:RemindingBot")
+    await dev.start(watch=False)
+    try:
+        whatsapp = await open_chat(page, dev, "whatsapp", "447700900001")
+        await whatsapp.locator(".unread").check()  # type: ignore[attr-defined]
+        await expect(whatsapp.locator(".note").last).to_contain_text("leaves messages unread")  # type: ignore[attr-defined]
+        await say(whatsapp, "remind me")
+        reminder = whatsapp.locator(".bubble.outbound", has_text="Reminder:")  # type: ignore[attr-defined]
+        await expect(reminder.locator(".ticks.delivered")).to_be_visible()
+        sms = page.locator('.pane[data-channel="sms"][data-user="447700900001"]')  # type: ignore[attr-defined]
+        await expect(sms).to_have_count(0)
+
+        await page.click("button[data-advance='600']")  # type: ignore[attr-defined]
+        await expect(sms.locator(".bubble.outbound")).to_contain_text(
+            "Reminder: your appointment is tomorrow at 10."
+        )
+        await expect(reminder.locator(".ticks.delivered")).to_be_visible()
+
+        inspector = await page.context.new_page()  # type: ignore[attr-defined]
+        await inspector.goto(f"{dev.sandbox_url}/inspector")
+        await inspector.wait_for_selector("body[data-ready=true]")
+        await expect(inspector.locator("#where")).to_have_text("· whatsapp 447700900001")
+        steps = inspector.locator("#failovers li.failover .steps li")
+        await expect(steps.first).to_contain_text("whatsapp · delivered · not read within 10 min")
+        await expect(steps.nth(1)).to_contain_text("sms")
+    finally:
+        await dev.stop()

@@ -4,7 +4,7 @@
 "use strict";
 
 const CONFIG = window.BOTKIT || { channels: {} };
-const chats = new Map(); // "channel:user" -> { pane, list, bubbles: Map(uuid -> li), faultId, day }
+const chats = new Map(); // "channel:user" -> { pane, list, bubbles: Map(uuid -> li), faults, day }
 const seen = new Set(); // journal seq numbers already shown
 const CLOSED_KEY = "botkit.closed-chats";
 // Chats the person closed stay closed across reloads; they remain listed under "Open chats".
@@ -134,7 +134,7 @@ async function openChat(channel, user, { focus = true } = {}) {
   $(".who", pane).textContent = user;
   $(".who", pane).title = user;
   if (!info.location) $(".share-location", pane).remove();
-  const chat = { pane, list: $(".messages", pane), bubbles: new Map(), faultId: null, pending: [], day: null, notes: new Map() };
+  const chat = { pane, list: $(".messages", pane), bubbles: new Map(), faults: {}, pending: [], day: null, notes: new Map() };
   chats.set(key, chat);
   $("#panes").append(pane);
   listEntry(channel, user).classList.remove("unread");
@@ -163,7 +163,8 @@ async function openChat(channel, user, { focus = true } = {}) {
     remember();
     listEntry(channel, user);
   });
-  $(".offline", pane).addEventListener("change", (event) => setOffline(chat, channel, user, event.target.checked));
+  $(".offline", pane).addEventListener("change", (event) => setFault(chat, channel, user, "offline", event.target.checked));
+  $(".unread", pane).addEventListener("change", (event) => setFault(chat, channel, user, "unread", event.target.checked));
 
   // Live events that arrive while the history loads wait, so the chat reads in order.
   const history = await api(`/_sandbox/conversations/${channel}/${encodeURIComponent(user)}`).catch((error) => {
@@ -185,16 +186,21 @@ async function send(channel, user, content) {
   await api(`/_sandbox/users/${channel}/${encodeURIComponent(user)}/messages`, { method: "POST", body: content });
 }
 
-async function setOffline(chat, channel, user, offline) {
+const FAULT_NOTES = {
+  offline: ["The phone is off: messages wait at one tick until it is back.", "The phone is back on."],
+  unread: ["The user leaves messages unread: they stay delivered, never read.", "The user reads messages again."],
+};
+
+async function setFault(chat, channel, user, kind, on) {
   try {
-    if (offline) {
-      const fault = await api("/_sandbox/faults", { method: "POST", body: { kind: "offline", channel, user } });
-      chat.faultId = fault.id;
-      note(chat, "The phone is off: messages wait at one tick until it is back.");
-    } else if (chat.faultId) {
-      await api(`/_sandbox/faults/${chat.faultId}`, { method: "DELETE" });
-      chat.faultId = null;
-      note(chat, "The phone is back on.");
+    if (on) {
+      const fault = await api("/_sandbox/faults", { method: "POST", body: { kind, channel, user } });
+      chat.faults[kind] = fault.id;
+      note(chat, FAULT_NOTES[kind][0]);
+    } else if (chat.faults[kind]) {
+      await api(`/_sandbox/faults/${chat.faults[kind]}`, { method: "DELETE" });
+      delete chat.faults[kind];
+      note(chat, FAULT_NOTES[kind][1]);
     }
   } catch (error) {
     note(chat, error.message, "error");
@@ -389,7 +395,9 @@ async function show(event) {
   }
   if (event.kind === "clock") {
     showClock(event);
-    for (const chat of chats.values()) note(chat, `Time moved forward ${Math.round((event.advanced_seconds || 0) / 360) / 10} h.`);
+    const seconds = event.advanced_seconds || 0;
+    const moved = seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 360) / 10} h`;
+    for (const chat of chats.values()) note(chat, `Time moved forward ${moved}.`);
     return;
   }
   if (!event.channel || !event.user) return;
