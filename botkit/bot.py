@@ -551,6 +551,7 @@ class Bot(Generic[DataT]):
             facts=turn.facts,
             timers=turn.before.timers,
             load=turn.load,
+            key=turn.before.key,
         )
 
     def failed_turn(

@@ -116,6 +116,7 @@ class Context(Generic[DataT]):
         facts: Facts,
         timers: Mapping[str, PendingTimer] | None = None,
         load: Load | None = None,
+        key: str | None = None,
     ) -> None:
         self.event = event
         self.data: DataT = data
@@ -135,6 +136,9 @@ class Context(Generic[DataT]):
         """The choices this turn's last reply with choices offered (None: no reply offered
         any); the next message picks from them."""
         self.timers: dict[str, PendingTimer] = dict(timers or {})
+        self._key = key or event.conversation_key
+        """The conversation this turn runs on (a status of a fallback's SMS runs on the
+        conversation whose reply it falls back from, not on its own channel's)."""
         """The conversation's pending timers by key, as this turn leaves them so far (the one
         that fell due, if this turn handles a timer, is no longer among them)."""
         self._machine = machine
@@ -238,7 +242,7 @@ class Context(Generic[DataT]):
                 "needs them to know whether it was delivered or read: give one or the other"
             )
         if failover:
-            home = self.event.conversation_key
+            home = self._key
             assert home is not None
             steps = steps_of(message, failover, self.facts, home)
             self.offered = offered or self.offered
