@@ -14,8 +14,9 @@ of them read in time, answered by two processes on one Redis; and the CPU a poli
   policy against one answered without, each through its reply turn, a ``delivered`` and a
   ``read`` status (and, with the policy, the outcome's turn), on the same Redis.
 
-Run: ``.venv/bin/python bench/failover.py [--messages 10000] [--over 120] [--within 30]``
-(a redis-server of its own on a free port).
+Run: ``.venv/bin/python bench/failover.py [--messages 10000] [--over 600] [--within 30]
+[--cpu-messages 500]`` (a redis-server of its own on a free port; ``--cpu-messages 0`` skips the
+CPU rounds).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class Reminding(Bot):
     dues: ClassVar[dict[str, float]] = {}
     """Each user's reminder's expiry: when it was made plus ``within``."""
     outcomes: ClassVar[list[tuple[str, str]]] = []
+    wanted: ClassVar[int] = 0
+    all_ended: ClassVar[asyncio.Event | None] = None
+    """Set once ``wanted`` outcomes were seen."""
 
     @on.text()
     async def remind(self, ctx: Context[dict[str, Any]]) -> None:
@@ -90,6 +94,8 @@ class Reminding(Bot):
         assert isinstance(ctx.event.content, FailoverOutcome)
         channel = ctx.event.content.channel
         Reminding.outcomes.append((ctx.user.address, channel.value if channel else "none"))
+        if Reminding.all_ended is not None and len(Reminding.outcomes) >= Reminding.wanted:
+            Reminding.all_ended.set()
 
 
 def is_reader(address: str) -> bool:
@@ -213,10 +219,16 @@ async def life_round(
         await accept(runtime, message(address))
     await asyncio.wait_for(provider.done.wait(), 300)
     await runtime.wait_idle(300)
+    ended = len(Reminding.outcomes) + (len(addresses) if policy else 0)
     for address in addresses:
         message_id, ref = provider.receipts[address]
         for word in ("delivered", "read"):
             await accept(runtime, status(Channel.WHATSAPP, address, message_id, ref, word))
+    await runtime.wait_idle(300)
+    # A turn an overloaded Redis delayed comes later, from the sweep: it belongs to this round.
+    Reminding.wanted, Reminding.all_ended = ended, asyncio.Event()
+    if len(Reminding.outcomes) < ended:
+        await asyncio.wait_for(Reminding.all_ended.wait(), 300)
     await runtime.wait_idle(300)
     return (time.process_time() - began) / len(addresses)
 
@@ -404,7 +416,7 @@ def say(what: str, **values: Any) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--over", type=float, default=120.0)
+    parser.add_argument("--over", type=float, default=600.0)
     parser.add_argument("--within", type=float, default=30.0)
     parser.add_argument("--cpu-messages", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
@@ -433,8 +445,9 @@ async def main() -> None:
                 break
             except (OSError, RedisConnectionError):
                 await asyncio.sleep(0.05)
-        say("cpu per message", messages=args.cpu_messages, rounds=args.rounds)
-        results["cpu_per_message"] = await cpu_rounds(url, args.cpu_messages, args.rounds)
+        if args.cpu_messages:
+            say("cpu per message", messages=args.cpu_messages, rounds=args.rounds)
+            results["cpu_per_message"] = await cpu_rounds(url, args.cpu_messages, args.rounds)
         say("two processes", messages=args.messages, over=args.over, within=args.within)
         results["two_processes"] = await two_processes(
             url, client, args.messages, args.over, args.within, workdir
