@@ -86,7 +86,7 @@ async def test_two_processes_send_each_fallback_once_and_none_after_a_read(
     sleepers = [f"4477009012{n:02d}" for n in range(5)]
     async with aiohttp.ClientSession() as session:
         for index, user in enumerate(readers):
-            assert await post(session, (one, two)[index % 2], webhook(user, "failover 5 r")) == 200
+            assert await post(session, (one, two)[index % 2], webhook(user, "failover 10 r")) == 200
         await provider.wait_for(len(readers))
         # Each reader reads at once; every status reaches both processes.
         for user in readers:
@@ -96,8 +96,8 @@ async def test_two_processes_send_each_fallback_once_and_none_after_a_read(
                     assert await status(session, server, reminder, word) == 200
         await provider.wait_for(2 * len(readers), timeout=30)
         for index, user in enumerate(sleepers):
-            assert await post(session, (two, one)[index % 2], webhook(user, "failover 5 s")) == 200
-        # Each sleeper's reminder stays unread: its SMS leaves when the 5 s are up...
+            assert await post(session, (two, one)[index % 2], webhook(user, "failover 10 s")) == 200
+        # Each sleeper's reminder stays unread: its SMS leaves when the 10 s are up...
         await provider.wait_for(2 * len(readers) + 2 * len(sleepers), timeout=60)
         for user in sleepers:
             (reminder,) = sent_to(provider, user, "whatsapp")
