@@ -41,7 +41,7 @@ from botkit.events import (
     StatusInfo,
     WebhookFormat,
 )
-from botkit.failover import record_id
+from botkit.failover import home_of, record_id
 from botkit.log import get_logger
 from botkit.metrics import SENDS, child
 from botkit.outbound import Outbound
@@ -105,8 +105,10 @@ class Delivered:
 
     def record(self, message: Outbound, record: DeliveryRecord, key: str) -> None:
         """Keep ``record`` of ``message``, sent from the conversation ``key``: with it, or
-        with the recipient's conversation when the message went to another user."""
-        home = message.conversation_key
+        with the recipient's conversation when the message went to another user (a fallback
+        step's message belongs with the reply it falls back from, see
+        :func:`~botkit.failover.home_of`)."""
+        home = home_of(message)
         kept = self.records if home == key else self.filed.setdefault(home, {})
         kept.update(record.keys(home))
 

@@ -69,6 +69,7 @@ __all__ = [
     "advance",
     "arm",
     "home_key",
+    "home_of",
     "record_id",
     "steps_of",
 ]
@@ -267,14 +268,26 @@ def _route_ref(home: str, message_id: str, position: int, to: str) -> str:
 def home_key(event: Event) -> str | None:
     """The conversation a status of a fallback step's message belongs to (the conversation
     whose reply it falls back from), read from its ``client_ref``; None for any other event."""
-    ref = event.client_ref
-    if event.kind is not EventKind.STATUS or ref is None or not ref.startswith(_ROUTE):
+    if event.kind is not EventKind.STATUS:
+        return None
+    return _home(event.client_ref, event.user)
+
+
+def home_of(message: Outbound) -> str:
+    """The conversation ``message`` belongs to: for a fallback step's message, the one whose
+    reply it falls back from (its record is kept there, where its statuses arrive); for any
+    other, its own."""
+    return _home(message.client_ref, message.to) or message.conversation_key
+
+
+def _home(ref: str | None, user: str | None) -> str | None:
+    if ref is None or not ref.startswith(_ROUTE):
         return None
     parts = ref[len(_ROUTE) :].split(":")
     channel = next((c for c, letter in _LETTERS.items() if parts[0] == letter), None)
     if len(parts) != 4 or channel is None or not parts[1]:
         return None
-    user = parts[2] or event.user
+    user = parts[2] or user
     return f"{channel.value}:{parts[1]}:{user}" if user else None
 
 

@@ -434,8 +434,8 @@ async def test_the_inspector_shows_one_message_with_its_attempts_per_channel(
         ("whatsapp", "submitted", "not read within 10 min"),
         ("sms", "delivered", "delivered in time"),
     ]
-    assert [(m["channel"], m["status"]) for m in detail["messages"]] == [
-        ("whatsapp", "submitted"),
-        ("sms", "delivered"),
-    ], "the SMS and its status are the conversation's, where the reply was made"
+    assert [(m["channel"], m["status"], m["summary"]) for m in detail["messages"]] == [
+        ("whatsapp", "submitted", "Your appointment is tomorrow at 10."),
+        ("sms", "delivered", "Your appointment is tomorrow at 10."),
+    ], "the SMS, its record and its status are the conversation's, where the reply was made"
     assert detail["timers"] == []
