@@ -39,7 +39,7 @@ from botkit.events import (
 )
 from botkit.failover import PROVIDER_WITHIN, Condition, FailoverRecord, Step, StepRecord
 from botkit.outbound import Outbound, WorkflowStep
-from botkit.records import DeliveryRecord
+from botkit.records import find_record
 
 DISPATCH_CHANNELS: Final = frozenset(
     {Channel.SMS, Channel.WHATSAPP, Channel.MESSENGER, Channel.VIBER}
@@ -177,8 +177,8 @@ def outcome_event(event: Event, link: WorkflowLink, records: Mapping[str, str]) 
             continue
         sent = reported[index]
         status = _status(sent.status)
-        stored = records.get(sent.message_id)
-        error = DeliveryRecord.model_validate_json(stored).error if stored else None
+        record = find_record(records, sent.message_id, link.key)
+        error = record.error if record is not None else None
         last = index == len(reported) - 1
         if last and completed:
             reason = f"{status.value if status else 'delivered'} in time"
