@@ -27,12 +27,9 @@ import contextlib
 import json
 import os
 import random
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -64,6 +61,10 @@ from botkit.vonage.transport import Prepared, SendReceipt, Transport
 
 SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.own_redis import own_redis  # noqa: E402  (this file runs as a script)
+
 BOT = "447700900000"
 
 
@@ -401,13 +402,6 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def say(what: str, **values: Any) -> None:
     """Progress on stderr, with the time."""
     print(f"{time.strftime('%H:%M:%S')} {what} {values}", file=sys.stderr, flush=True)
@@ -428,23 +422,8 @@ async def main() -> None:
         await worker(args.url, args.worker, args.messages, args.over, args.within, args.out)
         return
     configure_logging(level="error")
-    workdir = Path(tempfile.mkdtemp(prefix="botkit-bench-failover-"))
-    port = _free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    client = aioredis.from_url(url, decode_responses=True)
     results: dict[str, Any] = {}
-    try:
-        for _ in range(100):
-            try:
-                await client.ping()
-                break
-            except (OSError, RedisConnectionError):
-                await asyncio.sleep(0.05)
+    async with own_redis("failover") as (url, client, workdir):
         if args.cpu_messages:
             say("cpu per message", messages=args.cpu_messages, rounds=args.rounds)
             results["cpu_per_message"] = await cpu_rounds(url, args.cpu_messages, args.rounds)
@@ -452,11 +431,6 @@ async def main() -> None:
         results["two_processes"] = await two_processes(
             url, client, args.messages, args.over, args.within, workdir
         )
-    finally:
-        await client.aclose()
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(results, indent=2))
 
 
